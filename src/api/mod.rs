@@ -1,0 +1,182 @@
+//! The `IdentityCenterInstance` custom resource: spec, status and conditions.
+//!
+//! Every constraint that AWS enforces and an OpenAPI schema can express is in
+//! the schema, so the API server refuses a bad object before it reaches AWS.
+
+mod schema;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const GROUP: &str = "identitycenter.dev";
+pub const FINALIZER: &str = "identitycenter.dev/finalizer";
+
+/// Desired state of one IAM Identity Center instance.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "identitycenter.dev",
+    version = "v1alpha1",
+    kind = "IdentityCenterInstance",
+    plural = "identitycenterinstances",
+    namespaced,
+    status = "IdentityCenterInstanceStatus",
+    shortname = "ici",
+    category = "identitycenter",
+    category = "aws",
+    doc = "An AWS IAM Identity Center instance, created, adopted or observed by identity-center-operator.",
+    printcolumn(name = "Instance Name", type_ = "string", json_path = ".spec.name", description = "Name of the instance in AWS"),
+    printcolumn(name = "ARN", type_ = "string", json_path = ".status.instanceArn", description = "ARN of the instance"),
+    printcolumn(name = "State", type_ = "string", json_path = ".status.state", description = "Lifecycle state reported by AWS"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Whether the instance is ACTIVE and in sync"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1, description = "Region the instance was created in"),
+    printcolumn(name = "Identity Store", type_ = "string", json_path = ".status.identityStoreId", priority = 1, description = "Identity store of the instance"),
+    validation = Rule::new("!has(oldSelf.spec.region) || (has(self.spec.region) && self.spec.region == oldSelf.spec.region)")
+        .message("spec.region is immutable once set").reason(Reason::FieldValueForbidden).field_path(".spec.region"),
+    validation = Rule::new("!has(oldSelf.spec.instanceArn) || (has(self.spec.instanceArn) && self.spec.instanceArn == oldSelf.spec.instanceArn)")
+        .message("spec.instanceArn is immutable once set").reason(Reason::FieldValueForbidden).field_path(".spec.instanceArn"),
+)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityCenterInstanceSpec {
+    /// Name of the instance in AWS: 1 to 32 characters of letters, digits and _+=,.@-.
+    /// Changing it renames the instance (UpdateInstance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32), pattern(r"^[\w+=,.@-]+$"))]
+    pub name: Option<String>,
+
+    /// AWS Region that hosts the instance, for example eu-west-1. Defaults to the
+    /// operator's --default-region. Immutable once set: an instance cannot move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32), pattern(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"))]
+    pub region: Option<String>,
+
+    /// Tags of the instance. At most 75; keys 1 to 128 characters, values 0 to 256,
+    /// letters, digits, spaces and _.:/=+-@; keys must not start with "aws:".
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "schema::tags")]
+    pub tags: BTreeMap<String, String>,
+
+    /// What happens to the instance when this object is deleted. Retain (default)
+    /// leaves it in AWS; Delete deletes it, which wipes its identity store.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// ARN of an existing instance to adopt instead of creating one. Immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 10, max = 1224),
+        pattern(r"^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")
+    )]
+    pub instance_arn: Option<String>,
+
+    /// Manage (default) creates, updates and deletes the instance. ObserveOnly only
+    /// reports its status and never calls a write API.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+
+    /// Act in another AWS account by assuming this role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+
+    /// Publish the instance's identifiers for the applications that need them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_to: Option<ExportTo>,
+}
+
+/// What happens to the AWS instance when the Kubernetes object is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Leave the instance in AWS.
+    #[default]
+    Retain,
+    /// Delete the instance and wait until it is gone.
+    Delete,
+}
+
+/// Whether the operator may write to AWS.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and delete the instance.
+    #[default]
+    Manage,
+    /// Report status only; never call a write API.
+    ObserveOnly,
+}
+
+/// A role to assume in the account that holds the instance.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    /// ARN of the IAM role to assume, for example arn:aws:iam::111122223333:role/identity-center-admin.
+    #[schemars(length(min = 20, max = 2048), pattern(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"))]
+    pub role_arn: String,
+    /// External ID that the role's trust policy requires, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 1224), pattern(r"^[\w+=,.@:/-]*$"))]
+    pub external_id: Option<String>,
+}
+
+/// Where to publish the instance's identifiers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportTo {
+    /// Name of a ConfigMap in this object's namespace that receives instanceArn,
+    /// identityStoreId, ownerAccountId and region. The operator owns it.
+    #[schemars(
+        length(min = 1, max = 253),
+        pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub config_map_name: String,
+}
+
+/// Observed state of the instance, written only by the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityCenterInstanceStatus {
+    /// ARN of the instance, recorded as soon as CreateInstance returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_arn: Option<String>,
+    /// Region the instance lives in (the ARN does not carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Account the operator acts in for this object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_account_id: Option<String>,
+    /// When the operator sent CreateInstance; lets a restarted operator find an
+    /// instance whose ARN it did not get to record, instead of creating another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_at: Option<Time>,
+    /// Identity store attached to the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_store_id: Option<String>,
+    /// AWS account that owns the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_account_id: Option<String>,
+    /// Lifecycle state from DescribeInstance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// AWS StatusReason, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    /// When AWS created the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<Time>,
+    /// The metadata.generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Synced and Stalled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "schema::conditions")]
+    pub conditions: Vec<Condition>,
+}
+
+impl IdentityCenterInstance {
+    /// The condition of the given type, if the operator has written it.
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)
+    }
+}

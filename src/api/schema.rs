@@ -1,0 +1,46 @@
+//! Hand-written schema parts that derive cannot express: map key rules and
+//! the list-map semantics of conditions.
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+/// AWS TagKey: 1-128 characters of this class, and not in the reserved `aws:` namespace.
+pub const TAG_KEY_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$";
+/// AWS TagValue: 0-256 characters of the same class.
+pub const TAG_VALUE_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$";
+pub const MAX_TAGS: u32 = 75;
+
+pub fn tags(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "maxProperties": MAX_TAGS,
+        "additionalProperties": {
+            "type": "string",
+            "maxLength": 256,
+            "pattern": TAG_VALUE_PATTERN,
+        },
+        "x-kubernetes-validations": [
+            {
+                "rule": "self.all(k, k.size() >= 1 && k.size() <= 128)",
+                "message": "tag keys must be 1 to 128 characters",
+            },
+            {
+                "rule": format!("self.all(k, k.matches('{}'))", TAG_KEY_PATTERN.replace('\\', "\\\\")),
+                "message": "tag keys may contain only letters, digits, spaces and _.:/=+-@",
+            },
+            {
+                "rule": "self.all(k, !k.startsWith('aws:'))",
+                "message": "tag keys must not start with 'aws:', which AWS reserves",
+            },
+        ],
+    })
+}
+
+pub fn conditions(generator: &mut SchemaGenerator) -> Schema {
+    let item = k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition::json_schema(generator);
+    json_schema!({
+        "type": "array",
+        "items": item,
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+    })
+}

@@ -1,0 +1,131 @@
+//! The Kubernetes side of a reconcile: status, finalizer, events, the exported
+//! ConfigMap, and the other objects that compete for an account.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::ObjectMeta;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::api::{FINALIZER, IdentityCenterInstance, IdentityCenterInstanceStatus};
+
+/// Server-side apply field manager of everything the operator writes.
+pub const FIELD_MANAGER: &str = "identity-center-operator";
+
+/// The API calls for one object.
+pub struct Cluster {
+    api: Api<IdentityCenterInstance>,
+    client: kube::Client,
+    recorder: Recorder,
+    object: IdentityCenterInstance,
+}
+
+impl Cluster {
+    pub fn new(client: kube::Client, recorder: Recorder, object: IdentityCenterInstance) -> Self {
+        let namespace = object.namespace().unwrap_or_default();
+        Self { api: Api::namespaced(client.clone(), &namespace), client, recorder, object }
+    }
+
+    fn name(&self) -> String {
+        self.object.name_any()
+    }
+
+    /// Writes the whole status by server-side apply. Fields left out are
+    /// removed, so `status` must carry everything still true.
+    pub async fn write_status(&self, status: &IdentityCenterInstanceStatus) -> Result<(), kube::Error> {
+        let patch = json!({
+            "apiVersion": IdentityCenterInstance::api_version(&()),
+            "kind": IdentityCenterInstance::kind(&()),
+            "status": status,
+        });
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        self.api.patch_status(&self.name(), &params, &Patch::Apply(patch)).await?;
+        Ok(())
+    }
+
+    /// The object as the API server has it now, not as the watch cache last saw it.
+    pub async fn fresh(&self) -> Result<IdentityCenterInstance, kube::Error> {
+        self.api.get_status(&self.name()).await
+    }
+
+    pub fn has_finalizer(&self) -> bool {
+        self.object.finalizers().iter().any(|f| f == FINALIZER)
+    }
+
+    /// Adds the finalizer; the test on resourceVersion makes a concurrent edit fail rather than be lost.
+    pub async fn add_finalizer(&self) -> Result<(), kube::Error> {
+        let mut finalizers = self.object.finalizers().to_vec();
+        finalizers.push(FINALIZER.into());
+        self.patch_finalizers(finalizers).await
+    }
+
+    pub async fn remove_finalizer(&self) -> Result<(), kube::Error> {
+        let finalizers = self.object.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
+        self.patch_finalizers(finalizers).await
+    }
+
+    async fn patch_finalizers(&self, finalizers: Vec<String>) -> Result<(), kube::Error> {
+        let patch = json!({
+            "metadata": {
+                "resourceVersion": self.object.resource_version(),
+                "finalizers": finalizers,
+            }
+        });
+        self.api.patch(&self.name(), &PatchParams::default(), &Patch::Merge(patch)).await?;
+        Ok(())
+    }
+
+    /// Publishes an event; a failure is logged, never fatal: events are reports.
+    pub async fn event(&self, type_: EventType, reason: &str, note: String) {
+        let event = Event { type_, reason: reason.into(), note: Some(note), action: reason.into(), secondary: None };
+        if let Err(error) = self.recorder.publish(&event, &self.object.object_ref(&())).await {
+            tracing::warn!(%error, reason, object = %self.name(), "could not publish event");
+        }
+    }
+
+    /// Writes the ConfigMap named by spec.exportTo, owned by the object so it goes with it.
+    pub async fn export(&self, config_map: &str, data: BTreeMap<String, String>) -> Result<(), kube::Error> {
+        let owner = OwnerReference {
+            controller: Some(true),
+            ..self.object.controller_owner_ref(&()).expect("a stored object has a name and a uid")
+        };
+        let desired = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(config_map.into()),
+                namespace: self.object.namespace(),
+                owner_references: Some(vec![owner]),
+                labels: Some(BTreeMap::from([("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into())])),
+                ..Default::default()
+            },
+            data: Some(data),
+            ..Default::default()
+        };
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.object.namespace().unwrap_or_default());
+        api.patch(config_map, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&desired)).await?;
+        Ok(())
+    }
+
+    /// Every IdentityCenterInstance in `namespaces` (all when empty), read
+    /// leniently so that one malformed object cannot hide the others.
+    pub async fn all_objects(&self, namespaces: &[String]) -> Result<Vec<IdentityCenterInstance>, kube::Error> {
+        let resource = kube::api::ApiResource::erase::<IdentityCenterInstance>(&());
+        let apis: Vec<Api<DynamicObject>> = if namespaces.is_empty() {
+            vec![Api::all_with(self.client.clone(), &resource)]
+        } else {
+            namespaces.iter().map(|ns| Api::namespaced_with(self.client.clone(), ns, &resource)).collect()
+        };
+        let mut objects = Vec::new();
+        for api in apis {
+            for item in api.list(&ListParams::default()).await? {
+                if let Ok(object) = super::parse(&item) {
+                    objects.push(object);
+                }
+            }
+        }
+        Ok(objects)
+    }
+}

@@ -1,0 +1,167 @@
+//! The Ready, Synced and Stalled conditions, in metav1.Condition form and by
+//! the kstatus rules: lastTransitionTime moves only when a status changes.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+
+pub const READY: &str = "Ready";
+pub const SYNCED: &str = "Synced";
+pub const STALLED: &str = "Stalled";
+
+/// Where a reconcile left the object, which decides the three conditions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// ACTIVE, and the spec is applied.
+    Ready { reason: &'static str, message: String },
+    /// Waiting on AWS (creation, deletion) with nothing wrong.
+    Progressing { reason: &'static str, message: String },
+    /// A recoverable error; the operator retries with backoff.
+    Retrying { reason: &'static str, message: String },
+    /// Terminal until the spec (or something outside) changes.
+    Stalled { reason: &'static str, message: String },
+}
+
+impl Outcome {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Ready { reason, .. }
+            | Self::Progressing { reason, .. }
+            | Self::Retrying { reason, .. }
+            | Self::Stalled { reason, .. } => reason,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Ready { message, .. }
+            | Self::Progressing { message, .. }
+            | Self::Retrying { message, .. }
+            | Self::Stalled { message, .. } => message,
+        }
+    }
+}
+
+fn condition(type_: &str, status: bool, reason: &str, message: &str, generation: i64, now: Timestamp) -> Condition {
+    Condition {
+        type_: type_.to_string(),
+        status: if status { "True" } else { "False" }.to_string(),
+        reason: reason.to_string(),
+        message: message.to_string(),
+        observed_generation: Some(generation),
+        last_transition_time: Time(now),
+    }
+}
+
+/// The three conditions that `outcome` stands for, stamped `now`.
+pub fn conditions_for(outcome: &Outcome, generation: i64, now: Timestamp) -> Vec<Condition> {
+    let (reason, message) = (outcome.reason(), outcome.message());
+    let (ready, synced, stalled) = match outcome {
+        Outcome::Ready { .. } => (true, true, false),
+        Outcome::Progressing { .. } => (false, true, false),
+        Outcome::Retrying { .. } => (false, false, false),
+        Outcome::Stalled { .. } => (false, false, true),
+    };
+    let synced_reason = if synced { "ReconcileSucceeded" } else { reason };
+    let synced_message = if synced { "The last reconcile reached AWS and applied the spec" } else { message };
+    let (stalled_reason, stalled_message) = if stalled { (reason, message) } else { ("NotStalled", "") };
+    vec![
+        condition(READY, ready, reason, message, generation, now),
+        condition(SYNCED, synced, synced_reason, synced_message, generation, now),
+        condition(STALLED, stalled, stalled_reason, stalled_message, generation, now),
+    ]
+}
+
+/// Keeps each previous lastTransitionTime whose condition kept its status.
+pub fn carry_transition_times(previous: &[Condition], mut next: Vec<Condition>) -> Vec<Condition> {
+    for condition in &mut next {
+        if let Some(old) = previous.iter().find(|old| old.type_ == condition.type_)
+            && old.status == condition.status
+        {
+            condition.last_transition_time = old.last_transition_time.clone();
+        }
+    }
+    next
+}
+
+/// The event that reports moving to `outcome`, if it is a transition: Ready
+/// becoming True, or a new reason for not being Ready.
+pub fn transition_event(previous: &[Condition], outcome: &Outcome) -> Option<(bool, &'static str, String)> {
+    let ready_before = previous.iter().find(|c| c.type_ == READY);
+    let warning = matches!(outcome, Outcome::Retrying { .. } | Outcome::Stalled { .. });
+    let changed = match (ready_before, outcome) {
+        (Some(old), Outcome::Ready { .. }) => old.status != "True",
+        (Some(old), _) => old.status == "True" || old.reason != outcome.reason(),
+        (None, _) => true,
+    };
+    changed.then(|| (warning, outcome.reason(), outcome.message().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(seconds).unwrap()
+    }
+
+    fn status_of<'a>(conditions: &'a [Condition], type_: &str) -> (&'a str, &'a str) {
+        let c = conditions.iter().find(|c| c.type_ == type_).unwrap();
+        (c.status.as_str(), c.reason.as_str())
+    }
+
+    #[test]
+    fn each_outcome_sets_ready_synced_and_stalled() {
+        let msg = String::new;
+        let cases = [
+            (Outcome::Ready { reason: "InstanceActive", message: msg() }, ("True", "True", "False"), "InstanceActive"),
+            (Outcome::Progressing { reason: "Creating", message: msg() }, ("False", "True", "False"), "Creating"),
+            (Outcome::Retrying { reason: "Throttled", message: msg() }, ("False", "False", "False"), "Throttled"),
+            (Outcome::Stalled { reason: "CreateFailed", message: msg() }, ("False", "False", "True"), "CreateFailed"),
+        ];
+        for (outcome, (ready, synced, stalled), reason) in cases {
+            let got = conditions_for(&outcome, 7, at(1));
+            assert_eq!(status_of(&got, READY), (ready, reason), "{outcome:?}");
+            assert_eq!(status_of(&got, SYNCED).0, synced, "{outcome:?}");
+            assert_eq!(status_of(&got, STALLED).0, stalled, "{outcome:?}");
+            assert!(got.iter().all(|c| c.observed_generation == Some(7)));
+        }
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_changes() {
+        let creating = Outcome::Progressing { reason: "Creating", message: "waiting".into() };
+        let first = conditions_for(&creating, 1, at(100));
+        let still_creating = Outcome::Progressing { reason: "Creating", message: "still waiting".into() };
+        let second = carry_transition_times(&first, conditions_for(&still_creating, 2, at(200)));
+        assert!(second.iter().all(|c| c.last_transition_time.0 == at(100)), "no status changed");
+
+        let ready = Outcome::Ready { reason: "InstanceActive", message: String::new() };
+        let third = carry_transition_times(&second, conditions_for(&ready, 2, at(300)));
+        let time_of = |t: &str| third.iter().find(|c| c.type_ == t).unwrap().last_transition_time.0;
+        assert_eq!(time_of(READY), at(300), "Ready went False -> True");
+        assert_eq!(time_of(SYNCED), at(100), "Synced stayed True");
+        assert_eq!(time_of(STALLED), at(100), "Stalled stayed False");
+    }
+    #[test]
+    fn events_mark_transitions_not_repeats() {
+        let creating = Outcome::Progressing { reason: "Creating", message: "m".into() };
+        let ready = Outcome::Ready { reason: "InstanceActive", message: "m".into() };
+        let throttled = Outcome::Retrying { reason: "Throttled", message: "m".into() };
+        let failed = Outcome::Stalled { reason: "CreateFailed", message: "m".into() };
+        let now = at(1);
+        let after = |o: &Outcome| conditions_for(o, 1, now);
+        let cases = [
+            ("first reconcile", vec![], &creating, Some((false, "Creating"))),
+            ("still creating", after(&creating), &creating, None),
+            ("became ready", after(&creating), &ready, Some((false, "InstanceActive"))),
+            ("still ready", after(&ready), &ready, None),
+            ("error while ready", after(&ready), &throttled, Some((true, "Throttled"))),
+            ("same error again", after(&throttled), &throttled, None),
+            ("error turned terminal", after(&throttled), &failed, Some((true, "CreateFailed"))),
+        ];
+        for (name, previous, outcome, want) in cases {
+            let got = transition_event(&previous, outcome).map(|(warning, reason, _)| (warning, reason));
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What every reconcile shares: clients, configuration, caches, metrics.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::runtime::events::Reporter;
+
+use crate::metrics::Metrics;
+use crate::sso::SsoAdmin;
+
+/// The operator's settings that reconciles depend on.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub default_region: Option<String>,
+    /// How often a settled object is re-checked for drift.
+    pub resync_interval: Duration,
+    /// Namespaces the operator watches; empty means all.
+    pub namespaces: Vec<String>,
+}
+
+pub struct Context {
+    pub client: kube::Client,
+    pub sso: Arc<dyn SsoAdmin>,
+    pub settings: Settings,
+    pub reporter: Reporter,
+    pub metrics: Arc<Metrics>,
+    /// The account the operator's own credentials act in (GetCallerIdentity), once known.
+    pub own_account: tokio::sync::Mutex<Option<String>>,
+    /// Consecutive failed reconciles per object UID, for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        sso: Arc<dyn SsoAdmin>,
+        settings: Settings,
+        reporter: Reporter,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self { client, sso, settings, reporter, metrics, own_account: Default::default(), failures: Default::default() }
+    }
+
+    /// Counts a failure of `uid` and returns how many came before it.
+    pub fn record_failure(&self, uid: &str) -> u32 {
+        let mut failures = self.failures.lock().expect("failure counts are never poisoned");
+        let count = failures.entry(uid.to_string()).or_default();
+        *count += 1;
+        *count - 1
+    }
+
+    pub fn record_success(&self, uid: &str) {
+        self.failures.lock().expect("failure counts are never poisoned").remove(uid);
+    }
+}

@@ -1,0 +1,228 @@
+//! Pure decisions: what to do, given the spec and what was observed in AWS and
+//! in the cluster. No I/O here; `reconcile` performs what these functions decide.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+
+use super::conditions::Outcome;
+use crate::api::{DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, ManagementPolicy};
+use crate::sso::{Instance, InstanceState, Tags};
+
+/// How the object finds its instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The ARN recorded in status: the instance this object created or adopted.
+    Recorded(String),
+    /// spec.instanceArn: adopt an existing instance, never create.
+    Adopt(String),
+    /// ObserveOnly without an ARN: the instance ListInstances shows for the account.
+    Discover,
+    /// Create one (CreateInstance with the object's UID as ClientToken).
+    Create,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub region: String,
+    pub source: Source,
+}
+
+fn stalled(reason: &'static str, message: String) -> Outcome {
+    Outcome::Stalled { reason, message }
+}
+
+/// Which region and which instance this object is about, or why it cannot proceed.
+pub fn plan(
+    spec: &IdentityCenterInstanceSpec,
+    status: Option<&IdentityCenterInstanceStatus>,
+    default_region: Option<&str>,
+) -> Result<Plan, Outcome> {
+    let recorded_region = status.and_then(|s| s.region.as_deref());
+    let recorded_arn = status.and_then(|s| s.instance_arn.as_deref());
+    if let (Some(wanted), Some(recorded)) = (spec.region.as_deref(), recorded_region)
+        && wanted != recorded
+    {
+        return Err(stalled(
+            "RegionChanged",
+            format!(
+                "spec.region is {wanted} but the instance lives in {recorded}; an instance cannot move. Set \
+                 spec.region back to {recorded}, or create a new object for {wanted}."
+            ),
+        ));
+    }
+    if let (Some(wanted), Some(recorded)) = (spec.instance_arn.as_deref(), recorded_arn)
+        && wanted != recorded
+    {
+        return Err(stalled(
+            "InstanceArnMismatch",
+            format!(
+                "spec.instanceArn is {wanted} but this object already manages {recorded}. Remove \
+                 spec.instanceArn, or use a new object to adopt {wanted}."
+            ),
+        ));
+    }
+    let Some(region) = spec.region.as_deref().or(recorded_region).or(default_region) else {
+        return Err(stalled(
+            "RegionUnknown",
+            "No region: set spec.region, or start the operator with --default-region.".into(),
+        ));
+    };
+    let source = match (recorded_arn, spec.instance_arn.as_deref(), spec.management_policy) {
+        (Some(arn), _, _) => Source::Recorded(arn.into()),
+        (None, Some(arn), _) => Source::Adopt(arn.into()),
+        (None, None, ManagementPolicy::ObserveOnly) => Source::Discover,
+        (None, None, ManagementPolicy::Manage) => Source::Create,
+    };
+    Ok(Plan { region: region.into(), source })
+}
+
+/// One object's bid to manage the instance of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimant {
+    pub key: String,
+    pub account: String,
+    pub has_instance: bool,
+    pub created: Option<Timestamp>,
+}
+
+/// The other object that holds `me.account`, if any. Per account one object
+/// manages: the one that already has an instance, else the oldest, then by
+/// name. Every reconcile of every object reaches the same verdict without
+/// coordination.
+pub fn claim_holder<'a>(me: &'a Claimant, others: &'a [Claimant]) -> Option<&'a Claimant> {
+    let rank = |c: &Claimant| (!c.has_instance, c.created.unwrap_or(Timestamp::MAX), c.key.clone());
+    let winner =
+        others.iter().filter(|o| o.account == me.account && o.key != me.key).chain([me]).min_by_key(|c| rank(c))?;
+    (winner.key != me.key).then_some(winner)
+}
+
+/// The instance owned by `account` among those ListInstances returned.
+pub fn owned_by<'a>(instances: &'a [Instance], account: &str) -> Option<&'a Instance> {
+    instances.iter().find(|i| i.owner_account_id.as_deref() == Some(account))
+}
+
+/// For ObserveOnly: the account's own instance, else the single instance it
+/// can see (a member account sees its organization's instance).
+pub fn observed_instance<'a>(instances: &'a [Instance], account: &str) -> Option<&'a Instance> {
+    owned_by(instances, account).or(match instances {
+        [only] => Some(only),
+        _ => None,
+    })
+}
+
+/// How long to wait before looking at an instance that is still being created
+/// or deleted: quick at first, since creation usually takes seconds, then
+/// slower, and never more than 30 s.
+pub fn poll_delay(elapsed: Duration) -> Duration {
+    let seconds = match elapsed.as_secs() {
+        0..10 => 2,
+        10..60 => 5,
+        60..300 => 15,
+        _ => 30,
+    };
+    Duration::from_secs(seconds)
+}
+
+/// What an instance's lifecycle state means for this reconcile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// ACTIVE: apply the spec.
+    Active,
+    /// Not there yet (or going away); poll.
+    Wait(Outcome),
+    /// CREATE_FAILED: terminal.
+    Failed(Outcome),
+}
+
+pub fn lifecycle(instance: &Instance) -> Lifecycle {
+    let reason_text = instance.state_reason.as_deref().unwrap_or("AWS gave no reason");
+    match &instance.state {
+        InstanceState::Active => Lifecycle::Active,
+        InstanceState::CreateInProgress => Lifecycle::Wait(Outcome::Progressing {
+            reason: "Creating",
+            message: format!("Instance {} is CREATE_IN_PROGRESS", instance.arn),
+        }),
+        InstanceState::DeleteInProgress => Lifecycle::Wait(Outcome::Progressing {
+            reason: "Deleting",
+            message: format!("Instance {} is DELETE_IN_PROGRESS", instance.arn),
+        }),
+        InstanceState::CreateFailed => Lifecycle::Failed(stalled(
+            "CreateFailed",
+            format!(
+                "AWS could not create instance {}: {reason_text}. Delete this object (or fix the cause and \
+                 change the spec) to try again.",
+                instance.arn
+            ),
+        )),
+        InstanceState::Other(state) => Lifecycle::Wait(Outcome::Progressing {
+            reason: "UnknownState",
+            message: format!("Instance {} is in state {state}, which this operator does not know", instance.arn),
+        }),
+    }
+}
+
+/// The new name to send with UpdateInstance, if the spec names one that AWS does not have.
+pub fn rename<'a>(spec: &'a IdentityCenterInstanceSpec, instance: &Instance) -> Option<&'a str> {
+    spec.name.as_deref().filter(|wanted| instance.name.as_deref() != Some(*wanted))
+}
+
+/// The difference between the spec's tags and the instance's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TagChanges {
+    /// New or changed tags (TagResource).
+    pub set: Tags,
+    /// Keys to remove (UntagResource).
+    pub remove: Vec<String>,
+}
+
+impl TagChanges {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// The spec's tags are the whole truth, except the `aws:` keys that AWS itself manages.
+pub fn tag_changes(desired: &Tags, actual: &Tags) -> TagChanges {
+    let set = desired.iter().filter(|(k, v)| actual.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let remove = actual.keys().filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:")).cloned().collect();
+    TagChanges { set, remove }
+}
+
+/// What deleting the object does to the instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// Let the object go without touching AWS; the reason names why.
+    Release(&'static str),
+    /// Delete this instance, then wait until it is gone.
+    Delete(String),
+}
+
+/// `arn` is the instance this object created or adopted (status), found after a crash if needed.
+pub fn deletion(spec: &IdentityCenterInstanceSpec, arn: Option<&str>) -> Deletion {
+    match (spec.management_policy, spec.deletion_policy, arn) {
+        (ManagementPolicy::ObserveOnly, _, _) => Deletion::Release("ObserveOnly"),
+        (_, DeletionPolicy::Retain, _) => Deletion::Release("Retained"),
+        (_, DeletionPolicy::Delete, None) => Deletion::Release("NeverCreated"),
+        (_, DeletionPolicy::Delete, Some(arn)) => Deletion::Delete(arn.into()),
+    }
+}
+
+/// During a Delete: what to do next, given the instance (None: it is gone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeleteProgress {
+    SendDelete,
+    Wait,
+    Gone,
+}
+
+pub fn delete_progress(instance: Option<&Instance>) -> DeleteProgress {
+    match instance.map(|i| &i.state) {
+        None => DeleteProgress::Gone,
+        Some(InstanceState::DeleteInProgress) => DeleteProgress::Wait,
+        Some(_) => DeleteProgress::SendDelete,
+    }
+}
+
+#[cfg(test)]
+mod tests;

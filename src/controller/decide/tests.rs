@@ -1,0 +1,225 @@
+use std::collections::BTreeMap;
+
+use super::*;
+
+const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
+const OTHER_ARN: &str = "arn:aws:sso:::instance/ssoins-2222222222222222";
+
+fn spec() -> IdentityCenterInstanceSpec {
+    IdentityCenterInstanceSpec::default()
+}
+
+fn status(arn: Option<&str>, region: Option<&str>) -> IdentityCenterInstanceStatus {
+    IdentityCenterInstanceStatus {
+        instance_arn: arn.map(Into::into),
+        region: region.map(Into::into),
+        ..Default::default()
+    }
+}
+
+fn instance(state: InstanceState, owner: &str) -> Instance {
+    Instance {
+        arn: ARN.into(),
+        name: Some("platform".into()),
+        identity_store_id: Some("d-1234567890".into()),
+        owner_account_id: Some(owner.into()),
+        created_date: None,
+        state,
+        state_reason: None,
+    }
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+type PlanCase = (
+    &'static str,
+    IdentityCenterInstanceSpec,
+    Option<IdentityCenterInstanceStatus>,
+    Option<&'static str>,
+    Result<(&'static str, Source), &'static str>,
+);
+
+#[test]
+fn plan_picks_region_and_source() {
+    let with = |f: fn(&mut IdentityCenterInstanceSpec)| {
+        let mut s = spec();
+        f(&mut s);
+        s
+    };
+    let observe = with(|s| s.management_policy = ManagementPolicy::ObserveOnly);
+    let adopt = with(|s| s.instance_arn = Some(ARN.into()));
+    let in_us = with(|s| s.region = Some("us-east-1".into()));
+    let recorded = status(Some(ARN), Some("eu-west-1"));
+    let cases: Vec<PlanCase> = vec![
+        ("new object, default region", spec(), None, Some("eu-west-1"), Ok(("eu-west-1", Source::Create))),
+        ("spec region wins over default", in_us.clone(), None, Some("eu-west-1"), Ok(("us-east-1", Source::Create))),
+        (
+            "recorded region wins over default",
+            spec(),
+            Some(recorded.clone()),
+            Some("us-east-1"),
+            Ok(("eu-west-1", Source::Recorded(ARN.into()))),
+        ),
+        ("adopt", adopt.clone(), None, Some("eu-west-1"), Ok(("eu-west-1", Source::Adopt(ARN.into())))),
+        (
+            "adopted and recorded",
+            adopt.clone(),
+            Some(recorded.clone()),
+            None,
+            Ok(("eu-west-1", Source::Recorded(ARN.into()))),
+        ),
+        ("observe without arn", observe, None, Some("eu-west-1"), Ok(("eu-west-1", Source::Discover))),
+        ("no region anywhere", spec(), None, None, Err("RegionUnknown")),
+        ("region changed after creation", in_us, Some(recorded.clone()), None, Err("RegionChanged")),
+        (
+            "instanceArn differs from recorded",
+            with(|s| s.instance_arn = Some(OTHER_ARN.into())),
+            Some(recorded),
+            None,
+            Err("InstanceArnMismatch"),
+        ),
+    ];
+    for (name, spec, status, default, want) in cases {
+        let got = plan(&spec, status.as_ref(), default);
+        match (got, want) {
+            (Ok(p), Ok((region, source))) => assert_eq!((p.region.as_str(), p.source), (region, source), "{name}"),
+            (Err(outcome), Err(reason)) => {
+                assert_eq!(outcome.reason(), reason, "{name}");
+                assert!(matches!(outcome, Outcome::Stalled { .. }), "{name}: refusals are terminal");
+            }
+            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+fn claimant(key: &str, account: &str, has_instance: bool, created: i64) -> Claimant {
+    Claimant {
+        key: key.into(),
+        account: account.into(),
+        has_instance,
+        created: Some(Timestamp::from_second(created).unwrap()),
+    }
+}
+
+#[test]
+fn one_object_per_account_holds_the_claim() {
+    let me_new = claimant("ns/b", "111111111111", false, 200);
+    let older = claimant("ns/a", "111111111111", false, 100);
+    let younger_with_instance = claimant("ns/c", "111111111111", true, 300);
+    let other_account = claimant("ns/d", "222222222222", true, 50);
+    let same_time = claimant("ns/a2", "111111111111", false, 200);
+    let cases = [
+        ("alone", &me_new, vec![], None),
+        ("other account does not compete", &me_new, vec![other_account.clone()], None),
+        ("older object wins", &me_new, vec![older.clone()], Some("ns/a")),
+        ("I am the older one", &older, vec![me_new.clone()], None),
+        ("an object with an instance wins over age", &older, vec![younger_with_instance.clone()], Some("ns/c")),
+        ("tie broken by name", &me_new, vec![same_time], Some("ns/a2")),
+        ("my own entry in the store is ignored", &me_new, vec![me_new.clone()], None),
+    ];
+    for (name, me, others, want) in cases {
+        assert_eq!(claim_holder(me, &others).map(|c| c.key.as_str()), want, "{name}");
+    }
+}
+
+#[test]
+fn observe_only_finds_the_accounts_or_the_organizations_instance() {
+    let own = instance(InstanceState::Active, "111111111111");
+    let org = Instance { arn: OTHER_ARN.into(), ..instance(InstanceState::Active, "999999999999") };
+    assert_eq!(observed_instance(&[org.clone(), own.clone()], "111111111111").map(|i| i.arn.as_str()), Some(ARN));
+    assert_eq!(observed_instance(std::slice::from_ref(&org), "111111111111").map(|i| i.arn.as_str()), Some(OTHER_ARN));
+    assert_eq!(observed_instance(&[], "111111111111"), None);
+    assert_eq!(owned_by(&[org], "111111111111"), None, "creation recovery only takes the account's own instance");
+}
+
+#[test]
+fn polling_starts_fast_and_slows_down_to_a_cap() {
+    let cases = [(0, 2), (9, 2), (10, 5), (59, 5), (60, 15), (299, 15), (300, 30), (86_400, 30)];
+    for (elapsed, delay) in cases {
+        assert_eq!(poll_delay(Duration::from_secs(elapsed)), Duration::from_secs(delay), "after {elapsed}s");
+    }
+}
+
+#[test]
+fn lifecycle_state_decides_wait_fail_or_sync() {
+    let failed = Instance {
+        state_reason: Some("Quota for identity stores reached".into()),
+        ..instance(InstanceState::CreateFailed, "1")
+    };
+    let cases = [
+        (instance(InstanceState::Active, "1"), "Active"),
+        (instance(InstanceState::CreateInProgress, "1"), "Creating"),
+        (instance(InstanceState::DeleteInProgress, "1"), "Deleting"),
+        (instance(InstanceState::Other("MIGRATING".into()), "1"), "UnknownState"),
+        (failed.clone(), "CreateFailed"),
+    ];
+    for (inst, want) in cases {
+        let got = match lifecycle(&inst) {
+            Lifecycle::Active => "Active",
+            Lifecycle::Wait(o) | Lifecycle::Failed(o) => o.reason(),
+        };
+        assert_eq!(got, want, "{:?}", inst.state);
+    }
+    let Lifecycle::Failed(outcome) = lifecycle(&failed) else { panic!() };
+    assert!(outcome.message().contains("Quota for identity stores reached"), "StatusReason is shown verbatim");
+}
+
+#[test]
+fn rename_only_when_the_spec_names_a_different_name() {
+    let named = |n: &str| IdentityCenterInstanceSpec { name: Some(n.into()), ..spec() };
+    let inst = instance(InstanceState::Active, "1");
+    assert_eq!(rename(&named("platform"), &inst), None);
+    assert_eq!(rename(&named("renamed"), &inst), Some("renamed"));
+    assert_eq!(rename(&spec(), &inst), None, "no name in the spec leaves AWS's name alone");
+    let unnamed = Instance { name: None, ..inst };
+    assert_eq!(rename(&named("platform"), &unnamed), Some("platform"));
+}
+
+#[test]
+fn tag_changes_send_only_the_difference() {
+    let cases = [
+        ("in sync", tags(&[("a", "1")]), tags(&[("a", "1")]), tags(&[]), vec![]),
+        ("added", tags(&[("a", "1"), ("b", "2")]), tags(&[("a", "1")]), tags(&[("b", "2")]), vec![]),
+        ("changed value", tags(&[("a", "9")]), tags(&[("a", "1")]), tags(&[("a", "9")]), vec![]),
+        ("removed", tags(&[]), tags(&[("a", "1")]), tags(&[]), vec!["a"]),
+        ("aws: keys are AWS's", tags(&[]), tags(&[("aws:cloudformation:stack", "x")]), tags(&[]), vec![]),
+        ("empty value is a value", tags(&[("a", "")]), tags(&[("a", "1")]), tags(&[("a", "")]), vec![]),
+    ];
+    for (name, desired, actual, set, remove) in cases {
+        let got = tag_changes(&desired, &actual);
+        assert_eq!(got, TagChanges { set, remove: remove.into_iter().map(String::from).collect() }, "{name}");
+    }
+    assert!(tag_changes(&BTreeMap::new(), &BTreeMap::new()).is_empty());
+}
+
+#[test]
+fn deletion_follows_policy_and_what_was_recorded() {
+    let with = |m, d| IdentityCenterInstanceSpec { management_policy: m, deletion_policy: d, ..spec() };
+    use {DeletionPolicy::*, ManagementPolicy::*};
+    let cases = [
+        (with(Manage, Retain), Some(ARN), Deletion::Release("Retained")),
+        (with(Manage, Delete), Some(ARN), Deletion::Delete(ARN.into())),
+        (with(Manage, Delete), None, Deletion::Release("NeverCreated")),
+        (with(ObserveOnly, Delete), Some(ARN), Deletion::Release("ObserveOnly")),
+        (with(Manage, Retain), None, Deletion::Release("Retained")),
+    ];
+    for (spec, arn, want) in cases {
+        assert_eq!(deletion(&spec, arn), want, "{:?}/{:?} arn={arn:?}", spec.management_policy, spec.deletion_policy);
+    }
+}
+
+#[test]
+fn delete_waits_for_the_instance_to_be_gone() {
+    let cases = [
+        (None, DeleteProgress::Gone),
+        (Some(instance(InstanceState::DeleteInProgress, "1")), DeleteProgress::Wait),
+        (Some(instance(InstanceState::Active, "1")), DeleteProgress::SendDelete),
+        (Some(instance(InstanceState::CreateInProgress, "1")), DeleteProgress::SendDelete),
+        (Some(instance(InstanceState::CreateFailed, "1")), DeleteProgress::SendDelete),
+    ];
+    for (inst, want) in cases {
+        assert_eq!(delete_progress(inst.as_ref()), want, "{inst:?}");
+    }
+}

@@ -1,0 +1,154 @@
+//! Every failure, classified once: the condition reason a user sees, what
+//! they should do about it, and whether and how fast the operator retries.
+
+use std::time::Duration;
+
+use crate::sso::{ErrorKind, SsoError};
+
+/// How the operator retries after a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Terminal: Stalled=True, no retry until the spec changes.
+    Never,
+    /// Exponential backoff with jitter, from `base` up to `cap`.
+    Backoff { base: Duration, cap: Duration },
+}
+
+const FAST: Retry = Retry::Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(120) };
+const THROTTLED: Retry = Retry::Backoff { base: Duration::from_secs(5), cap: Duration::from_secs(300) };
+/// The fix is outside the operator (IAM policies, trust relationships): retry, but rarely.
+const SLOW: Retry = Retry::Backoff { base: Duration::from_secs(30), cap: Duration::from_secs(600) };
+
+/// A failure as the user sees it in the conditions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Classified {
+    pub reason: &'static str,
+    pub retry: Retry,
+    pub message: String,
+}
+
+/// AWS's answer to CreateInstance in an organization's management account.
+const MANAGEMENT_ACCOUNT_TEXT: &str = "management account";
+
+/// Whether a ConflictException says that the account already has an instance.
+pub fn is_instance_exists(err: &SsoError) -> bool {
+    let message = err.message.to_ascii_lowercase();
+    err.kind == ErrorKind::Conflict && message.contains("instance") && message.contains("exist")
+}
+
+pub fn classify(err: &SsoError) -> Classified {
+    let detail = format!("{} answered {}: {}", err.operation, err.kind, err.message);
+    let (reason, retry, advice) = match &err.kind {
+        ErrorKind::Conflict if err.message.to_ascii_lowercase().contains(MANAGEMENT_ACCOUNT_TEXT) => (
+            "ManagementAccount",
+            Retry::Never,
+            "The target account is its organization's management account, where AWS does not allow an account \
+             instance. Point spec.credentials.roleArn at a member account, or adopt the organization instance \
+             with spec.instanceArn.",
+        ),
+        ErrorKind::Conflict if is_instance_exists(err) => (
+            "InstanceAlreadyExists",
+            Retry::Never,
+            "The account already has an instance; AWS allows one per account. Adopt it with spec.instanceArn.",
+        ),
+        ErrorKind::Conflict => ("Conflict", FAST, "Another change to the instance is under way; retrying."),
+        ErrorKind::Validation => (
+            "ValidationFailed",
+            Retry::Never,
+            "AWS refused the request as invalid; correct the spec. Nothing is retried until the spec changes.",
+        ),
+        ErrorKind::ServiceQuotaExceeded => (
+            "ServiceQuotaExceeded",
+            Retry::Never,
+            "An AWS service quota is exhausted; request an increase, then change the spec to retry.",
+        ),
+        ErrorKind::AccessDenied => (
+            "AccessDenied",
+            SLOW,
+            "The operator's AWS identity may not perform this call; grant the sso:* permission it names (and \
+             the role trust for spec.credentials). Retrying slowly.",
+        ),
+        ErrorKind::Credentials => (
+            "CredentialsUnavailable",
+            SLOW,
+            "No usable AWS credentials: check the operator's credential source (IRSA, Pod Identity, keys) and, \
+             for spec.credentials, that the role can be assumed. Retrying slowly.",
+        ),
+        ErrorKind::Throttling => ("Throttled", THROTTLED, "AWS is throttling requests; retrying with backoff."),
+        ErrorKind::InternalServer => ("AwsInternalError", FAST, "AWS had an internal error; retrying with backoff."),
+        ErrorKind::Transport => ("AwsUnreachable", FAST, "AWS could not be reached; retrying with backoff."),
+        ErrorKind::ResourceNotFound => {
+            ("ResourceNotFound", FAST, "AWS did not find the resource; the operator re-checks the instance.")
+        }
+        ErrorKind::Unknown(_) => ("AwsError", FAST, "An unexpected AWS error; retrying with backoff."),
+    };
+    Classified { reason, retry, message: format!("{advice} ({detail})") }
+}
+
+/// The delay before retry number `attempt` (0-based). `jitter` in [0, 1)
+/// takes up to half of the delay off, so objects that failed together do not
+/// retry together.
+pub fn backoff_delay(retry: Retry, attempt: u32, jitter: f64) -> Option<Duration> {
+    let Retry::Backoff { base, cap } = retry else { return None };
+    let exponential = base.saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX));
+    let delay = exponential.min(cap);
+    Some(delay.mul_f64(1.0 - 0.5 * jitter.clamp(0.0, 1.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(kind: ErrorKind, message: &str) -> SsoError {
+        SsoError::new("CreateInstance", kind, message)
+    }
+
+    #[test]
+    fn every_error_kind_has_a_reason_and_a_retry_policy() {
+        use ErrorKind::*;
+        let terminal = Retry::Never;
+        let cases = [
+            (err(Validation, "bad name"), "ValidationFailed", terminal),
+            (
+                err(Conflict, "Organization management account is not allowed to perform the operation."),
+                "ManagementAccount",
+                terminal,
+            ),
+            (err(Conflict, "An instance already exists in this account."), "InstanceAlreadyExists", terminal),
+            (err(ServiceQuotaExceeded, "quota"), "ServiceQuotaExceeded", terminal),
+            (err(Conflict, "concurrent modification"), "Conflict", FAST),
+            (err(Throttling, "Rate exceeded"), "Throttled", THROTTLED),
+            (err(InternalServer, "oops"), "AwsInternalError", FAST),
+            (err(Transport, "connection refused"), "AwsUnreachable", FAST),
+            (err(AccessDenied, "not authorized"), "AccessDenied", SLOW),
+            (err(Credentials, "AssumeRole failed"), "CredentialsUnavailable", SLOW),
+            (err(ResourceNotFound, "gone"), "ResourceNotFound", FAST),
+            (err(Unknown("Weird".into()), "?"), "AwsError", FAST),
+        ];
+        for (error, reason, retry) in cases {
+            let got = classify(&error);
+            assert_eq!((got.reason, got.retry), (reason, retry), "{error}");
+            assert!(got.message.contains(&error.message), "the AWS text reaches the user: {}", got.message);
+        }
+    }
+
+    #[test]
+    fn management_account_message_says_what_to_do_instead() {
+        let got = classify(&err(
+            ErrorKind::Conflict,
+            "Organization management account is not allowed to perform the operation.",
+        ));
+        assert!(got.message.contains("member account") && got.message.contains("spec.instanceArn"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_only_shortens() {
+        let retry = Retry::Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(60) };
+        let cases = [(0, 0.0, 2), (1, 0.0, 4), (4, 0.0, 32), (5, 0.0, 60), (40, 0.0, 60), (1, 0.999, 2)];
+        for (attempt, jitter, seconds) in cases {
+            let got = backoff_delay(retry, attempt, jitter).unwrap();
+            assert_eq!(got.as_secs(), seconds, "attempt {attempt} jitter {jitter}");
+        }
+        assert_eq!(backoff_delay(Retry::Never, 0, 0.0), None);
+    }
+}

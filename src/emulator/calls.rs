@@ -1,0 +1,50 @@
+//! The call log: every request the emulator answered, for tests to assert on.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    pub seq: u64,
+    /// `sso` or `sts`.
+    pub service: String,
+    pub operation: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub request: Value,
+    /// `ok`, an error code, or `dropped`.
+    pub outcome: String,
+    pub status: u16,
+}
+
+pub struct CallLog {
+    calls: VecDeque<Call>,
+    next: u64,
+    limit: usize,
+}
+
+impl CallLog {
+    pub fn new(limit: usize) -> Self {
+        Self { calls: VecDeque::new(), next: 1, limit: limit.max(1) }
+    }
+
+    pub fn push(&mut self, mut call: Call) {
+        call.seq = self.next;
+        self.next += 1;
+        if self.calls.len() == self.limit {
+            self.calls.pop_front();
+        }
+        self.calls.push_back(call);
+    }
+
+    pub fn all(&self) -> Vec<Call> {
+        self.calls.iter().cloned().collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.calls.clear();
+    }
+}

@@ -1,0 +1,166 @@
+//! The emulator's settings, from a YAML or JSON file or built in tests.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The account a request acts in when its access key is neither configured
+/// nor carries 12 digits.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Config {
+    /// Access key id -> account id. Keys not listed here act in the account
+    /// spelled by the first 12 digits in a row in the key (`AKIA111122223333EXMP`
+    /// -> 111122223333), else in `defaultAccount`.
+    pub accounts: BTreeMap<String, String>,
+    pub default_account: String,
+    /// Organization management accounts: CreateInstance there is refused.
+    pub management_accounts: Vec<String>,
+    /// How long a new instance stays CREATE_IN_PROGRESS.
+    pub create_seconds: f64,
+    /// How long a deleted instance stays DELETE_IN_PROGRESS before it is gone.
+    pub delete_seconds: f64,
+    /// Creations that end CREATE_FAILED instead of ACTIVE.
+    pub fail_creation: Vec<FailCreation>,
+    /// Instances that exist from the start (for adoption, organization instances).
+    pub instances: Vec<SeedInstance>,
+    /// Role ARNs (or account ids) for which AssumeRole answers AccessDenied.
+    pub deny_assume_role: Vec<String>,
+    /// Role ARN -> the ExternalId its trust policy requires.
+    pub external_ids: BTreeMap<String, String>,
+    /// Caps the lifetime of AssumeRole credentials (seconds), to test expiry.
+    pub max_session_seconds: Option<u64>,
+    pub faults: Faults,
+    /// Seed for fault injection and generated ids; random when absent.
+    pub seed: Option<u64>,
+    /// The call log keeps this many most recent calls.
+    pub call_log_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            accounts: BTreeMap::new(),
+            default_account: DEFAULT_ACCOUNT.into(),
+            management_accounts: Vec::new(),
+            create_seconds: 2.0,
+            delete_seconds: 2.0,
+            fail_creation: Vec::new(),
+            instances: Vec::new(),
+            deny_assume_role: Vec::new(),
+            external_ids: BTreeMap::new(),
+            max_session_seconds: None,
+            faults: Faults::default(),
+            seed: None,
+            call_log_limit: 100_000,
+        }
+    }
+}
+
+/// A creation rule: matches by account, by instance name, or both.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailCreation {
+    pub account: Option<String>,
+    pub name: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedInstance {
+    pub account: String,
+    pub region: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Fixed ARN; generated when absent.
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// Other accounts whose ListInstances shows it (an organization's members).
+    #[serde(default)]
+    pub visible_to: Vec<String>,
+}
+
+/// Faults injected before an operation runs. Changeable at run time.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Faults {
+    /// Service-wide token bucket; an empty bucket answers ThrottlingException.
+    pub rate_limit: Option<RateLimit>,
+    pub rules: Vec<FaultRule>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+/// Applies to calls of `operation` (all when absent) from `account` (all when absent).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct FaultRule {
+    pub operation: Option<String>,
+    pub account: Option<String>,
+    /// Probability of ThrottlingException.
+    pub throttle: f64,
+    /// Probability of InternalServerException (HTTP 500).
+    pub server_error: f64,
+    /// Probability of closing the connection without an answer.
+    pub drop: f64,
+    /// Added before answering.
+    pub latency_ms: u64,
+}
+
+impl Config {
+    pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The account an access key acts in.
+    pub fn account_of(&self, access_key: &str) -> String {
+        if let Some(account) = self.accounts.get(access_key) {
+            return account.clone();
+        }
+        let bytes = access_key.as_bytes();
+        let digits = bytes.windows(12).position(|w| w.iter().all(u8::is_ascii_digit));
+        match digits {
+            Some(start) => access_key[start..start + 12].to_string(),
+            None => self.default_account.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_keys_map_to_accounts() {
+        let mut config = Config::default();
+        config.accounts.insert("AKIAMANAGEMENTXXXXXX".into(), "999999999999".into());
+        let cases = [
+            ("AKIAMANAGEMENTXXXXXX", "999999999999"),
+            ("AKIA111122223333EXMP", "111122223333"),
+            ("ASIA444455556666ABCD", "444455556666"),
+            ("test", DEFAULT_ACCOUNT),
+            ("AKIA12345678901", DEFAULT_ACCOUNT),
+        ];
+        for (key, account) in cases {
+            assert_eq!(config.account_of(key), account, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_config_file_reads_as_yaml() {
+        let yaml = "managementAccounts: ['999999999999']\ncreateSeconds: 0.5\nfaults:\n  rules:\n  - operation: DescribeInstance\n    throttle: 0.5\n";
+        let config: Config = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!(config.management_accounts, vec!["999999999999"]);
+        assert_eq!(config.faults.rules[0].throttle, 0.5);
+        assert!(serde_yaml::from_str::<Config>("unknownField: 1").is_err(), "typos are refused");
+    }
+}

@@ -1,0 +1,154 @@
+//! An SSO Admin (2020-07-20) and STS emulator, faithful to the service
+//! model, with fault injection and a call log. Serves both APIs on one port.
+
+mod calls;
+pub mod config;
+mod error;
+mod faults;
+mod http;
+mod sso;
+mod sts;
+mod validate;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+pub use calls::Call;
+pub use config::{Config, FaultRule, Faults, RateLimit};
+use error::ApiError;
+use faults::{Fault, FaultState};
+use sso::SsoState;
+use sts::StsState;
+
+/// Who is calling, and where, as the request's signature says.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    pub access_key: String,
+    pub account: String,
+    pub region: String,
+    pub request_id: String,
+}
+
+struct Inner {
+    config: Config,
+    rng: StdRng,
+    sso: SsoState,
+    sts: StsState,
+    faults: FaultState,
+    calls: calls::CallLog,
+}
+
+/// A handle on the emulator's state; cheap to clone.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// An emulator serving on a port, stopped when dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub emulator: Emulator,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Emulator {
+    pub fn new(config: Config) -> Self {
+        let mut rng = config.seed.map_or_else(|| StdRng::from_rng(&mut rand::rng()), StdRng::seed_from_u64);
+        let sso = SsoState::seeded(&config, &mut rng);
+        let inner = Inner {
+            faults: FaultState::new(config.faults.clone()),
+            calls: calls::CallLog::new(config.call_log_limit),
+            rng,
+            sso,
+            sts: StsState::default(),
+            config,
+        };
+        Self { inner: Arc::new(Mutex::new(inner)) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, http::router(self)).with_graceful_shutdown(shutdown).await
+    }
+
+    /// Starts serving on a free loopback port, in this process.
+    pub async fn start(config: Config) -> std::io::Result<Running> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let emulator = Self::new(config);
+        let serving = emulator.clone();
+        let task = tokio::spawn(async move {
+            if let Err(error) = serving.serve(listener, std::future::pending()).await {
+                tracing::error!(%error, "emulator stopped");
+            }
+        });
+        Ok(Running { addr, emulator, task })
+    }
+
+    /// Every call answered so far (up to the configured limit), oldest first.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.all()
+    }
+
+    pub fn clear_calls(&self) {
+        self.lock().calls.clear();
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.lock().faults.faults().clone()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.lock().faults.replace(faults);
+    }
+
+    fn log(&self, call: Call) {
+        self.lock().calls.push(call);
+    }
+
+    fn account_of(&self, access_key: &str) -> Result<String, ApiError> {
+        let inner = self.lock();
+        inner.sts.session_account(access_key).unwrap_or_else(|| Ok(inner.config.account_of(access_key)))
+    }
+
+    fn roll_faults(&self, operation: &str, account: &str) -> (Duration, Option<Fault>) {
+        let inner = &mut *self.lock();
+        inner.faults.roll(&mut inner.rng, operation, account)
+    }
+
+    fn dispatch(&self, caller: &Caller, sso: bool, operation: &str, params: &Value) -> Result<String, ApiError> {
+        let inner = &mut *self.lock();
+        if sso {
+            inner.sso.call(&inner.config, &mut inner.rng, caller, operation, params).map(|v| v.to_string())
+        } else {
+            let params = serde_json::from_value(params.clone()).unwrap_or_default();
+            inner.sts.call(&inner.config, &mut inner.rng, caller, operation, &params)
+        }
+    }
+}

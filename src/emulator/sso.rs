@@ -1,0 +1,338 @@
+//! SSO Admin's instance operations and their lifecycle, in memory. States
+//! follow from timestamps, so nothing runs in the background.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+
+use super::Caller;
+use super::config::Config;
+use super::error::ApiError;
+use super::validate::{CLIENT_TOKEN, INSTANCE_ARN, Input, NAME, NEXT_TOKEN, TAGGABLE_ARN};
+
+pub const OPERATIONS: [&str; 8] = [
+    "CreateInstance",
+    "DescribeInstance",
+    "UpdateInstance",
+    "DeleteInstance",
+    "ListInstances",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
+
+const MANAGEMENT_ACCOUNT: &str = "Organization management account is not allowed to perform the operation.";
+const LIST_PAGE: usize = 10;
+const TAG_PAGE: usize = 50;
+const MAX_TAGS: usize = 75;
+
+struct Instance {
+    arn: String,
+    account: String,
+    region: String,
+    name: Option<String>,
+    identity_store_id: String,
+    created_epoch: f64,
+    created: Instant,
+    create_time: Duration,
+    failure: Option<String>,
+    deleted: Option<(Instant, Duration)>,
+    tags: BTreeMap<String, String>,
+    visible_to: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Creating,
+    Failed,
+    Active,
+    Deleting,
+    Gone,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Creating => "CREATE_IN_PROGRESS",
+            State::Failed => "CREATE_FAILED",
+            State::Active => "ACTIVE",
+            State::Deleting | State::Gone => "DELETE_IN_PROGRESS",
+        }
+    }
+}
+
+impl Instance {
+    fn state(&self, now: Instant) -> State {
+        match self.deleted {
+            Some((at, takes)) if now >= at + takes => State::Gone,
+            Some(_) => State::Deleting,
+            None if now < self.created + self.create_time => State::Creating,
+            None if self.failure.is_some() => State::Failed,
+            None => State::Active,
+        }
+    }
+
+    fn describe(&self, now: Instant) -> Value {
+        let state = self.state(now);
+        let mut out = json!({
+            "InstanceArn": self.arn,
+            "IdentityStoreId": self.identity_store_id,
+            "OwnerAccountId": self.account,
+            "CreatedDate": self.created_epoch,
+            "Status": state.as_str(),
+        });
+        if let Some(name) = &self.name {
+            out["Name"] = json!(name);
+        }
+        if let (State::Failed, Some(reason)) = (state, &self.failure) {
+            out["StatusReason"] = json!(reason);
+        }
+        out
+    }
+}
+
+/// A CreateInstance token and what it was first sent with.
+struct TokenUse {
+    fingerprint: String,
+    arn: String,
+}
+
+#[derive(Default)]
+pub struct SsoState {
+    instances: Vec<Instance>,
+    tokens: HashMap<(String, String), TokenUse>,
+}
+
+fn random_id(rng: &mut StdRng, length: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..length).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn epoch_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| (d.as_millis() as f64) / 1000.0).unwrap_or_default()
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::from_secs_f64(value.max(0.0))
+}
+
+impl SsoState {
+    pub fn seeded(config: &Config, rng: &mut StdRng) -> Self {
+        let mut state = Self::default();
+        for seed in &config.instances {
+            let arn =
+                seed.arn.clone().unwrap_or_else(|| format!("arn:aws:sso:::instance/ssoins-{}", random_id(rng, 16)));
+            state.instances.push(Instance {
+                arn,
+                account: seed.account.clone(),
+                region: seed.region.clone(),
+                name: seed.name.clone(),
+                identity_store_id: format!("d-{}", random_id(rng, 10)),
+                created_epoch: epoch_now(),
+                created: Instant::now(),
+                create_time: Duration::ZERO,
+                failure: None,
+                deleted: None,
+                tags: BTreeMap::new(),
+                visible_to: seed.visible_to.clone(),
+            });
+        }
+        state
+    }
+
+    /// Runs one operation. `op` must be one of [`OPERATIONS`].
+    pub fn call(
+        &mut self,
+        config: &Config,
+        rng: &mut StdRng,
+        caller: &Caller,
+        op: &str,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
+        let now = Instant::now();
+        self.instances.retain(|i| i.state(now) != State::Gone);
+        let input = Input::new(body)?;
+        match op {
+            "CreateInstance" => self.create(config, rng, caller, &input, now),
+            "DescribeInstance" => {
+                let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
+                Ok(self.own(caller, arn, op)?.describe(now))
+            }
+            "UpdateInstance" => {
+                let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
+                let name = input.string("Name", 0, 255, &NAME)?;
+                if body.get("EncryptionConfiguration").is_some_and(|c| c.get("KeyType").is_none()) {
+                    input.require::<()>("EncryptionConfiguration.KeyType", None)?;
+                }
+                let instance = self.settled(caller, arn, op, now)?;
+                if let Some(name) = name {
+                    instance.name = Some(name.to_string());
+                }
+                Ok(json!({}))
+            }
+            "DeleteInstance" => {
+                let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
+                let delete_time = seconds(config.delete_seconds);
+                let instance = self.own(caller, arn, op)?;
+                if instance.deleted.is_none() {
+                    instance.deleted = Some((now, delete_time));
+                }
+                Ok(json!({}))
+            }
+            "ListInstances" => self.list(caller, &input, now),
+            "TagResource" => {
+                let arn = tag_target(&input)?;
+                let tags = input.tags("Tags")?;
+                let tags = input.require("Tags", tags)?;
+                let instance = self.settled(caller, arn, op, now)?;
+                let mut merged = instance.tags.clone();
+                merged.extend(tags);
+                if merged.len() > MAX_TAGS {
+                    return Err(ApiError::quota(format!("An instance can have at most {MAX_TAGS} tags")));
+                }
+                instance.tags = merged;
+                Ok(json!({}))
+            }
+            "UntagResource" => {
+                let arn = tag_target(&input)?;
+                let keys = input.tag_keys("TagKeys")?;
+                let keys = input.require("TagKeys", keys)?;
+                let instance = self.settled(caller, arn, op, now)?;
+                for key in keys {
+                    instance.tags.remove(&key);
+                }
+                Ok(json!({}))
+            }
+            "ListTagsForResource" => {
+                let arn = tag_target(&input)?;
+                let start = page_start(&input)?;
+                let instance = self.settled(caller, arn, op, now)?;
+                let tags: Vec<Value> = instance.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+                Ok(page(tags, start, TAG_PAGE, "Tags"))
+            }
+            other => unreachable!("dispatch only passes modeled operations, got {other}"),
+        }
+    }
+
+    fn create(
+        &mut self,
+        config: &Config,
+        rng: &mut StdRng,
+        caller: &Caller,
+        input: &Input,
+        now: Instant,
+    ) -> Result<Value, ApiError> {
+        let name = input.string("Name", 0, 255, &NAME)?;
+        let token = input.string("ClientToken", 1, 64, &CLIENT_TOKEN)?;
+        let tags = input.tags("Tags")?.unwrap_or_default();
+        let fingerprint = format!("{name:?}|{tags:?}");
+        let token_key = token.map(|t| (caller.account.clone(), t.to_string()));
+        if let Some(used) = token_key.as_ref().and_then(|k| self.tokens.get(k)) {
+            if used.fingerprint == fingerprint {
+                return Ok(json!({"InstanceArn": used.arn}));
+            }
+            return Err(ApiError::validation(
+                "IdempotentParameterMismatch: the ClientToken was already used with different parameters",
+            ));
+        }
+        if config.management_accounts.contains(&caller.account) {
+            return Err(ApiError::conflict(MANAGEMENT_ACCOUNT));
+        }
+        if self.instances.iter().any(|i| i.account == caller.account) {
+            return Err(ApiError::conflict(
+                "An instance already exists in this account; only one instance is allowed per account.",
+            ));
+        }
+        let failure = config.fail_creation.iter().find(|rule| {
+            rule.account.as_ref().is_none_or(|a| *a == caller.account)
+                && rule.name.as_deref().is_none_or(|n| Some(n) == name)
+        });
+        let arn = format!("arn:aws:sso:::instance/ssoins-{}", random_id(rng, 16));
+        self.instances.push(Instance {
+            arn: arn.clone(),
+            account: caller.account.clone(),
+            region: caller.region.clone(),
+            name: name.map(String::from),
+            identity_store_id: format!("d-{}", random_id(rng, 10)),
+            created_epoch: epoch_now(),
+            created: now,
+            create_time: seconds(config.create_seconds),
+            failure: failure.map(|rule| rule.reason.clone()),
+            deleted: None,
+            tags,
+            visible_to: Vec::new(),
+        });
+        if let Some(key) = token_key {
+            self.tokens.insert(key, TokenUse { fingerprint, arn: arn.clone() });
+        }
+        Ok(json!({"InstanceArn": arn}))
+    }
+
+    fn list(&self, caller: &Caller, input: &Input, now: Instant) -> Result<Value, ApiError> {
+        let limit = input.integer("MaxResults", 1, 100)?.map_or(LIST_PAGE, |n| (n as usize).min(LIST_PAGE));
+        let start = page_start(input)?;
+        let visible: Vec<Value> = self
+            .instances
+            .iter()
+            .filter(|i| {
+                i.region == caller.region && (i.account == caller.account || i.visible_to.contains(&caller.account))
+            })
+            .map(|i| i.describe(now))
+            .collect();
+        Ok(page(visible, start, limit, "Instances"))
+    }
+
+    /// The caller's own instance. AWS answers AccessDenied for one it cannot
+    /// see, including one whose deletion has completed.
+    fn own(&mut self, caller: &Caller, arn: &str, op: &str) -> Result<&mut Instance, ApiError> {
+        self.instances
+            .iter_mut()
+            .find(|i| i.arn == arn && i.account == caller.account && i.region == caller.region)
+            .ok_or_else(|| {
+                ApiError::access_denied(format!(
+                    "User: arn:aws:iam::{}:user/emulator is not authorized to perform: sso:{op} on resource: {arn}",
+                    caller.account
+                ))
+            })
+    }
+
+    /// The caller's instance, refused while creation is under way: then only
+    /// DescribeInstance and DeleteInstance are allowed.
+    fn settled(&mut self, caller: &Caller, arn: &str, op: &str, now: Instant) -> Result<&mut Instance, ApiError> {
+        let instance = self.own(caller, arn, op)?;
+        match instance.state(now) {
+            State::Creating => Err(ApiError::conflict(format!(
+                "Instance {arn} is CREATE_IN_PROGRESS; only DescribeInstance and DeleteInstance are allowed"
+            ))),
+            State::Deleting | State::Gone => Err(ApiError::conflict(format!("Instance {arn} is being deleted"))),
+            State::Failed | State::Active => Ok(instance),
+        }
+    }
+}
+
+/// Tagging operations name the instance as ResourceArn (and optionally InstanceArn).
+fn tag_target<'a>(input: &Input<'a>) -> Result<&'a str, ApiError> {
+    input.string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
+    let arn = input.required_string("ResourceArn", 10, 2048, &TAGGABLE_ARN)?;
+    if !INSTANCE_ARN.is_match(arn) {
+        return Err(ApiError::not_found(format!("Resource {arn} is not an instance known to this emulator")));
+    }
+    Ok(arn)
+}
+
+fn page_start(input: &Input) -> Result<usize, ApiError> {
+    let token = input.string("NextToken", 0, 2048, &NEXT_TOKEN)?;
+    token.map_or(Ok(0), |t| t.parse().map_err(|_| ApiError::validation(format!("Invalid NextToken: {t}"))))
+}
+
+fn page(items: Vec<Value>, start: usize, limit: usize, key: &str) -> Value {
+    let end = (start + limit).min(items.len());
+    let mut out = json!({ key: items.get(start.min(end)..end).unwrap_or_default() });
+    if end < items.len() {
+        out["NextToken"] = json!(end.to_string());
+    }
+    out
+}

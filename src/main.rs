@@ -1,0 +1,217 @@
+//! The `identity-center-operator` command: run the operator, print the CRD,
+//! or run the SSO Admin + STS emulator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use identity_center_operator::api::IdentityCenterInstance;
+use identity_center_operator::controller::{self, Context, Readiness, Settings};
+use identity_center_operator::emulator::{Config as EmulatorConfig, Emulator};
+use identity_center_operator::leader::Elector;
+use identity_center_operator::metrics::Metrics;
+use identity_center_operator::server;
+use identity_center_operator::sso::{Metered, aws::AwsSsoAdmin};
+use kube::CustomResourceExt;
+use kube::runtime::events::Reporter;
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(version, about = "Manages AWS IAM Identity Center instances as Kubernetes objects")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the operator.
+    Run(RunArgs),
+    /// Print the IdentityCenterInstance CRD as YAML.
+    Crd,
+    /// Run the SSO Admin + STS emulator.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Region for objects without spec.region.
+    #[arg(long, env = "ICO_DEFAULT_REGION")]
+    default_region: Option<String>,
+    /// How often a settled object is re-checked for drift.
+    #[arg(long, env = "ICO_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    resync_interval: Duration,
+    /// Objects reconciled at once.
+    #[arg(long, env = "ICO_CONCURRENCY", default_value_t = 4)]
+    concurrency: u16,
+    /// Namespaces to watch, comma-separated; all when empty.
+    #[arg(long, env = "ICO_WATCH_NAMESPACES", value_delimiter = ',')]
+    watch_namespaces: Vec<String>,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "ICO_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    http_addr: SocketAddr,
+    /// Elect a leader on a Lease; needed with more than one replica.
+    #[arg(long, env = "ICO_LEADER_ELECTION", default_value_t = false)]
+    leader_election: bool,
+    /// Namespace of the Lease; defaults to POD_NAMESPACE.
+    #[arg(long, env = "ICO_LEADER_ELECTION_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+    /// Name of the Lease.
+    #[arg(long, env = "ICO_LEADER_ELECTION_LEASE", default_value = "identity-center-operator")]
+    leader_election_lease: String,
+    #[arg(long, env = "ICO_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(clap::Args)]
+struct EmulatorArgs {
+    #[arg(long, env = "ICO_EMULATOR_LISTEN", default_value = "127.0.0.1:4566")]
+    listen: SocketAddr,
+    /// YAML or JSON settings (accounts, lifecycle times, faults); see docs/emulator.md.
+    #[arg(long, env = "ICO_EMULATOR_CONFIG")]
+    config: Option<PathBuf>,
+    #[arg(long, env = "ICO_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Turns true on SIGTERM or Ctrl-C.
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (sender, receiver) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutting down");
+        let _ = sender.send(true);
+    });
+    receiver
+}
+
+async fn until(mut signal: watch::Receiver<bool>) {
+    let _ = signal.wait_for(|stop| *stop).await;
+}
+
+async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    init_logging(args.log_format);
+    let client = kube::Client::try_default().await?;
+    let metrics = Arc::new(Metrics::default());
+    let sso = Metered::new(AwsSsoAdmin::from_env().await, metrics.clone());
+    let identity =
+        std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
+    let settings = Settings {
+        default_region: args.default_region.or_else(|| std::env::var("AWS_REGION").ok()),
+        resync_interval: args.resync_interval,
+        namespaces: args.watch_namespaces.into_iter().filter(|ns| !ns.is_empty()).collect(),
+    };
+    let reporter = Reporter { controller: controller::FIELD_MANAGER.into(), instance: Some(identity.clone()) };
+    let ctx = Arc::new(Context::new(client.clone(), Arc::new(sso), settings, reporter, metrics.clone()));
+    let shutdown = shutdown_signal();
+    let readiness = Readiness::default();
+    let http = tokio::spawn(server::serve(
+        args.http_addr,
+        server::router(metrics, readiness.clone()),
+        until(shutdown.clone()),
+    ));
+
+    let elector = if args.leader_election {
+        let namespace = args
+            .leader_election_namespace
+            .or_else(|| std::env::var("POD_NAMESPACE").ok())
+            .ok_or("leader election needs --leader-election-namespace or POD_NAMESPACE")?;
+        let elector = Elector::new(client, &namespace, &args.leader_election_lease, &identity);
+        tokio::select! {
+            _ = elector.acquire() => {}
+            _ = until(shutdown.clone()) => return Ok(()),
+        }
+        Some(elector)
+    } else {
+        None
+    };
+    let (lost_sender, lost) = watch::channel(false);
+    let stop = {
+        let (sender, receiver) = watch::channel(false);
+        let (mut shutdown, mut lost) = (shutdown.clone(), lost.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => {}
+                _ = lost.wait_for(|l| *l) => {}
+            }
+            let _ = sender.send(true);
+        });
+        receiver
+    };
+    let keeper = elector.as_ref().map(|elector| {
+        let stop = stop.clone();
+        async move {
+            if elector.keep(stop).await {
+                tracing::error!("lost leadership; stopping");
+                let _ = lost_sender.send(true);
+            }
+        }
+    });
+    let controllers = controller::run(ctx, args.concurrency, readiness, stop);
+    match keeper {
+        Some(keeper) => {
+            tokio::join!(controllers, keeper);
+        }
+        None => controllers.await,
+    }
+    if let Some(elector) = &elector {
+        elector.release().await;
+    }
+    http.abort();
+    if *lost.borrow() {
+        return Err("lost leadership".into());
+    }
+    Ok(())
+}
+
+async fn emulator(args: EmulatorArgs) -> Result<(), Box<dyn std::error::Error>> {
+    init_logging(args.log_format);
+    let config = match &args.config {
+        Some(path) => EmulatorConfig::from_file(path)?,
+        None => EmulatorConfig::default(),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, "SSO Admin + STS emulator listening");
+    Emulator::new(config).serve(listener, until(shutdown_signal())).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let result = match Cli::parse().command {
+        Command::Crd => {
+            serde_yaml::to_string(&IdentityCenterInstance::crd()).map(|yaml| print!("{yaml}")).map_err(Into::into)
+        }
+        Command::Run(args) => run(args).await,
+        Command::Emulator(args) => emulator(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

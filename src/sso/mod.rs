@@ -1,0 +1,91 @@
+//! The SSO Admin port: what the controller needs from AWS, and nothing more.
+//!
+//! The controller talks to [`SsoAdmin`]; [`aws::AwsSsoAdmin`] implements it with
+//! aws-sdk-ssoadmin and aws-sdk-sts, and tests implement it in memory.
+
+pub mod aws;
+mod error;
+mod metered;
+mod target;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use k8s_openapi::jiff::Timestamp;
+
+pub use error::{ErrorKind, SsoError};
+pub use metered::Metered;
+pub use target::{RoleRef, Target, account_of_role};
+
+/// Lifecycle state of an instance as DescribeInstance reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstanceState {
+    CreateInProgress,
+    CreateFailed,
+    DeleteInProgress,
+    Active,
+    /// A state this operator does not know yet; treated as "not ready, keep polling".
+    Other(String),
+}
+
+impl InstanceState {
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "CREATE_IN_PROGRESS" => Self::CreateInProgress,
+            "CREATE_FAILED" => Self::CreateFailed,
+            "DELETE_IN_PROGRESS" => Self::DeleteInProgress,
+            "ACTIVE" => Self::Active,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CreateInProgress => "CREATE_IN_PROGRESS",
+            Self::CreateFailed => "CREATE_FAILED",
+            Self::DeleteInProgress => "DELETE_IN_PROGRESS",
+            Self::Active => "ACTIVE",
+            Self::Other(value) => value,
+        }
+    }
+}
+
+/// What DescribeInstance and ListInstances tell about one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    pub arn: String,
+    pub name: Option<String>,
+    pub identity_store_id: Option<String>,
+    pub owner_account_id: Option<String>,
+    pub created_date: Option<Timestamp>,
+    pub state: InstanceState,
+    pub state_reason: Option<String>,
+}
+
+/// The parameters of CreateInstance. The token is mandatory: the SDK would
+/// otherwise invent a random one and a retry could create a second instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateInstance {
+    pub client_token: String,
+    pub name: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub type Tags = BTreeMap<String, String>;
+
+/// The SSO Admin and STS calls the controller makes. Every call names the
+/// account and region it acts in.
+#[async_trait]
+pub trait SsoAdmin: Send + Sync + 'static {
+    /// The account that calls for `target` act in (GetCallerIdentity).
+    async fn caller_account(&self, target: &Target) -> Result<String, SsoError>;
+    async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError>;
+    async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError>;
+    /// All instances the caller can see, every page.
+    async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError>;
+    async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError>;
+    async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError>;
+    async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError>;
+    async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError>;
+    async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError>;
+}

@@ -23,3 +23,6 @@ use crate::api::IdentityCenterInstance;
 pub fn parse(object: &DynamicObject) -> Result<IdentityCenterInstance, serde_json::Error> {
     serde_json::from_value(serde_json::to_value(object)?)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+//! An in-memory SSO Admin port that records each call in the shared journal
+//! and answers from a script.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::Journal;
+use crate::sso::{CreateInstance, ErrorKind, Instance, InstanceState, SsoAdmin, SsoError, Tags, Target};
+
+pub const ACCOUNT: &str = "111122223333";
+pub const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
+
+pub fn instance(state: InstanceState) -> Instance {
+    Instance {
+        arn: ARN.into(),
+        name: Some("platform".into()),
+        identity_store_id: Some("d-1234567890".into()),
+        owner_account_id: Some(ACCOUNT.into()),
+        created_date: None,
+        state,
+        state_reason: None,
+    }
+}
+
+#[derive(Default)]
+pub struct Script {
+    /// What DescribeInstance answers; None: AccessDenied (deleted).
+    pub described: Option<Instance>,
+    pub listed: Vec<Instance>,
+    pub tags: Tags,
+    /// Operation -> the error it answers with.
+    pub errors: HashMap<&'static str, SsoError>,
+}
+
+pub struct FakeSso {
+    pub journal: Journal,
+    pub script: Mutex<Script>,
+}
+
+impl FakeSso {
+    pub fn new(journal: Journal, script: Script) -> Arc<Self> {
+        Arc::new(Self { journal, script: Mutex::new(script) })
+    }
+
+    fn call(&self, operation: &'static str, detail: String) -> Result<(), SsoError> {
+        self.journal.push(format!("sso {operation}{detail}"));
+        match self.script.lock().unwrap().errors.get(operation) {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl SsoAdmin for FakeSso {
+    async fn caller_account(&self, _: &Target) -> Result<String, SsoError> {
+        self.call("GetCallerIdentity", String::new())?;
+        Ok(ACCOUNT.into())
+    }
+
+    async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError> {
+        let detail = format!(
+            " token={} name={:?} tags={:?} region={}",
+            input.client_token, input.name, input.tags, target.region
+        );
+        self.call("CreateInstance", detail)?;
+        Ok(ARN.into())
+    }
+
+    async fn describe_instance(&self, _: &Target, arn: &str) -> Result<Instance, SsoError> {
+        self.call("DescribeInstance", format!(" {arn}"))?;
+        self.script.lock().unwrap().described.clone().ok_or_else(|| {
+            SsoError::new("DescribeInstance", ErrorKind::AccessDenied, "not authorized to perform sso:DescribeInstance")
+        })
+    }
+
+    async fn list_instances(&self, _: &Target) -> Result<Vec<Instance>, SsoError> {
+        self.call("ListInstances", String::new())?;
+        Ok(self.script.lock().unwrap().listed.clone())
+    }
+
+    async fn update_instance_name(&self, _: &Target, _: &str, name: &str) -> Result<(), SsoError> {
+        self.call("UpdateInstance", format!(" name={name}"))
+    }
+
+    async fn delete_instance(&self, _: &Target, arn: &str) -> Result<(), SsoError> {
+        self.call("DeleteInstance", format!(" {arn}"))
+    }
+
+    async fn list_tags(&self, _: &Target, _: &str) -> Result<Tags, SsoError> {
+        self.call("ListTagsForResource", String::new())?;
+        Ok(self.script.lock().unwrap().tags.clone())
+    }
+
+    async fn tag_instance(&self, _: &Target, _: &str, tags: &Tags) -> Result<(), SsoError> {
+        self.call("TagResource", format!(" {tags:?}"))
+    }
+
+    async fn untag_instance(&self, _: &Target, _: &str, keys: &[String]) -> Result<(), SsoError> {
+        self.call("UntagResource", format!(" {keys:?}"))
+    }
+}

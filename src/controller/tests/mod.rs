@@ -1,0 +1,379 @@
+//! Reconcile tests: a fake SSO port and a tower-test Kubernetes API. Each
+//! asserts the exact calls, in order, and the status and events a user sees.
+
+mod fake_sso;
+mod mock_api;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fake_sso::{ACCOUNT, ARN, FakeSso, Script, instance};
+use kube::api::DynamicObject;
+use kube::runtime::controller::Action;
+use kube::runtime::events::Reporter;
+use serde_json::{Value, json};
+
+use super::{Context, Settings, reconcile};
+use crate::metrics::Metrics;
+use crate::sso::{ErrorKind, InstanceState, SsoError};
+
+const UID: &str = "5b1f6a0e-7d3c-4e58-9a51-0c2f1e3d4b6a";
+const RESYNC: Duration = Duration::from_secs(600);
+
+/// Every call, to AWS and to Kubernetes, in the order it was made.
+#[derive(Clone, Default)]
+pub struct Journal(Arc<Mutex<Vec<String>>>);
+
+impl Journal {
+    pub fn push(&self, entry: String) {
+        self.0.lock().unwrap().push(entry);
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The calls that reached AWS, without their details.
+    fn aws(&self) -> Vec<String> {
+        let aws = self.entries().into_iter().filter_map(|e| e.strip_prefix("sso ").map(String::from));
+        aws.map(|e| e.split(' ').next().unwrap().to_string()).collect()
+    }
+}
+
+struct Harness {
+    journal: Journal,
+    cluster: mock_api::Cluster,
+    sso: Arc<FakeSso>,
+    ctx: Arc<Context>,
+}
+
+fn harness(script: Script) -> Harness {
+    let journal = Journal::default();
+    let cluster = mock_api::Cluster::default();
+    let client = mock_api::client(cluster.clone(), journal.clone());
+    let sso = FakeSso::new(journal.clone(), script);
+    let settings = Settings { default_region: Some("eu-west-1".into()), resync_interval: RESYNC, namespaces: vec![] };
+    let reporter = Reporter { controller: "identity-center-operator".into(), instance: Some("test".into()) };
+    let ctx = Arc::new(Context::new(client, sso.clone(), settings, reporter, Arc::new(Metrics::default())));
+    Harness { journal, cluster, sso, ctx }
+}
+
+fn object(spec: Value, status: Value, finalizer: bool, deleting: bool) -> Value {
+    let mut metadata = json!({
+        "name": "platform", "namespace": "identity", "uid": UID, "generation": 2,
+        "resourceVersion": "41", "creationTimestamp": "2026-11-28T10:00:00Z",
+    });
+    if finalizer {
+        metadata["finalizers"] = json!(["identitycenter.dev/finalizer"]);
+    }
+    if deleting {
+        metadata["deletionTimestamp"] = json!("2026-11-28T11:00:00Z");
+    }
+    json!({"apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance", "metadata": metadata, "spec": spec, "status": status})
+}
+
+impl Harness {
+    async fn reconcile(&self, object: Value) -> Action {
+        *self.cluster.fresh.lock().unwrap() = object.clone();
+        let object: DynamicObject = serde_json::from_value(object).unwrap();
+        reconcile(Arc::new(object), self.ctx.clone()).await.expect("reconcile reaches the API server")
+    }
+
+    /// Reconciles the object as the (mock) API server has it now.
+    async fn reconcile_current(&self) -> Action {
+        let current = self.cluster.fresh.lock().unwrap().clone();
+        self.reconcile(current).await
+    }
+
+    fn last_status(&self) -> Value {
+        self.cluster.status_writes().last().cloned().expect("a status write")
+    }
+
+    fn condition(&self, type_: &str) -> (String, String) {
+        let status = self.last_status();
+        let found = status["conditions"].as_array().unwrap().iter().find(|c| c["type"] == type_).cloned().unwrap();
+        (found["status"].as_str().unwrap().into(), found["reason"].as_str().unwrap().into())
+    }
+}
+
+fn error(operation: &'static str, kind: ErrorKind, message: &str) -> SsoError {
+    SsoError::new(operation, kind, message)
+}
+
+#[tokio::test]
+async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
+    let h = harness(Script { described: Some(instance(InstanceState::CreateInProgress)), ..Default::default() });
+    let spec = json!({"name": "platform", "tags": {"team": "platform"}});
+    let action = h.reconcile(object(spec, json!(null), false, false)).await;
+
+    assert_eq!(
+        h.journal.entries(),
+        [
+            "k8s PATCH object",
+            "sso GetCallerIdentity",
+            "k8s GET list",
+            "k8s GET status",
+            "k8s PATCH status",
+            &format!(
+                "sso CreateInstance token={UID} name=Some(\"platform\") tags={{\"team\": \"platform\"}} region=eu-west-1"
+            ),
+            "k8s PATCH status",
+            "k8s POST event",
+            &format!("sso DescribeInstance {ARN}"),
+            "k8s POST event",
+            "k8s PATCH status",
+        ]
+    );
+    let sent = h.cluster.sent();
+    assert!(sent[0].body["metadata"]["finalizers"] == json!(["identitycenter.dev/finalizer"]), "finalizer first");
+    let writes = h.cluster.status_writes();
+    assert!(writes[0]["createRequestedAt"].is_string() && writes[0]["instanceArn"].is_null(), "marker before the call");
+    assert_eq!(writes[1]["instanceArn"], ARN, "ARN right after CreateInstance returned");
+    assert_eq!(writes[1]["region"], "eu-west-1");
+    let status_patch = sent.iter().find(|s| s.method == "PATCH" && s.path.ends_with("/status")).unwrap();
+    assert!(
+        status_patch.query.contains("fieldManager=identity-center-operator")
+            && status_patch.query.contains("force=true"),
+        "{}",
+        status_patch.query
+    );
+    assert_eq!(h.last_status()["state"], "CREATE_IN_PROGRESS");
+    assert_eq!(h.condition("Ready"), ("False".into(), "Creating".into()));
+    assert_eq!(h.condition("Synced").0, "True");
+    assert_eq!(h.last_status()["observedGeneration"], 2);
+    assert_eq!(h.cluster.events(), [("Normal".into(), "CreateRequested".into()), ("Normal".into(), "Creating".into())]);
+    assert_eq!(action, Action::requeue(Duration::from_secs(2)), "first polls are quick");
+}
+
+#[tokio::test]
+async fn after_a_crash_between_create_and_status_the_instance_is_found_not_created_again() {
+    let listed = vec![instance(InstanceState::Active)];
+    let h = harness(Script { described: Some(instance(InstanceState::Active)), listed, ..Default::default() });
+    let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
+    h.reconcile(object(json!({"name": "platform"}), marker, true, false)).await;
+
+    let aws = h.journal.aws();
+    assert!(!aws.contains(&"CreateInstance".to_string()), "{aws:?}");
+    assert_eq!(aws[..3], ["GetCallerIdentity", "ListInstances", "DescribeInstance"]);
+    assert_eq!(h.cluster.status_writes()[0]["instanceArn"], ARN, "the found ARN is recorded at once");
+    assert!(h.cluster.events().contains(&("Normal".into(), "InstanceRecovered".into())));
+    assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()));
+}
+
+#[tokio::test]
+async fn a_stale_cache_without_the_arn_does_not_create_again() {
+    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
+    let stale = object(json!({}), json!(null), true, false);
+    let mut fresh = stale.clone();
+    fresh["status"] = json!({"instanceArn": ARN, "region": "eu-west-1"});
+    let object: DynamicObject = serde_json::from_value(stale).unwrap();
+    *h.cluster.fresh.lock().unwrap() = fresh;
+    reconcile(Arc::new(object), h.ctx.clone()).await.unwrap();
+    assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "{:?}", h.journal.aws());
+    assert_eq!(h.last_status()["instanceArn"], ARN);
+}
+
+#[tokio::test]
+async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
+    let mut described = instance(InstanceState::Active);
+    described.name = Some("old-name".into());
+    let tags = [("keep", "1"), ("stale", "x")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    let h = harness(Script { described: Some(described), tags, ..Default::default() });
+    let spec = json!({"name": "new-name", "tags": {"keep": "1", "added": "2"}});
+    let action = h.reconcile(object(spec, json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+
+    let aws: Vec<String> = h.journal.entries().into_iter().filter(|e| e.starts_with("sso ")).collect();
+    assert_eq!(
+        aws,
+        [
+            "sso GetCallerIdentity".to_string(),
+            format!("sso DescribeInstance {ARN}"),
+            "sso UpdateInstance name=new-name".into(),
+            "sso ListTagsForResource".into(),
+            "sso TagResource {\"added\": \"2\"}".into(),
+            "sso UntagResource [\"stale\"]".into(),
+        ]
+    );
+    assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()));
+    assert_eq!(h.last_status()["identityStoreId"], "d-1234567890");
+    assert_eq!(h.last_status()["ownerAccountId"], ACCOUNT);
+    let events: Vec<String> = h.cluster.events().into_iter().map(|(_, reason)| reason).collect();
+    assert_eq!(events, ["InstanceRenamed", "TagsUpdated", "InstanceActive"]);
+    assert_eq!(action, Action::requeue(RESYNC), "drift is re-checked at the resync interval");
+}
+
+#[tokio::test]
+async fn a_second_object_for_the_same_account_is_refused_without_create() {
+    let h = harness(Script::default());
+    let mut older = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
+    older["metadata"]["name"] = json!("first");
+    older["metadata"]["uid"] = json!("another-uid");
+    older["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+    *h.cluster.others.lock().unwrap() = vec![older];
+    h.reconcile(object(json!({}), json!(null), true, false)).await;
+
+    assert_eq!(h.journal.aws(), ["GetCallerIdentity"], "no CreateInstance");
+    assert_eq!(h.condition("Stalled"), ("True".into(), "AccountAlreadyManaged".into()));
+    let message = h.last_status()["conditions"][0]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("identity/first") && message.contains(ACCOUNT), "{message}");
+    assert_eq!(h.cluster.events(), [("Warning".into(), "AccountAlreadyManaged".into())]);
+}
+
+#[tokio::test]
+async fn an_account_that_already_has_an_instance_is_named_with_how_to_adopt_it() {
+    let errors = [(
+        "CreateInstance",
+        error("CreateInstance", ErrorKind::Conflict, "An instance already exists in this account"),
+    )];
+    let h =
+        harness(Script { errors: errors.into(), listed: vec![instance(InstanceState::Active)], ..Default::default() });
+    let action = h.reconcile(object(json!({}), json!(null), true, false)).await;
+
+    assert_eq!(h.condition("Stalled"), ("True".into(), "InstanceAlreadyExists".into()));
+    let message = h.last_status()["conditions"][0]["message"].as_str().unwrap().to_string();
+    assert!(message.contains(&format!("spec.instanceArn: {ARN}")), "{message}");
+    assert_eq!(action, Action::await_change(), "terminal until the spec changes");
+}
+
+#[tokio::test]
+async fn the_management_account_stalls_with_advice() {
+    let text = "Organization management account is not allowed to perform the operation.";
+    let h = harness(Script {
+        errors: [("CreateInstance", error("CreateInstance", ErrorKind::Conflict, text))].into(),
+        ..Default::default()
+    });
+    let action = h.reconcile(object(json!({}), json!(null), true, false)).await;
+    assert_eq!(h.condition("Stalled"), ("True".into(), "ManagementAccount".into()));
+    assert_eq!(h.condition("Ready"), ("False".into(), "ManagementAccount".into()));
+    assert_eq!(action, Action::await_change());
+    assert_eq!(h.journal.aws().iter().filter(|c| *c == "CreateInstance").count(), 1);
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_growing_jittered_backoff() {
+    let errors = [("DescribeInstance", error("DescribeInstance", ErrorKind::Throttling, "Rate exceeded"))];
+    let h = harness(Script { errors: errors.into(), ..Default::default() });
+    let settled = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
+    let mut delays = vec![format!("{:?}", h.reconcile(settled).await)];
+    for _ in 0..2 {
+        delays.push(format!("{:?}", h.reconcile_current().await));
+    }
+    assert_eq!(h.condition("Synced"), ("False".into(), "Throttled".into()));
+    assert_eq!(h.condition("Stalled").0, "False", "throttling is recoverable");
+    let seconds: Vec<f64> = delays
+        .iter()
+        .map(|d| d.split("Some(").nth(1).unwrap().split("s)").next().unwrap().parse::<f64>().unwrap())
+        .collect();
+    for (attempt, (got, full)) in seconds.iter().zip([5.0, 10.0, 20.0]).enumerate() {
+        assert!(*got >= full / 2.0 && *got <= full, "attempt {attempt}: {got}s not in [{}, {full}]", full / 2.0);
+    }
+    assert_eq!(h.cluster.events(), [("Warning".into(), "Throttled".into())], "one event per transition, not per retry");
+}
+
+#[tokio::test]
+async fn create_failed_is_terminal_with_the_aws_reason_verbatim() {
+    let mut failed = instance(InstanceState::CreateFailed);
+    failed.state_reason = Some("Identity store quota reached".into());
+    let h = harness(Script { described: Some(failed), ..Default::default() });
+    let action = h.reconcile(object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    assert_eq!(h.condition("Stalled"), ("True".into(), "CreateFailed".into()));
+    assert_eq!(h.last_status()["stateReason"], "Identity store quota reached");
+    assert_eq!(h.cluster.events(), [("Warning".into(), "CreateFailed".into())]);
+    assert_eq!(action, Action::await_change());
+}
+
+#[tokio::test]
+async fn an_instance_deleted_outside_kubernetes_is_reported_not_recreated() {
+    let h = harness(Script::default());
+    h.reconcile(object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1", "state": "ACTIVE"}), true, false))
+        .await;
+    assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListInstances"]);
+    assert_eq!(h.condition("Ready"), ("False".into(), "InstanceNotFound".into()));
+    assert_eq!(h.last_status()["instanceArn"], ARN, "the ARN is never lost");
+    assert_eq!(h.cluster.events(), [("Warning".into(), "InstanceNotFound".into())]);
+}
+
+#[tokio::test]
+async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
+    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
+    let status = json!({"instanceArn": ARN, "region": "eu-west-1"});
+    let deleting = object(json!({"deletionPolicy": "Delete"}), status, true, true);
+    h.reconcile(deleting.clone()).await;
+    assert_eq!(h.journal.aws(), ["DescribeInstance", "DeleteInstance"]);
+    assert_eq!(h.last_status()["state"], "DELETE_IN_PROGRESS");
+
+    h.sso.script.lock().unwrap().described = Some(instance(InstanceState::DeleteInProgress));
+    h.reconcile(deleting.clone()).await;
+    assert_eq!(h.journal.aws().iter().filter(|c| *c == "DeleteInstance").count(), 1, "sent once");
+
+    h.sso.script.lock().unwrap().described = None;
+    let action = h.reconcile(deleting).await;
+    assert_eq!(h.journal.aws()[3..], ["DescribeInstance", "ListInstances"], "AccessDenied confirmed by ListInstances");
+    let last = h.cluster.sent().into_iter().rfind(|s| s.path.ends_with("/platform")).unwrap();
+    assert_eq!(last.body["metadata"]["finalizers"], json!([]), "finalizer released");
+    assert!(h.cluster.events().contains(&("Normal".into(), "InstanceDeleted".into())));
+    assert_eq!(action, Action::await_change());
+}
+
+#[tokio::test]
+async fn retain_and_never_created_release_without_calling_aws() {
+    for (spec, status, reason) in [
+        (json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), "Retained"),
+        (json!({"deletionPolicy": "Delete"}), json!(null), "NeverCreated"),
+        (
+            json!({"deletionPolicy": "Delete", "managementPolicy": "ObserveOnly"}),
+            json!({"instanceArn": ARN}),
+            "ObserveOnly",
+        ),
+    ] {
+        let h = harness(Script::default());
+        h.reconcile(object(spec, status, true, true)).await;
+        assert!(h.journal.aws().is_empty(), "{reason}: {:?}", h.journal.aws());
+        assert_eq!(h.cluster.events(), [("Normal".into(), reason.into())]);
+        assert_eq!(h.journal.entries().last().unwrap(), "k8s PATCH object", "{reason}: finalizer removed");
+    }
+}
+
+#[tokio::test]
+async fn observe_only_never_writes_to_aws_nor_adds_a_finalizer() {
+    let h = harness(Script {
+        described: Some(instance(InstanceState::Active)),
+        listed: vec![instance(InstanceState::Active)],
+        ..Default::default()
+    });
+    let spec =
+        json!({"managementPolicy": "ObserveOnly", "name": "other-name", "exportTo": {"configMapName": "sso-ids"}});
+    h.reconcile(object(spec, json!(null), false, false)).await;
+    assert_eq!(h.journal.aws(), ["GetCallerIdentity", "ListInstances", "DescribeInstance"]);
+    assert!(!h.journal.entries().contains(&"k8s PATCH object".to_string()), "no finalizer");
+    assert_eq!(h.condition("Ready"), ("True".into(), "Observed".into()));
+    let export = h.cluster.sent().into_iter().find(|s| s.path.contains("/configmaps/sso-ids")).expect("exported");
+    assert_eq!(
+        export.body["data"],
+        json!({"instanceArn": ARN, "identityStoreId": "d-1234567890", "ownerAccountId": ACCOUNT, "region": "eu-west-1"})
+    );
+    assert_eq!(export.body["metadata"]["ownerReferences"][0]["uid"], UID);
+}
+
+#[tokio::test]
+async fn a_settled_object_writes_no_status_when_nothing_changed() {
+    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
+    let spec = json!({"name": "platform"});
+    h.reconcile(object(spec.clone(), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    let settled = h.last_status();
+    let before = h.cluster.sent().len();
+    h.reconcile(object(spec, settled, true, false)).await;
+    let writes = h.cluster.sent()[before..].iter().filter(|s| s.method != "GET").count();
+    assert_eq!(writes, 0, "no status write, no event: {:?}", &h.cluster.sent()[before..]);
+}
+
+#[tokio::test]
+async fn a_malformed_object_is_reported_on_its_status() {
+    let h = harness(Script::default());
+    let mut bad = object(json!({"tags": "not-a-map"}), json!(null), false, false);
+    bad["spec"]["deletionPolicy"] = json!("Sometimes");
+    let action = h.reconcile(bad).await;
+    assert!(h.journal.aws().is_empty());
+    assert_eq!(h.condition("Stalled"), ("True".into(), "InvalidObject".into()));
+    assert_eq!(action, Action::await_change());
+}

@@ -43,7 +43,11 @@ impl AwsSsoAdmin {
             .operation_attempt_timeout(Duration::from_secs(20))
             .operation_timeout(Duration::from_secs(60))
             .build();
-        let base = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+        Self::new(aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await)
+    }
+
+    /// Uses `base` (credentials, endpoint, timeouts) for every target.
+    pub fn new(base: SdkConfig) -> Self {
         Self { base, clients: Mutex::default() }
     }
 

@@ -1,0 +1,100 @@
+//! The operator's SSO Admin port (aws-sdk-ssoadmin + STS AssumeRole) against
+//! the emulator: every outcome arrives as the ErrorKind the controller classifies.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use identity_center_operator::emulator::{Config, Emulator, FaultRule, Faults};
+use identity_center_operator::sso::aws::AwsSsoAdmin;
+use identity_center_operator::sso::{CreateInstance, ErrorKind, InstanceState, RoleRef, SsoAdmin, Target};
+
+/// The port as the operator builds it, with the emulator as its endpoint.
+async fn port(endpoint: &str) -> AwsSsoAdmin {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("AKIA111122223333TEST", "s", None, None, "t"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    AwsSsoAdmin::new(config)
+}
+
+fn target(role: Option<&str>) -> Target {
+    Target { region: "eu-west-1".into(), role: role.map(|r| RoleRef { role_arn: r.into(), external_id: None }) }
+}
+
+fn create(token: &str) -> CreateInstance {
+    CreateInstance {
+        client_token: token.into(),
+        name: Some("platform".into()),
+        tags: [("team".into(), "id".into())].into(),
+    }
+}
+
+#[tokio::test]
+async fn the_port_creates_describes_tags_and_deletes() {
+    let running =
+        Emulator::start(Config { create_seconds: 0.0, delete_seconds: 0.2, ..Config::default() }).await.unwrap();
+    let sso = port(&running.endpoint()).await;
+    let me = target(None);
+    assert_eq!(sso.caller_account(&me).await.unwrap(), "111122223333");
+    let arn = sso.create_instance(&me, &create("uid-1")).await.unwrap();
+    let request = &running.emulator.calls()[1].request;
+    assert_eq!(request["ClientToken"], "uid-1", "the token is always ours, never the SDK's");
+    assert_eq!(request["Tags"], serde_json::json!([{"Key": "team", "Value": "id"}]));
+
+    let described = sso.describe_instance(&me, &arn).await.unwrap();
+    assert_eq!((described.state, described.name.as_deref()), (InstanceState::Active, Some("platform")));
+    assert!(described.created_date.is_some());
+    sso.update_instance_name(&me, &arn, "renamed").await.unwrap();
+    sso.tag_instance(&me, &arn, &[("b".into(), "2".into())].into()).await.unwrap();
+    sso.untag_instance(&me, &arn, &["team".into()]).await.unwrap();
+    assert_eq!(sso.list_tags(&me, &arn).await.unwrap(), [("b".into(), "2".into())].into());
+    assert_eq!(sso.list_instances(&me).await.unwrap()[0].name.as_deref(), Some("renamed"));
+
+    let conflict = sso.create_instance(&me, &create("uid-2")).await.unwrap_err();
+    assert_eq!(conflict.kind, ErrorKind::Conflict);
+    sso.delete_instance(&me, &arn).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sso.describe_instance(&me, &arn).await.unwrap_err().kind, ErrorKind::AccessDenied);
+}
+
+#[tokio::test]
+async fn a_role_target_acts_in_the_roles_account_and_a_refused_role_is_a_credentials_error() {
+    let config = Config { create_seconds: 0.0, deny_assume_role: vec!["999999999999".into()], ..Config::default() };
+    let running = Emulator::start(config).await.unwrap();
+    let sso = port(&running.endpoint()).await;
+    let role = target(Some("arn:aws:iam::555566667777:role/admin"));
+    assert_eq!(sso.caller_account(&role).await.unwrap(), "555566667777");
+    let arn = sso.create_instance(&role, &create("uid")).await.unwrap();
+    assert_eq!(sso.describe_instance(&role, &arn).await.unwrap().owner_account_id.as_deref(), Some("555566667777"));
+    let operations: Vec<String> = running.emulator.calls().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(operations.iter().filter(|o| *o == "AssumeRole").count(), 1, "credentials are cached: {operations:?}");
+
+    let denied = sso.list_instances(&target(Some("arn:aws:iam::999999999999:role/admin"))).await.unwrap_err();
+    assert_eq!(denied.kind, ErrorKind::Credentials, "{denied}");
+}
+
+#[tokio::test]
+async fn service_faults_and_unreachable_endpoints_have_their_kinds() {
+    let running = Emulator::start(Config::default()).await.unwrap();
+    let sso = port(&running.endpoint()).await;
+    let me = target(None);
+    let fault = |rule: FaultRule| Faults {
+        rate_limit: None,
+        rules: vec![FaultRule { operation: Some("ListInstances".into()), ..rule }],
+    };
+    for (rule, kind) in [
+        (FaultRule { throttle: 1.0, ..Default::default() }, ErrorKind::Throttling),
+        (FaultRule { server_error: 1.0, ..Default::default() }, ErrorKind::InternalServer),
+        (FaultRule { drop: 1.0, ..Default::default() }, ErrorKind::Transport),
+    ] {
+        running.emulator.set_faults(fault(rule));
+        assert_eq!(sso.list_instances(&me).await.unwrap_err().kind, kind);
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let unreachable = port(&format!("http://{closed}")).await;
+    assert_eq!(unreachable.list_instances(&me).await.unwrap_err().kind, ErrorKind::Transport);
+}

@@ -1,0 +1,88 @@
+"""Starts the emulator binary and moto_server on free loopback ports."""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def operator_binary() -> str:
+    explicit = os.environ.get("ICO_BIN")
+    if explicit:
+        return explicit
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    return str(target / "debug" / "identity-center-operator")
+
+
+@pytest.fixture(scope="session")
+def emulator_url(tmp_path_factory):
+    config = tmp_path_factory.mktemp("emulator") / "config.yaml"
+    config.write_text(
+        "createSeconds: 0.2\ndeleteSeconds: 0.2\nmanagementAccounts: ['999999999999']\n"
+        "failCreation:\n- name: doomed\n  reason: Quota reached\n"
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [operator_binary(), "emulator", "--listen", f"127.0.0.1:{port}", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/_emulator/health", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    port = free_port()
+    process = subprocess.Popen(
+        ["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/moto-api/", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def client(service: str, url: str, key: str = "AKIA111122223333TEST"):
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id=key,
+        aws_secret_access_key="secret",
+        config=boto3.session.Config(retries={"max_attempts": 1, "mode": "standard"}, parameter_validation=False),
+    )

@@ -107,8 +107,11 @@ fn shutdown_signal() -> watch::Receiver<bool> {
     receiver
 }
 
+/// Completes when `signal` turns true; never, if its sender is gone first.
 async fn until(mut signal: watch::Receiver<bool>) {
-    let _ = signal.wait_for(|stop| *stop).await;
+    if signal.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -147,40 +150,33 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         None
     };
-    let (lost_sender, lost) = watch::channel(false);
-    let stop = {
-        let (sender, receiver) = watch::channel(false);
-        let (mut shutdown, mut lost) = (shutdown.clone(), lost.clone());
+    // `stop` turns true on SIGTERM, or when leadership is lost.
+    let (stop_sender, stop) = watch::channel(false);
+    let forward = {
+        let (stop_sender, shutdown) = (stop_sender.clone(), shutdown.clone());
         tokio::spawn(async move {
-            tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => {}
-                _ = lost.wait_for(|l| *l) => {}
-            }
-            let _ = sender.send(true);
-        });
-        receiver
+            until(shutdown).await;
+            stop_sender.send_replace(true);
+        })
     };
-    let keeper = elector.as_ref().map(|elector| {
-        let stop = stop.clone();
-        async move {
-            if elector.keep(stop).await {
-                tracing::error!("lost leadership; stopping");
-                let _ = lost_sender.send(true);
-            }
+    let lost = std::sync::atomic::AtomicBool::new(false);
+    let keeper = async {
+        if let Some(elector) = &elector
+            && elector.keep(stop.clone()).await
+        {
+            tracing::error!("lost leadership; stopping");
+            lost.store(true, std::sync::atomic::Ordering::SeqCst);
+            stop_sender.send_replace(true);
         }
-    });
-    let controllers = controller::run(ctx, args.concurrency, readiness, stop);
-    match keeper {
-        Some(keeper) => {
-            tokio::join!(controllers, keeper);
-        }
-        None => controllers.await,
-    }
+    };
+    tokio::join!(controller::run(ctx, args.concurrency, readiness, stop.clone()), keeper);
     if let Some(elector) = &elector {
         elector.release().await;
     }
+    forward.abort();
     http.abort();
-    if *lost.borrow() {
+    tracing::info!("stopped");
+    if lost.load(std::sync::atomic::Ordering::SeqCst) {
         return Err("lost leadership".into());
     }
     Ok(())

@@ -75,6 +75,11 @@ async fn a_role_target_acts_in_the_roles_account_and_a_refused_role_is_a_credent
 
     let denied = sso.list_instances(&target(Some("arn:aws:iam::999999999999:role/admin"))).await.unwrap_err();
     assert_eq!(denied.kind, ErrorKind::Credentials, "{denied}");
+
+    let throttled_sts = FaultRule { operation: Some("AssumeRole".into()), throttle: 1.0, ..Default::default() };
+    running.emulator.set_faults(Faults { rate_limit: None, rules: vec![throttled_sts] });
+    let throttled = sso.list_instances(&target(Some("arn:aws:iam::777777777777:role/admin"))).await.unwrap_err();
+    assert_eq!(throttled.kind, ErrorKind::Throttling, "a throttled AssumeRole is retried as throttling: {throttled}");
 }
 
 #[tokio::test]

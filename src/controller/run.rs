@@ -4,6 +4,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use futures::{StreamExt, future};
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -37,10 +38,21 @@ fn spec_or_deletion(object: &DynamicObject) -> Option<u64> {
 /// Kubernetes API failures only: AWS failures are handled inside reconcile.
 fn error_policy(_: Arc<DynamicObject>, error: &Error, _: Arc<Context>) -> Action {
     tracing::warn!(%error, "reconcile failed; retrying");
-    Action::requeue(std::time::Duration::from_secs(5 + rand::random::<u64>() % 10))
+    Action::requeue(Duration::from_secs(5 + rand::random::<u64>() % 10))
 }
 
-/// Runs until `shutdown` turns true; in-flight reconciles finish first.
+/// How long in-flight reconciles may take to finish after shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Completes when `signal` turns true; never, if its sender is gone first.
+async fn until(mut signal: watch::Receiver<bool>) {
+    if signal.wait_for(|stop| *stop).await.is_err() {
+        future::pending::<()>().await;
+    }
+}
+
+/// Runs until `shutdown` turns true; in-flight reconciles finish first,
+/// within a grace period (a watch that never synced holds nothing worth waiting for).
 pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shutdown: watch::Receiver<bool>) {
     let resource = ApiResource::erase::<IdentityCenterInstance>(&());
     let apis: Vec<Api<DynamicObject>> = if ctx.settings.namespaces.is_empty() {
@@ -65,12 +77,10 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
             .reflect(writer)
             .applied_objects()
             .predicate_filter(spec_or_deletion, PredicateConfig::default());
-        let mut shutdown = shutdown.clone();
+        let shutdown_signal = until(shutdown.clone());
         Controller::for_stream_with(stream, reader, resource.clone())
             .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-            .graceful_shutdown_on(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
+            .graceful_shutdown_on(shutdown_signal)
             .run(reconcile, error_policy, ctx.clone())
             .for_each(|result| {
                 if let Err(error) = result {
@@ -79,5 +89,13 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
                 future::ready(())
             })
     });
-    future::join_all(controllers).await;
+    let controllers: Vec<_> = controllers.collect();
+    let deadline = async {
+        until(shutdown).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        _ = future::join_all(controllers) => {}
+        _ = deadline => tracing::warn!("controllers did not stop within {SHUTDOWN_GRACE:?} of shutdown; stopping anyway"),
+    }
 }

@@ -111,8 +111,11 @@ pub struct FaultRule {
     pub server_error: f64,
     /// Probability of closing the connection without an answer.
     pub drop: f64,
-    /// Added before answering.
+    /// Added before the operation runs.
     pub latency_ms: u64,
+    /// Added after the operation took effect, before the answer: a client
+    /// that gives up in between changed state without learning of it.
+    pub delay_answer_ms: u64,
 }
 
 impl Config {

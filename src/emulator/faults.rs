@@ -14,6 +14,14 @@ pub enum Fault {
     Drop,
 }
 
+/// What to do to one call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Injection {
+    pub before: Duration,
+    pub after: Duration,
+    pub fault: Option<Fault>,
+}
+
 pub struct FaultState {
     faults: Faults,
     tokens: f64,
@@ -34,15 +42,15 @@ impl FaultState {
         *self = Self::new(faults);
     }
 
-    /// The delay to add and the fault to answer with, for one call.
-    pub fn roll(&mut self, rng: &mut StdRng, operation: &str, account: &str) -> (Duration, Option<Fault>) {
+    /// The delays to add and the fault to answer with, for one call.
+    pub fn roll(&mut self, rng: &mut StdRng, operation: &str, account: &str) -> Injection {
         if let Some(limit) = &self.faults.rate_limit {
             let now = Instant::now();
             let refill = now.duration_since(self.refilled).as_secs_f64() * limit.per_second;
             self.tokens = (self.tokens + refill).min(limit.burst);
             self.refilled = now;
             if self.tokens < 1.0 {
-                return (Duration::ZERO, Some(Fault::Throttle));
+                return Injection { fault: Some(Fault::Throttle), ..Injection::default() };
             }
             self.tokens -= 1.0;
         }
@@ -50,18 +58,19 @@ impl FaultState {
             rule.operation.as_deref().is_none_or(|op| op == operation)
                 && rule.account.as_deref().is_none_or(|a| a == account)
         };
-        let mut latency = Duration::ZERO;
+        let mut injection = Injection::default();
         for rule in self.faults.rules.iter().filter(applies) {
-            latency += Duration::from_millis(rule.latency_ms);
-            for (probability, fault) in
-                [(rule.drop, Fault::Drop), (rule.throttle, Fault::Throttle), (rule.server_error, Fault::ServerError)]
-            {
-                if probability > 0.0 && rng.random::<f64>() < probability {
-                    return (latency, Some(fault));
+            injection.before += Duration::from_millis(rule.latency_ms);
+            injection.after += Duration::from_millis(rule.delay_answer_ms);
+            let faults =
+                [(rule.drop, Fault::Drop), (rule.throttle, Fault::Throttle), (rule.server_error, Fault::ServerError)];
+            for (probability, fault) in faults {
+                if injection.fault.is_none() && probability > 0.0 && rng.random::<f64>() < probability {
+                    injection.fault = Some(fault);
                 }
             }
         }
-        (latency, None)
+        injection
     }
 }
 
@@ -77,7 +86,7 @@ mod tests {
         let mut state =
             FaultState::new(Faults { rate_limit: Some(RateLimit { per_second: 0.001, burst: 3.0 }), rules: vec![] });
         let mut rng = StdRng::seed_from_u64(1);
-        let faults: Vec<_> = (0..5).map(|_| state.roll(&mut rng, "DescribeInstance", "1").1).collect();
+        let faults: Vec<_> = (0..5).map(|_| state.roll(&mut rng, "DescribeInstance", "1").fault).collect();
         assert_eq!(faults, [None, None, None, Some(Fault::Throttle), Some(Fault::Throttle)]);
     }
 
@@ -92,9 +101,10 @@ mod tests {
         };
         let mut state = FaultState::new(Faults { rate_limit: None, rules: vec![rule] });
         let mut rng = StdRng::seed_from_u64(1);
-        assert_eq!(state.roll(&mut rng, "CreateInstance", "111"), (Duration::from_millis(5), Some(Fault::ServerError)));
-        assert_eq!(state.roll(&mut rng, "CreateInstance", "222"), (Duration::ZERO, None));
-        assert_eq!(state.roll(&mut rng, "DescribeInstance", "111"), (Duration::ZERO, None));
+        let hit = state.roll(&mut rng, "CreateInstance", "111");
+        assert_eq!((hit.before, hit.fault), (Duration::from_millis(5), Some(Fault::ServerError)));
+        assert_eq!(state.roll(&mut rng, "CreateInstance", "222"), Injection::default());
+        assert_eq!(state.roll(&mut rng, "DescribeInstance", "111"), Injection::default());
     }
 
     #[test]
@@ -102,7 +112,7 @@ mod tests {
         let rule = FaultRule { throttle: 0.3, ..Default::default() };
         let mut state = FaultState::new(Faults { rate_limit: None, rules: vec![rule] });
         let mut rng = StdRng::seed_from_u64(7);
-        let throttled = (0..10_000).filter(|_| state.roll(&mut rng, "X", "1").1 == Some(Fault::Throttle)).count();
+        let throttled = (0..10_000).filter(|_| state.roll(&mut rng, "X", "1").fault == Some(Fault::Throttle)).count();
         assert!((2_700..3_300).contains(&throttled), "{throttled} of 10000");
     }
 }

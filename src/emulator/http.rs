@@ -200,11 +200,11 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
             return respond(request.service, &Err(error), &id);
         }
     };
-    let (latency, fault) = emulator.roll_faults(&request.operation, &account);
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    let injection = emulator.roll_faults(&request.operation, &account);
+    if !injection.before.is_zero() {
+        tokio::time::sleep(injection.before).await;
     }
-    let result = match fault {
+    let result = match injection.fault {
         Some(Fault::Drop) => {
             let mut entry = call(&request, Some(&account), Some(&region), &Ok(String::new()));
             entry.outcome = "dropped".into();
@@ -227,6 +227,9 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
         }
     };
     emulator.log(call(&request, Some(&account), Some(&region), &result));
+    if !injection.after.is_zero() {
+        tokio::time::sleep(injection.after).await;
+    }
     respond(request.service, &result, &id)
 }
 

@@ -12,7 +12,6 @@ mod validate;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -22,7 +21,7 @@ use tokio::net::TcpListener;
 pub use calls::Call;
 pub use config::{Config, FaultRule, Faults, RateLimit};
 use error::ApiError;
-use faults::{Fault, FaultState};
+use faults::{FaultState, Injection};
 use sso::SsoState;
 use sts::StsState;
 
@@ -137,7 +136,7 @@ impl Emulator {
         inner.sts.session_account(access_key).unwrap_or_else(|| Ok(inner.config.account_of(access_key)))
     }
 
-    fn roll_faults(&self, operation: &str, account: &str) -> (Duration, Option<Fault>) {
+    fn roll_faults(&self, operation: &str, account: &str) -> Injection {
         let inner = &mut *self.lock();
         inner.faults.roll(&mut inner.rng, operation, account)
     }

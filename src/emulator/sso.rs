@@ -159,7 +159,7 @@ impl SsoState {
             "CreateInstance" => self.create(config, rng, caller, &input, now),
             "DescribeInstance" => {
                 let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
-                Ok(self.own(caller, arn, op)?.describe(now))
+                Ok(self.visible(caller, arn, op)?.describe(now))
             }
             "UpdateInstance" => {
                 let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
@@ -291,12 +291,17 @@ impl SsoState {
         self.instances
             .iter_mut()
             .find(|i| i.arn == arn && i.account == caller.account && i.region == caller.region)
-            .ok_or_else(|| {
-                ApiError::access_denied(format!(
-                    "User: arn:aws:iam::{}:user/emulator is not authorized to perform: sso:{op} on resource: {arn}",
-                    caller.account
-                ))
-            })
+            .ok_or_else(|| denied(caller, arn, op))
+    }
+
+    /// An instance the caller may read: its own, or its organization's.
+    fn visible(&self, caller: &Caller, arn: &str, op: &str) -> Result<&Instance, ApiError> {
+        let readable = |i: &&Instance| i.account == caller.account || i.visible_to.contains(&caller.account);
+        self.instances
+            .iter()
+            .filter(readable)
+            .find(|i| i.arn == arn && i.region == caller.region)
+            .ok_or_else(|| denied(caller, arn, op))
     }
 
     /// The caller's instance, refused while creation is under way: then only
@@ -311,6 +316,13 @@ impl SsoState {
             State::Failed | State::Active => Ok(instance),
         }
     }
+}
+
+fn denied(caller: &Caller, arn: &str, op: &str) -> ApiError {
+    ApiError::access_denied(format!(
+        "User: arn:aws:iam::{}:user/emulator is not authorized to perform: sso:{op} on resource: {arn}",
+        caller.account
+    ))
 }
 
 /// Tagging operations name the instance as ResourceArn (and optionally InstanceArn).

@@ -89,6 +89,9 @@ where
         },
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => ErrorKind::Transport,
         SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => ErrorKind::Transport,
+        // Credential providers report STS failures as text: keep what is transient transient.
+        _ if detail.contains("Throttling") || detail.contains("Rate exceeded") => ErrorKind::Throttling,
+        _ if detail.contains("InternalFailure") || detail.contains("ServiceUnavailable") => ErrorKind::InternalServer,
         _ if detail.contains("credential") || detail.contains("AssumeRole") => ErrorKind::Credentials,
         _ => ErrorKind::Transport,
     };

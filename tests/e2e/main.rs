@@ -1,0 +1,78 @@
+//! End-to-end suite: a real kube-apiserver and etcd, the emulator and the
+//! operator as separate processes, the CRD installed from crds/ with
+//! `kubectl apply --server-side`. One control plane serves every scenario;
+//! each scenario has its own namespace, emulator and operator.
+//!
+//!   cargo test --test e2e [-- NAME_FILTER]
+
+mod controlplane;
+mod process;
+mod scenarios;
+mod stack;
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures::FutureExt;
+
+use controlplane::ControlPlane;
+
+fn install_crd(plane: &ControlPlane) {
+    let crd = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/identitycenterinstances.yaml");
+    let output = std::process::Command::new("kubectl")
+        .env("KUBECONFIG", &plane.kubeconfig)
+        .args(["apply", "--server-side", "--field-manager=e2e", "-f", crd])
+        .output()
+        .expect("kubectl runs");
+    assert!(output.status.success(), "CRD install failed: {}", String::from_utf8_lossy(&output.stderr));
+    let established = std::process::Command::new("kubectl")
+        .env("KUBECONFIG", &plane.kubeconfig)
+        .args([
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/identitycenterinstances.identitycenter.dev",
+        ])
+        .output()
+        .unwrap();
+    assert!(established.status.success(), "{}", String::from_utf8_lossy(&established.stderr));
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let failed = runtime.block_on(async {
+        let started = Instant::now();
+        let mut plane = ControlPlane::start().await;
+        println!("control plane up at {} in {:.1?}", plane.server, started.elapsed());
+        install_crd(&plane);
+        let mut failed = Vec::new();
+        let mut passed = 0;
+        for (name, scenario) in scenarios::ALL {
+            if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+                continue;
+            }
+            let started = Instant::now();
+            let outcome = AssertUnwindSafe(scenario(&mut plane)).catch_unwind().await;
+            match outcome {
+                Ok(()) => {
+                    passed += 1;
+                    println!("test {name} ... ok ({:.1?})", started.elapsed());
+                }
+                Err(_) => {
+                    println!("test {name} ... FAILED ({:.1?})", started.elapsed());
+                    failed.push(*name);
+                }
+            }
+        }
+        let keep_logs = !failed.is_empty();
+        let dir = plane.dir.path().to_path_buf();
+        plane.shutdown_keeping(keep_logs).await;
+        println!("e2e: {passed} passed, {} failed", failed.len());
+        if keep_logs {
+            println!("failed: {failed:?}; logs in {}", dir.display());
+        }
+        !failed.is_empty()
+    });
+    std::process::exit(i32::from(failed));
+}

@@ -1,0 +1,186 @@
+//! Create, edit, drift and delete, as a user sees them.
+
+use std::time::Duration;
+
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams};
+use serde_json::{Value, json};
+
+use crate::controlplane::ControlPlane;
+use crate::process::{eventually, http};
+use crate::stack::{CONVERGE, Stack};
+
+const ACCOUNT: &str = "111122223333";
+const FAST: &str = "createSeconds: 1\ndeleteSeconds: 1\n";
+
+fn text(output: &std::process::Output) -> String {
+    assert!(output.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn event_reasons(stack: &Stack, name: &str) -> Vec<String> {
+    let events: Api<Event> = Api::namespaced(stack.client.clone(), &stack.namespace);
+    let listed = events.list(&ListParams::default()).await.unwrap();
+    let about = listed.items.into_iter().filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name));
+    about.filter_map(|e| e.reason).collect()
+}
+
+/// The SSO Admin calls that change something, with their parameters.
+async fn writes(stack: &Stack) -> Vec<(String, Value)> {
+    let calls = stack.calls().await.into_iter().filter(|c| c.service == "sso" && c.outcome == "ok");
+    let writes =
+        calls.filter(|c| !["DescribeInstance", "ListInstances", "ListTagsForResource"].contains(&c.operation.as_str()));
+    writes.map(|c| (c.operation, c.request)).collect()
+}
+
+pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPlane) {
+    let stack = Stack::start(plane, "lifecycle", FAST).await;
+    let manifest = stack.logs_file("platform.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: identitycenter.dev/v1alpha1\nkind: IdentityCenterInstance\nmetadata:\n  name: platform\nspec:\n  name: platform-sso\n  tags:\n    team: platform\n",
+    )
+    .unwrap();
+    text(&stack.kubectl(&["apply", "-f", manifest.to_str().unwrap()]));
+
+    let arn = eventually("the ARN in status while creating", CONVERGE, || async {
+        let status = stack.get("platform").await.status?;
+        status.instance_arn.map(|arn| (arn, status.state))
+    })
+    .await;
+    text(&stack.kubectl(&["wait", "--for=condition=Ready", "ici/platform", "--timeout=60s"]));
+
+    let object = stack.get("platform").await;
+    let status = object.status.clone().unwrap();
+    assert_eq!(status.instance_arn.as_deref(), Some(arn.0.as_str()), "the ARN never changes");
+    assert_eq!(status.state.as_deref(), Some("ACTIVE"));
+    assert_eq!(status.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(status.owner_account_id.as_deref(), Some(ACCOUNT));
+    assert!(status.identity_store_id.as_deref().is_some_and(|id| id.starts_with("d-")));
+    assert!(status.created_date.is_some());
+    assert_eq!(status.observed_generation, object.metadata.generation);
+    for (type_, expected) in [("Ready", "True"), ("Synced", "True"), ("Stalled", "False")] {
+        assert_eq!(object.condition(type_).map(|c| c.status.as_str()), Some(expected), "{type_}");
+    }
+
+    let creates: Vec<_> = stack.calls().await.into_iter().filter(|c| c.operation == "CreateInstance").collect();
+    assert_eq!(creates.len(), 1, "exactly one CreateInstance");
+    assert_eq!(creates[0].request["ClientToken"], object.metadata.uid.clone().unwrap(), "ClientToken is the UID");
+    assert_eq!(creates[0].request["Name"], "platform-sso");
+    assert_eq!(creates[0].request["Tags"], json!([{"Key": "team", "Value": "platform"}]));
+
+    let table = text(&stack.kubectl(&["get", "ici"]));
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "INSTANCE", "NAME", "ARN", "STATE", "READY", "AGE"], "{table}");
+    let row = table.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("platform")
+            && row.contains("platform-sso")
+            && row.contains(&arn.0)
+            && row.contains("ACTIVE")
+            && row.contains("True"),
+        "{table}"
+    );
+    let wide = text(&stack.kubectl(&["get", "ici", "-o", "wide"]));
+    assert!(wide.contains("REGION") && wide.contains("eu-west-1") && wide.contains("IDENTITY STORE"), "{wide}");
+    let by_category = text(&stack.kubectl(&["get", "identitycenter"]));
+    assert!(by_category.contains("platform"), "category identitycenter lists it: {by_category}");
+
+    let reasons = event_reasons(&stack, "platform").await;
+    for reason in ["CreateRequested", "InstanceActive"] {
+        assert!(reasons.iter().any(|r| r == reason), "event {reason} in {reasons:?}");
+    }
+    let (_, metrics) = http("GET", &stack.metrics_addr, "/metrics", "").await;
+    assert!(
+        metrics.contains(r#"identity_center_operator_aws_calls_total{operation="CreateInstance",outcome="success"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("identity_center_operator_reconcile_duration_seconds_bucket"));
+    stack.shutdown().await;
+}
+
+pub async fn edits_and_drift_reach_aws_as_exact_calls(plane: &mut ControlPlane) {
+    let stack = Stack::start(plane, "edits", FAST).await;
+    stack.apply("platform", json!({"name": "before", "tags": {"keep": "1", "drop": "x"}})).await.unwrap();
+    let ready = stack.wait_for("platform", "Ready", "True").await;
+    let arn = ready.status.unwrap().instance_arn.unwrap();
+    stack.clear_calls().await;
+
+    stack.apply("platform", json!({"name": "after", "tags": {"keep": "1", "add": "2"}})).await.unwrap();
+    stack.wait_for("platform", "Ready", "True").await;
+    assert_eq!(
+        writes(&stack).await,
+        [
+            ("UpdateInstance".to_string(), json!({"InstanceArn": arn, "Name": "after"})),
+            (
+                "TagResource".to_string(),
+                json!({"InstanceArn": arn, "ResourceArn": arn, "Tags": [{"Key": "add", "Value": "2"}]})
+            ),
+            ("UntagResource".to_string(), json!({"InstanceArn": arn, "ResourceArn": arn, "TagKeys": ["drop"]})),
+        ]
+    );
+
+    // Someone renames and tags the instance in the console; the resync puts it back.
+    let (status, _) = stack.aws(ACCOUNT, "UpdateInstance", json!({"InstanceArn": arn, "Name": "console-edit"})).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        stack.aws(ACCOUNT, "TagResource", json!({"ResourceArn": arn, "Tags": [{"Key": "rogue", "Value": "1"}]})).await;
+    assert_eq!(status, 200);
+    stack.clear_calls().await;
+    eventually("drift to be repaired by the resync", Duration::from_secs(45), || async {
+        let (_, described) = stack.aws(ACCOUNT, "DescribeInstance", json!({"InstanceArn": arn})).await;
+        let (_, tags) = stack.aws(ACCOUNT, "ListTagsForResource", json!({"ResourceArn": arn})).await;
+        (described["Name"] == "after"
+            && tags["Tags"] == json!([{"Key": "add", "Value": "2"}, {"Key": "keep", "Value": "1"}]))
+        .then_some(())
+    })
+    .await;
+    let repaired: Vec<String> = writes(&stack).await.into_iter().map(|(op, _)| op).collect();
+    assert_eq!(repaired, ["UpdateInstance", "UntagResource"], "only the drift is undone");
+    stack.shutdown().await;
+}
+
+pub async fn deletion_policies(plane: &mut ControlPlane) {
+    let stack = Stack::start(plane, "deletion", &format!("{FAST}managementAccounts: ['300000000003']\n")).await;
+    let role = |account: &str| json!({"roleArn": format!("arn:aws:iam::{account}:role/identity-center-admin")});
+    stack.apply("delete-me", json!({"deletionPolicy": "Delete", "credentials": role("300000000001")})).await.unwrap();
+    stack.apply("retain-me", json!({"credentials": role("300000000002")})).await.unwrap();
+    stack
+        .apply("never-created", json!({"deletionPolicy": "Delete", "credentials": role("300000000003")}))
+        .await
+        .unwrap();
+    stack.wait_for("delete-me", "Ready", "True").await;
+    stack.wait_for("retain-me", "Ready", "True").await;
+    let stalled = stack.wait_for("never-created", "Stalled", "True").await;
+    assert_eq!(stalled.condition("Stalled").unwrap().reason, "ManagementAccount");
+    for name in ["delete-me", "retain-me", "never-created"] {
+        let finalizers = stack.get(name).await.metadata.finalizers.unwrap_or_default();
+        assert_eq!(finalizers, ["identitycenter.dev/finalizer"], "{name}");
+    }
+
+    stack.delete("delete-me").await;
+    let deleting = eventually("delete-me to report DELETE_IN_PROGRESS or be gone", CONVERGE, || async {
+        match stack.api().get_opt("delete-me").await.unwrap() {
+            None => Some(None),
+            Some(o) => o.status.and_then(|s| s.state).filter(|s| s == "DELETE_IN_PROGRESS").map(Some),
+        }
+    })
+    .await;
+    stack.wait_gone("delete-me").await;
+    assert!(deleting.is_none() || stack.instances_of("300000000001").await.is_empty(), "released only once gone");
+    assert!(stack.instances_of("300000000001").await.is_empty(), "Delete removed the instance");
+    assert_eq!(stack.count("DeleteInstance").await, 1);
+
+    stack.delete("retain-me").await;
+    stack.wait_gone("retain-me").await;
+    let retained = stack.instances_of("300000000002").await;
+    assert_eq!(retained.len(), 1, "Retain left the instance");
+    assert_eq!(retained[0]["Status"], "ACTIVE");
+
+    stack.delete("never-created").await;
+    stack.wait_gone("never-created").await;
+    assert_eq!(stack.count("DeleteInstance").await, 1, "nothing to delete for an object that never got an ARN");
+    let reasons = event_reasons(&stack, "retain-me").await;
+    assert!(reasons.iter().any(|r| r == "Retained"), "{reasons:?}");
+    stack.shutdown().await;
+}

@@ -1,0 +1,36 @@
+//! The scenarios, in the order they run. Each takes the shared control plane.
+
+mod admission;
+mod contention;
+mod crash;
+mod lifecycle;
+mod observe;
+mod restart;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::controlplane::ControlPlane;
+
+type Scenario = for<'a> fn(&'a mut ControlPlane) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+pub const ALL: &[(&str, Scenario)] = &[
+    ("apply_reaches_ready_and_shows_printer_columns", |p| {
+        Box::pin(lifecycle::apply_reaches_ready_and_shows_printer_columns(p))
+    }),
+    ("edits_and_drift_reach_aws_as_exact_calls", |p| Box::pin(lifecycle::edits_and_drift_reach_aws_as_exact_calls(p))),
+    ("deletion_policies", |p| Box::pin(lifecycle::deletion_policies(p))),
+    ("sigkill_at_each_step_of_create_and_delete", |p| Box::pin(crash::sigkill_at_each_step_of_create_and_delete(p))),
+    ("one_object_per_account", |p| Box::pin(contention::one_object_per_account(p))),
+    ("management_account_and_create_failed_stall", |p| {
+        Box::pin(contention::management_account_and_create_failed_stall(p))
+    }),
+    ("throttling_storms_and_5xx_bursts_converge", |p| {
+        Box::pin(contention::throttling_storms_and_5xx_bursts_converge(p))
+    }),
+    ("invalid_specs_are_refused_at_admission", |p| Box::pin(admission::invalid_specs_are_refused_at_admission(p))),
+    ("observe_only_adoption_and_export", |p| Box::pin(observe::observe_only_adoption_and_export(p))),
+    ("apiserver_restart_resumes_without_duplicates", |p| {
+        Box::pin(restart::apiserver_restart_resumes_without_duplicates(p))
+    }),
+];

@@ -1,0 +1,254 @@
+//! One scenario's world: a namespace on the shared control plane, an emulator
+//! process and an operator process watching only that namespace.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use identity_center_operator::api::IdentityCenterInstance;
+use identity_center_operator::emulator::Call;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use tokio::process::Child;
+
+use crate::controlplane::ControlPlane;
+use crate::process::{eventually, free_port, http, http_with, spawn, stop};
+
+pub const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
+pub const REGION: &str = "eu-west-1";
+/// Long enough for slow machines; a healthy run converges in seconds.
+pub const CONVERGE: Duration = Duration::from_secs(60);
+
+pub struct Stack {
+    pub namespace: String,
+    pub client: kube::Client,
+    pub kubeconfig: PathBuf,
+    pub emulator_addr: String,
+    pub metrics_addr: String,
+    logs: PathBuf,
+    emulator: Child,
+    operator: Option<Child>,
+    access_key: String,
+    extra_args: Vec<String>,
+}
+
+impl Stack {
+    /// `emulator_config` is the emulator's YAML settings; the operator acts in
+    /// account 111122223333 unless `access_key` names another.
+    pub async fn start(plane: &ControlPlane, namespace: &str, emulator_config: &str) -> Self {
+        Self::start_with(plane, namespace, emulator_config, "AKIA111122223333E2EX", &[]).await
+    }
+
+    pub async fn start_with(
+        plane: &ControlPlane,
+        namespace: &str,
+        emulator_config: &str,
+        access_key: &str,
+        extra_args: &[&str],
+    ) -> Self {
+        let client = plane.client().await;
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let ns = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
+        namespaces.create(&PostParams::default(), &ns).await.unwrap();
+        let logs = plane.dir.path().join(namespace);
+        std::fs::create_dir_all(&logs).unwrap();
+        let config = logs.join("emulator.yaml");
+        std::fs::write(&config, emulator_config).unwrap();
+        let emulator_addr = format!("127.0.0.1:{}", free_port());
+        let args = [
+            "emulator".into(),
+            "--listen".into(),
+            emulator_addr.clone(),
+            "--config".into(),
+            config.display().to_string(),
+        ];
+        let emulator = spawn(Path::new(OPERATOR), &args, &[], &logs.join("emulator.log"));
+        eventually("the emulator to listen", Duration::from_secs(20), || async {
+            tokio::net::TcpStream::connect(&emulator_addr).await.ok().map(|_| ())
+        })
+        .await;
+        let mut stack = Self {
+            namespace: namespace.into(),
+            client,
+            kubeconfig: plane.kubeconfig.clone(),
+            emulator_addr,
+            metrics_addr: format!("127.0.0.1:{}", free_port()),
+            logs,
+            emulator,
+            operator: None,
+            access_key: access_key.into(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
+        };
+        stack.start_operator().await;
+        stack
+    }
+
+    pub async fn start_operator(&mut self) {
+        let mut args: Vec<String> = [
+            "run",
+            "--watch-namespaces",
+            &self.namespace,
+            "--http-addr",
+            &self.metrics_addr,
+            "--default-region",
+            REGION,
+            "--resync-interval",
+            "10s",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(self.extra_args.iter().cloned());
+        let envs = [
+            ("KUBECONFIG", self.kubeconfig.display().to_string()),
+            ("AWS_ENDPOINT_URL", format!("http://{}", self.emulator_addr)),
+            ("AWS_ACCESS_KEY_ID", self.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", "e2e-secret".into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+            ("RUST_LOG", "info,identity_center_operator=debug".into()),
+        ]
+        .map(|(k, v)| (k.to_string(), v));
+        self.operator = Some(spawn(Path::new(OPERATOR), &args, &envs, &self.logs.join("operator.log")));
+        let metrics = self.metrics_addr.clone();
+        eventually("the operator's watch to sync (/readyz)", CONVERGE, || {
+            let metrics = metrics.clone();
+            async move {
+                (tokio::net::TcpStream::connect(&metrics).await.is_ok()
+                    && http("GET", &metrics, "/readyz", "").await.0 == 200)
+                    .then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// A path in this scenario's log directory.
+    pub fn logs_file(&self, name: &str) -> PathBuf {
+        self.logs.join(name)
+    }
+
+    /// SIGKILL: no shutdown, no lease release, nothing flushed.
+    pub async fn kill_operator(&mut self) {
+        if let Some(mut operator) = self.operator.take() {
+            operator.kill().await.unwrap();
+        }
+    }
+
+    pub fn api(&self) -> Api<IdentityCenterInstance> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// Creates or updates an object by server-side apply, as `kubectl apply --server-side` would.
+    pub async fn apply(&self, name: &str, spec: Value) -> Result<IdentityCenterInstance, kube::Error> {
+        let object = json!({"apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance", "metadata": {"name": name}, "spec": spec});
+        self.api().patch(name, &PatchParams::apply("e2e-user").force(), &Patch::Apply(object)).await
+    }
+
+    /// Creates an object the way `kubectl create` (and client-side apply) does.
+    pub async fn create(&self, name: &str, spec: Value) -> Result<IdentityCenterInstance, kube::Error> {
+        let object = json!({"apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance", "metadata": {"name": name}, "spec": spec});
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            &self.namespace,
+            &kube::api::ApiResource::erase::<IdentityCenterInstance>(&()),
+        );
+        let created = api.create(&PostParams::default(), &serde_json::from_value(object).unwrap()).await?;
+        Ok(serde_json::from_value(serde_json::to_value(created).unwrap()).unwrap())
+    }
+
+    pub async fn delete(&self, name: &str) {
+        self.api().delete(name, &DeleteParams::default()).await.unwrap();
+    }
+
+    pub async fn get(&self, name: &str) -> IdentityCenterInstance {
+        self.api().get(name).await.unwrap()
+    }
+
+    /// Waits until condition `type_` of `name` has `status`, for the object's current generation.
+    pub async fn wait_for(&self, name: &str, type_: &str, status: &str) -> IdentityCenterInstance {
+        let what = format!("{name} {type_}={status}");
+        eventually(&what, CONVERGE, || async {
+            let object = self.api().get(name).await.ok()?;
+            let condition = object.condition(type_)?;
+            let current = condition.observed_generation == object.metadata.generation;
+            (condition.status == status && current).then_some(object)
+        })
+        .await
+    }
+
+    pub async fn wait_gone(&self, name: &str) {
+        eventually(&format!("{name} to be deleted"), CONVERGE, || async {
+            self.api().get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
+    }
+
+    pub async fn calls(&self) -> Vec<Call> {
+        let (status, body) = http("GET", &self.emulator_addr, "/_emulator/calls", "").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The SSO Admin operations the emulator answered, in order.
+    pub async fn operations(&self) -> Vec<String> {
+        self.calls().await.into_iter().filter(|c| c.service == "sso").map(|c| c.operation).collect()
+    }
+
+    pub async fn count(&self, operation: &str) -> usize {
+        self.operations().await.iter().filter(|o| *o == operation).count()
+    }
+
+    pub async fn clear_calls(&self) {
+        assert_eq!(http("DELETE", &self.emulator_addr, "/_emulator/calls", "").await.0, 204);
+    }
+
+    pub async fn set_faults(&self, faults: Value) {
+        let (status, body) = http("PUT", &self.emulator_addr, "/_emulator/faults", &faults.to_string()).await;
+        assert_eq!(status, 204, "{body}");
+    }
+
+    /// Calls SSO Admin on the emulator as `account` would, outside the operator.
+    pub async fn aws(&self, account: &str, operation: &str, body: Value) -> (u16, Value) {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIA{account}OUTS/20261128/{REGION}/sso/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let target = format!("SWBExternalService.{operation}");
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", target.as_str()),
+            ("authorization", auth.as_str()),
+        ];
+        let (status, body) = http_with("POST", &self.emulator_addr, "/", &headers, &body.to_string()).await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// The instances `account` owns in the emulator.
+    pub async fn instances_of(&self, account: &str) -> Vec<Value> {
+        let (status, listed) = self.aws(account, "ListInstances", json!({})).await;
+        assert_eq!(status, 200, "{listed}");
+        let all = listed["Instances"].as_array().cloned().unwrap_or_default();
+        all.into_iter().filter(|i| i["OwnerAccountId"] == account).collect()
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        std::process::Command::new("kubectl")
+            .env("KUBECONFIG", &self.kubeconfig)
+            .arg("--namespace")
+            .arg(&self.namespace)
+            .args(args)
+            .output()
+            .expect("kubectl runs")
+    }
+
+    /// Stops both processes; the operator must exit cleanly on SIGTERM.
+    pub async fn shutdown(mut self) {
+        let operator_stopped = match self.operator.take() {
+            Some(mut operator) => stop(&mut operator, Duration::from_secs(15)).await,
+            None => true,
+        };
+        stop(&mut self.emulator, Duration::from_secs(5)).await;
+        assert!(operator_stopped, "the operator exits with success within 15s of SIGTERM");
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the pinned kube-apiserver and etcd from their official Go modules
-# into the cache, once per pin. Prints the bin directory.
+# Builds the pinned kube-apiserver and etcd (and kubectl, if the machine has
+# none) from their official Go modules into the cache, once per pin.
+# Prints the bin directory.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +21,7 @@ build() { # name, wrapper dir, package, output, ldflags
   mv "$out.tmp" "$out"
 }
 
-apiserver_dir=$repo/tests/controlplane/kube-apiserver
+apiserver_dir=$repo/tests/controlplane/kubernetes
 k8s=$(pin_of k8s.io/kubernetes "$apiserver_dir/go.mod")
 minor=$(echo "$k8s" | cut -d. -f2)
 vpkg=k8s.io/component-base/version
@@ -30,6 +31,12 @@ build kube-apiserver "$apiserver_dir" k8s.io/kubernetes/cmd/kube-apiserver "$bin
 etcd_dir=$repo/tests/controlplane/etcd
 etcd=$(pin_of go.etcd.io/etcd/server/v3 "$etcd_dir/go.mod")
 build etcd "$etcd_dir" go.etcd.io/etcd/server/v3 "$bin/etcd-$etcd" "-s -w"
+
+if ! command -v kubectl >/dev/null 2>&1; then
+  build kubectl "$apiserver_dir" k8s.io/kubernetes/cmd/kubectl "$bin/kubectl-$k8s" \
+    "-s -w -X $vpkg.gitVersion=$k8s -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
+  ln -sf "kubectl-$k8s" "$bin/kubectl"
+fi
 
 ln -sf "kube-apiserver-$k8s" "$bin/kube-apiserver"
 ln -sf "etcd-$etcd" "$bin/etcd"

@@ -29,24 +29,18 @@ pub struct Stack {
     logs: PathBuf,
     emulator: Child,
     operator: Option<Child>,
-    access_key: String,
-    extra_args: Vec<String>,
+    operator_kubeconfig: PathBuf,
 }
 
 impl Stack {
     /// `emulator_config` is the emulator's YAML settings; the operator acts in
-    /// account 111122223333 unless `access_key` names another.
+    /// account 111122223333, as the control plane's admin.
     pub async fn start(plane: &ControlPlane, namespace: &str, emulator_config: &str) -> Self {
-        Self::start_with(plane, namespace, emulator_config, "AKIA111122223333E2EX", &[]).await
+        Self::start_as(plane, namespace, emulator_config, &plane.kubeconfig).await
     }
 
-    pub async fn start_with(
-        plane: &ControlPlane,
-        namespace: &str,
-        emulator_config: &str,
-        access_key: &str,
-        extra_args: &[&str],
-    ) -> Self {
+    /// The same, with the operator using `kubeconfig` (another identity).
+    pub async fn start_as(plane: &ControlPlane, namespace: &str, emulator_config: &str, kubeconfig: &Path) -> Self {
         let client = plane.client().await;
         let namespaces: Api<Namespace> = Api::all(client.clone());
         let ns = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
@@ -72,20 +66,19 @@ impl Stack {
             namespace: namespace.into(),
             client,
             kubeconfig: plane.kubeconfig.clone(),
+            operator_kubeconfig: kubeconfig.to_path_buf(),
             emulator_addr,
             metrics_addr: format!("127.0.0.1:{}", free_port()),
             logs,
             emulator,
             operator: None,
-            access_key: access_key.into(),
-            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         };
         stack.start_operator().await;
         stack
     }
 
     pub async fn start_operator(&mut self) {
-        let mut args: Vec<String> = [
+        let args: Vec<String> = [
             "run",
             "--watch-namespaces",
             &self.namespace,
@@ -98,11 +91,10 @@ impl Stack {
         ]
         .map(String::from)
         .to_vec();
-        args.extend(self.extra_args.iter().cloned());
         let envs = [
-            ("KUBECONFIG", self.kubeconfig.display().to_string()),
+            ("KUBECONFIG", self.operator_kubeconfig.display().to_string()),
             ("AWS_ENDPOINT_URL", format!("http://{}", self.emulator_addr)),
-            ("AWS_ACCESS_KEY_ID", self.access_key.clone()),
+            ("AWS_ACCESS_KEY_ID", "AKIA111122223333E2EX".into()),
             ("AWS_SECRET_ACCESS_KEY", "e2e-secret".into()),
             ("AWS_REGION", REGION.into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),

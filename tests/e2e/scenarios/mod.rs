@@ -1,6 +1,7 @@
 //! The scenarios, in the order they run. Each takes the shared control plane.
 
 mod admission;
+mod chart;
 mod contention;
 mod crash;
 mod lifecycle;
@@ -30,6 +31,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("invalid_specs_are_refused_at_admission", |p| Box::pin(admission::invalid_specs_are_refused_at_admission(p))),
     ("observe_only_adoption_and_export", |p| Box::pin(observe::observe_only_adoption_and_export(p))),
+    ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
     ("apiserver_restart_resumes_without_duplicates", |p| {
         Box::pin(restart::apiserver_restart_resumes_without_duplicates(p))
     }),

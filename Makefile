@@ -1,0 +1,61 @@
+# identity-center-operator: the two commands a newcomer needs.
+#   make demo   the operator's main job, end to end, on local defaults
+#   make test   every check and test suite (what CI runs)
+
+SHELL := /bin/bash
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TARGET_DIR
+# Tools built by hack/ (kubectl only where the machine has none).
+export PATH := $(PATH):$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/identity-center-operator/bin
+BIN := $(CARGO_TARGET_DIR)/debug/identity-center-operator
+
+.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart bench
+
+## Start a local control plane, the emulator and the operator; apply examples/.
+demo: build
+	hack/build-controlplane.sh >/dev/null
+	cargo build --example demo
+	hack/demo.sh start
+
+demo-stop:
+	hack/demo.sh stop
+
+## Everything CI checks: formatting and lints, the Rust suites (unit,
+## reconcile, emulator conformance, CRD freshness, end to end), the boto3 and
+## moto conformance, the chart and its Argo CD health check.
+test: tools lint cargo-test conformance chart
+
+tools:
+	hack/install-tools.sh
+
+build:
+	cargo build --bins
+
+## Regenerate the CRD (and the chart's copy) from the Rust types.
+crd: build
+	$(BIN) crd > crds/identitycenterinstances.yaml
+	cp crds/identitycenterinstances.yaml charts/identity-center-operator/crds/identitycenterinstances.yaml
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+cargo-test:
+	hack/build-controlplane.sh >/dev/null
+	cargo test
+
+conformance: build
+	ICO_BIN=$(BIN) python3 -m pytest -q tests/conformance
+
+## Only the end-to-end suite; `make e2e FILTER=crash` runs the matching scenarios.
+e2e:
+	hack/build-controlplane.sh >/dev/null
+	cargo test --test e2e -- $(FILTER)
+
+chart:
+	python3 charts/identity-center-operator/argocd/run_tests.py
+	python3 charts/identity-center-operator/tests/test_chart.py
+
+## Emulator throughput (optimized build; not part of make test).
+bench:
+	cargo bench --bench emulator

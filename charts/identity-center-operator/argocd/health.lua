@@ -1,0 +1,91 @@
+-- Argo CD health check for identitycenter.dev/IdentityCenterInstance.
+-- Argo CD runs it with gopher-lua (Lua 5.1): `obj` is the live object, the
+-- script returns { status = ..., message = ... }.
+--   deletionTimestamp set                 -> Progressing "Deleting"
+--   no status, or no conditions           -> Progressing "Waiting for the operator"
+--   status.observedGeneration behind, or
+--   that of a True Stalled/Ready condition -> Progressing
+--   Stalled=True                          -> Degraded, Stalled's message
+--   Ready=True                            -> Healthy
+--   anything else                         -> Progressing, Ready's message
+local hs = { status = "Progressing", message = "Waiting for the operator" }
+
+local function find_condition(conditions, condition_type)
+  for _, c in ipairs(conditions) do
+    if c.type == condition_type then
+      return c
+    end
+  end
+  return nil
+end
+
+-- A condition's message, else its reason, else the fallback.
+local function describe(c, fallback)
+  if c ~= nil then
+    if c.message ~= nil and c.message ~= "" then
+      return c.message
+    end
+    if c.reason ~= nil and c.reason ~= "" then
+      return c.reason
+    end
+  end
+  return fallback
+end
+
+local metadata = obj.metadata or {}
+local status = obj.status
+
+if metadata.deletionTimestamp ~= nil then
+  hs.message = "Deleting"
+  return hs
+end
+
+if status == nil or status.conditions == nil or #status.conditions == 0 then
+  return hs
+end
+
+local generation = metadata.generation
+
+-- True when `observed` is an older generation than the object's.
+local function behind(observed)
+  return generation ~= nil and observed ~= nil and observed < generation
+end
+
+local function waiting_for(observed)
+  hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
+    .. " (observed " .. tostring(observed) .. ")"
+  return hs
+end
+
+if behind(status.observedGeneration) then
+  return waiting_for(status.observedGeneration)
+end
+
+local stalled = find_condition(status.conditions, "Stalled")
+local ready = find_condition(status.conditions, "Ready")
+
+-- A True condition written for an older spec says nothing about this one.
+if stalled ~= nil and stalled.status == "True" then
+  if behind(stalled.observedGeneration) then
+    return waiting_for(stalled.observedGeneration)
+  end
+  hs.status = "Degraded"
+  hs.message = describe(stalled, "Stalled")
+  return hs
+end
+
+if ready ~= nil and ready.status == "True" then
+  if behind(ready.observedGeneration) then
+    return waiting_for(ready.observedGeneration)
+  end
+  hs.status = "Healthy"
+  hs.message = describe(ready, "Ready")
+  return hs
+end
+
+local fallback = "Waiting for the instance to become ready"
+if status.state ~= nil and status.state ~= "" then
+  fallback = fallback .. " (state " .. status.state .. ")"
+end
+hs.message = describe(ready, fallback)
+return hs

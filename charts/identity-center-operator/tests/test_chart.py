@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Checks the Helm chart with a real Helm: lint, render, and what users rely on.
+
+    python3 charts/identity-center-operator/tests/test_chart.py
+
+Helm comes from $HELM, else the pinned build cached by hack/install-helm.sh
+(built on first use). Prints one line per check and "N passed, M failed";
+exits non-zero when any check fails.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import traceback
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHART = os.path.dirname(HERE)
+REPO = os.path.normpath(os.path.join(CHART, "..", ".."))
+NS = "ico-system"
+RELEASE = "identity-center-operator"
+
+EXPECTED_RULES = {
+    ("identitycenter.dev", "identitycenterinstances", "get"),
+    ("identitycenter.dev", "identitycenterinstances", "list"),
+    ("identitycenter.dev", "identitycenterinstances", "watch"),
+    ("identitycenter.dev", "identitycenterinstances", "patch"),
+    ("identitycenter.dev", "identitycenterinstances/status", "get"),
+    ("identitycenter.dev", "identitycenterinstances/status", "patch"),
+    ("identitycenter.dev", "identitycenterinstances/finalizers", "update"),
+    ("events.k8s.io", "events", "create"),
+    ("events.k8s.io", "events", "patch"),
+    ("", "configmaps", "create"),
+    ("", "configmaps", "patch"),
+}
+LEASE_RULES = {
+    ("coordination.k8s.io", "leases", "create", None),
+    ("coordination.k8s.io", "leases", "get", "L"),
+    ("coordination.k8s.io", "leases", "update", "L"),
+}
+
+
+def find_helm():
+    if os.environ.get("HELM"):
+        return os.environ["HELM"]
+    out = subprocess.run(
+        [os.path.join(REPO, "hack", "install-helm.sh")],
+        check=True, stdout=subprocess.PIPE, text=True,
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+HELM = None
+HELM_ERROR = None
+
+
+def helm(*args):
+    if HELM is None:
+        raise AssertionError("no helm: %s" % HELM_ERROR)
+    return subprocess.run([HELM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def render(*args):
+    p = helm("template", RELEASE, CHART, "--namespace", NS, *args)
+    if p.returncode != 0:
+        raise AssertionError("helm template %s failed:\n%s" % (" ".join(args), p.stderr))
+    return [d for d in yaml.safe_load_all(p.stdout) if d]
+
+
+def ci(name):
+    return ["-f", os.path.join(CHART, "ci", name)]
+
+
+def of_kind(docs, kind):
+    return [d for d in docs if d["kind"] == kind]
+
+
+def one(docs, kind, name=None):
+    found = [d for d in of_kind(docs, kind) if name is None or d["metadata"]["name"] == name]
+    assert len(found) == 1, "want one %s%s, got %d" % (kind, " " + name if name else "", len(found))
+    return found[0]
+
+
+def operator(docs):
+    deps = [d for d in of_kind(docs, "Deployment")
+            if d["metadata"]["labels"]["app.kubernetes.io/component"] == "operator"]
+    assert len(deps) == 1, "want one operator Deployment, got %d" % len(deps)
+    return deps[0]
+
+
+def container_env(dep):
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e for e in c.get("env", [])}
+
+
+def env_value(dep, name):
+    e = container_env(dep).get(name)
+    return None if e is None else e.get("value")
+
+
+def rules_of(role):
+    out = set()
+    for r in role["rules"]:
+        for g in r["apiGroups"]:
+            for res in r["resources"]:
+                for v in r["verbs"]:
+                    names = r.get("resourceNames")
+                    out.add((g, res, v) if names is None else (g, res, v, tuple(names)))
+    return out
+
+
+def assert_restricted(dep):
+    """Pod Security Standard "restricted", plus what this chart promises."""
+    spec = dep["spec"]["template"]["spec"]
+    psc = spec["securityContext"]
+    assert psc["runAsNonRoot"] is True
+    assert psc["seccompProfile"]["type"] == "RuntimeDefault"
+    for c in spec["containers"]:
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False, c["name"]
+        assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
+        assert sc["readOnlyRootFilesystem"] is True, c["name"]
+        assert sc.get("runAsUser", psc.get("runAsUser")) == 65532, c["name"]
+        assert sc.get("seccompProfile", psc["seccompProfile"])["type"] == "RuntimeDefault"
+        assert not sc.get("privileged", False)
+
+
+def assert_namespaces(docs):
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+    for d in docs:
+        if d["kind"] in cluster_scoped:
+            assert "namespace" not in d["metadata"], d["metadata"]["name"]
+        elif d["kind"] not in ("Role", "RoleBinding") or "leader-election" in d["metadata"]["name"]:
+            assert d["metadata"].get("namespace") == NS, "%s/%s not in %s" % (d["kind"], d["metadata"]["name"], NS)
+
+
+# --- checks -----------------------------------------------------------------
+
+def check_app_version_follows_crate():
+    chart = yaml.safe_load(open(os.path.join(CHART, "Chart.yaml")))
+    cargo = open(os.path.join(REPO, "Cargo.toml")).read()
+    m = re.search(r'^\[package\][^\[]*?^version\s*=\s*"([^"]+)"', cargo, re.M | re.S)
+    assert m, "no [package] version in Cargo.toml"
+    assert chart["appVersion"] == m.group(1), "appVersion %s != crate %s" % (chart["appVersion"], m.group(1))
+
+
+def make_lint(values):
+    def check():
+        p = helm("lint", "--strict", CHART, "--namespace", NS, *ci(values))
+        assert p.returncode == 0, "helm lint failed:\n" + p.stdout + p.stderr
+    return check
+
+
+def check_defaults():
+    docs = render(*ci("default-values.yaml"))
+    assert_namespaces(docs)
+    dep = operator(docs)
+    assert dep["spec"]["replicas"] == 1
+    assert dep["spec"]["strategy"]["type"] == "Recreate"
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["image"] == "ghcr.io/identity-center-operator/identity-center-operator:0.1.0", c["image"]
+    assert c["args"] == ["run"], c["args"]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert c["resources"]["requests"] and c["resources"]["limits"]
+    env = container_env(dep)
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert env_value(dep, "ICO_LEADER_ELECTION") == "false"
+    assert env_value(dep, "ICO_HTTP_ADDR") == "0.0.0.0:8080"
+    assert env_value(dep, "ICO_RESYNC_INTERVAL") == "10m"
+    assert env_value(dep, "ICO_CONCURRENCY") == "4"
+    assert env_value(dep, "ICO_LOG_FORMAT") == "json"
+    for absent in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "ICO_DEFAULT_REGION",
+                   "ICO_LEADER_ELECTION_LEASE", "ICO_WATCH_NAMESPACES"):
+        assert absent not in env, absent
+    assert_restricted(dep)
+    sa = one(docs, "ServiceAccount")
+    assert sa["metadata"]["name"] == "identity-center-operator"
+    assert pod["serviceAccountName"] == "identity-center-operator"
+    cr = one(docs, "ClusterRole")
+    assert rules_of(cr) == EXPECTED_RULES, rules_of(cr) ^ EXPECTED_RULES
+    crb = one(docs, "ClusterRoleBinding")
+    assert crb["roleRef"]["name"] == cr["metadata"]["name"]
+    assert crb["subjects"] == [{"kind": "ServiceAccount", "name": "identity-center-operator", "namespace": NS}]
+    assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
+    for kind in ("PodDisruptionBudget", "ServiceMonitor", "NetworkPolicy", "ConfigMap"):
+        assert not of_kind(docs, kind), kind
+    svc = one(docs, "Service")
+    assert svc["spec"]["ports"][0]["targetPort"] == "http"
+    assert svc["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
+
+
+def check_service_account_name_is_stable():
+    docs = render("--set", "fullnameOverride=something-else")
+    assert one(docs, "ServiceAccount")["metadata"]["name"] == "identity-center-operator"
+    docs = render("--set", "serviceAccount.create=false", "--set", "serviceAccount.name=existing")
+    assert not of_kind(docs, "ServiceAccount")
+    assert operator(docs)["spec"]["template"]["spec"]["serviceAccountName"] == "existing"
+    assert one(docs, "ClusterRoleBinding")["subjects"][0]["name"] == "existing"
+
+
+def check_every_option():
+    docs = render(*ci("every-option-values.yaml"))
+    assert_namespaces(docs)
+    dep = operator(docs)
+    assert dep["spec"]["replicas"] == 2
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"].endswith("@sha256:" + "0123456789abcdef" * 4), c["image"]
+    assert c["args"] == ["run", "--log-format=text"]
+    assert env_value(dep, "ICO_LEADER_ELECTION") == "true"
+    assert env_value(dep, "ICO_LEADER_ELECTION_LEASE") == "identity-center-operator-ci"
+    assert env_value(dep, "ICO_LEADER_ELECTION_NAMESPACE") == NS
+    assert env_value(dep, "ICO_WATCH_NAMESPACES") == "identity,team-a"
+    assert env_value(dep, "ICO_DEFAULT_REGION") == "eu-west-1"
+    assert env_value(dep, "AWS_REGION") == "eu-west-1"
+    assert env_value(dep, "ICO_HTTP_ADDR") == "[::]:9090"
+    # The emulator wins over aws.endpointUrl; the secret wins over dummy keys.
+    assert env_value(dep, "AWS_ENDPOINT_URL") == \
+        "http://identity-center-operator-ci-emulator.%s.svc:4566" % NS
+    assert env_value(dep, "AWS_ENDPOINT_URL_SSO_ADMIN") == "https://sso.eu-west-1.amazonaws.com"
+    env = container_env(dep)
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == \
+        {"name": "aws-sandbox-credentials", "key": "access-key-id"}
+    assert env["AWS_SESSION_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert env_value(dep, "RUST_BACKTRACE") == "1"
+    assert_restricted(dep)
+    assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in of_kind(docs, "Role")}
+    for ns in ("identity", "team-a"):
+        role = roles[(ns, "identity-center-operator-ci")]
+        assert rules_of(role) == EXPECTED_RULES, (ns, rules_of(role) ^ EXPECTED_RULES)
+    lease_role = roles[(NS, "identity-center-operator-ci-leader-election")]
+    want = {(g, r, v) if n is None else (g, r, v, ("identity-center-operator-ci",)) for g, r, v, n in LEASE_RULES}
+    assert rules_of(lease_role) == want, rules_of(lease_role) ^ want
+    assert len(roles) == 3, sorted(roles)
+    assert len(of_kind(docs, "RoleBinding")) == 3
+    pdb = one(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
+    sm = one(docs, "ServiceMonitor")
+    assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert sm["spec"]["endpoints"][0]["port"] == "http-metrics"
+    one(docs, "NetworkPolicy")
+    emu = one(docs, "Deployment", "identity-center-operator-ci-emulator")
+    ec = emu["spec"]["template"]["spec"]["containers"][0]
+    assert ec["args"][:3] == ["emulator", "--listen", "0.0.0.0:4566"], ec["args"]
+    assert "--config" in ec["args"]
+    assert_restricted(emu)
+    one(docs, "Service", "identity-center-operator-ci-emulator")
+    one(docs, "ConfigMap", "identity-center-operator-ci-emulator")
+
+
+def check_replicas_turn_on_leader_election():
+    docs = render("--set", "replicaCount=3")
+    dep = operator(docs)
+    assert env_value(dep, "ICO_LEADER_ELECTION") == "true"
+    assert env_value(dep, "ICO_LEADER_ELECTION_LEASE") == RELEASE
+    assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
+    one(docs, "PodDisruptionBudget")
+    one(docs, "Role", RELEASE + "-leader-election")
+
+
+def check_forced_leader_election_single_replica():
+    docs = render("--set", "leaderElection.enabled=true")
+    assert env_value(operator(docs), "ICO_LEADER_ELECTION") == "true"
+    one(docs, "Role", RELEASE + "-leader-election")
+    assert not of_kind(docs, "PodDisruptionBudget")
+
+
+def check_emulator_sandbox():
+    docs = render("--set", "emulator.enabled=true")
+    dep = operator(docs)
+    assert env_value(dep, "AWS_ENDPOINT_URL") == "http://%s-emulator.%s.svc:4566" % (RELEASE, NS)
+    assert env_value(dep, "AWS_ACCESS_KEY_ID") == "test"
+    assert env_value(dep, "AWS_SECRET_ACCESS_KEY") == "test"
+    assert env_value(dep, "AWS_REGION") == "us-east-1"
+    emu = one(docs, "Deployment", RELEASE + "-emulator")
+    c = emu["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"] == operator(docs)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert c["args"] == ["emulator", "--listen", "0.0.0.0:4566"], c["args"]
+    svc = one(docs, "Service", RELEASE + "-emulator")
+    assert svc["spec"]["ports"][0]["port"] == 4566
+    assert not of_kind(docs, "ConfigMap")
+
+
+def make_schema_rejects(*args):
+    def check():
+        p = helm("template", RELEASE, CHART, "--namespace", NS, *args)
+        assert p.returncode != 0, "helm template %s was accepted" % " ".join(args)
+        assert "schema" in p.stderr, "helm template %s failed, not on the schema:\n%s" % (" ".join(args), p.stderr)
+    return check
+
+
+def main():
+    global HELM, HELM_ERROR
+    checks = [
+        ("appVersion follows the crate version", check_app_version_follows_crate),
+    ]
+    try:
+        HELM = find_helm()
+    except Exception as e:  # noqa: BLE001 - every helm check reports it
+        HELM_ERROR = "hack/install-helm.sh failed (%s); or set HELM=/path/to/helm" % e
+    for values in sorted(os.listdir(os.path.join(CHART, "ci"))):
+        checks.append(("helm lint --strict -f ci/" + values, make_lint(values)))
+    checks += [
+        ("defaults: one replica, Recreate, ClusterRole, restricted pod", check_defaults),
+        ("service account name is stable and overridable", check_service_account_name_is_stable),
+        ("every option renders as configured", check_every_option),
+        ("replicaCount > 1 turns on leader election and a PDB", check_replicas_turn_on_leader_election),
+        ("leaderElection.enabled forces it with one replica, no PDB", check_forced_leader_election_single_replica),
+        ("emulator.enabled points the operator at the emulator", check_emulator_sandbox),
+        ("schema refuses an unknown key", make_schema_rejects("--set", "bogus=1")),
+        ("schema refuses an unknown nested key", make_schema_rejects("--set", "emulator.bogus=1")),
+        ("schema refuses logFormat=xml", make_schema_rejects("--set", "logFormat=xml")),
+        ("schema refuses a bad resyncInterval", make_schema_rejects("--set", "resyncInterval=soon")),
+    ]
+    passed = failed = 0
+    for name, check in checks:
+        try:
+            check()
+        except Exception as e:  # noqa: BLE001 - every failure is reported
+            failed += 1
+            print("not ok - " + name)
+            detail = str(e) if isinstance(e, AssertionError) and str(e) else traceback.format_exc()
+            print("    " + detail.strip().replace("\n", "\n    "))
+        else:
+            passed += 1
+            print("ok - " + name)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

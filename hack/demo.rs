@@ -1,0 +1,104 @@
+//! The local demo: a real kube-apiserver and etcd, the emulator and the
+//! operator, with examples/ applied. Stays up until SIGTERM or Ctrl-C.
+//! Started by `make demo`, stopped by `make demo-stop`.
+
+// Shared with the end-to-end suite, which uses more of them than the demo.
+#[allow(dead_code)]
+#[path = "../tests/e2e/controlplane.rs"]
+mod controlplane;
+#[allow(dead_code)]
+#[path = "../tests/e2e/process.rs"]
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use controlplane::ControlPlane;
+use process::{eventually, free_port, http, spawn, stop};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+const DEMO_EMULATOR: &str = "createSeconds: 3\ndeleteSeconds: 3\n";
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
+    let output = Command::new("kubectl").env("KUBECONFIG", kubeconfig).args(args).output().expect("kubectl runs");
+    assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn operator_binary() -> PathBuf {
+    let examples = std::env::current_exe().unwrap();
+    examples.parent().and_then(Path::parent).unwrap().join("identity-center-operator")
+}
+
+#[tokio::main]
+async fn main() {
+    let state = PathBuf::from(std::env::args().nth(1).expect("usage: demo STATE_DIR"));
+    std::fs::create_dir_all(&state).unwrap();
+    let plane = ControlPlane::start().await;
+    let kubeconfig = state.join("kubeconfig");
+    std::fs::copy(&plane.kubeconfig, &kubeconfig).unwrap();
+    kubectl(&kubeconfig, &["apply", "--server-side", "-f", &format!("{REPO}/crds/")]);
+    kubectl(&kubeconfig, &["wait", "--for=condition=Established", "crd/identitycenterinstances.identitycenter.dev"]);
+
+    let binary = operator_binary();
+    let emulator_addr = format!("127.0.0.1:{}", free_port());
+    std::fs::write(state.join("emulator.yaml"), DEMO_EMULATOR).unwrap();
+    let emulator_args =
+        ["emulator", "--listen", &emulator_addr, "--config", &state.join("emulator.yaml").display().to_string()];
+    let mut emulator = spawn(&binary, &emulator_args.map(String::from), &[], &state.join("emulator.log"));
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let envs = [
+        ("KUBECONFIG", kubeconfig.display().to_string()),
+        ("AWS_ENDPOINT_URL", format!("http://{emulator_addr}")),
+        ("AWS_ACCESS_KEY_ID", "AKIA111122223333DEMO".into()),
+        ("AWS_SECRET_ACCESS_KEY", "demo".into()),
+        ("AWS_REGION", "eu-west-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let operator_args = ["run", "--http-addr", &metrics_addr, "--default-region", "eu-west-1"].map(String::from);
+    let mut operator = spawn(&binary, &operator_args, &envs, &state.join("operator.log"));
+    eventually("the operator to be ready", Duration::from_secs(60), || async {
+        (tokio::net::TcpStream::connect(&metrics_addr).await.is_ok()
+            && http("GET", &metrics_addr, "/readyz", "").await.0 == 200)
+            .then_some(())
+    })
+    .await;
+
+    kubectl(&kubeconfig, &["apply", "-n", "default", "-f", &format!("{REPO}/examples/")]);
+    kubectl(&kubeconfig, &["wait", "-n", "default", "--for=condition=Ready", "ici", "--all", "--timeout=120s"]);
+    println!("{}", kubectl(&kubeconfig, &["get", "ici", "-n", "default", "-o", "wide"]));
+    let (_, calls) = http("GET", &emulator_addr, "/_emulator/calls", "").await;
+    let calls: Vec<Value> = serde_json::from_str(&calls).unwrap();
+    println!("Calls the emulator received ({}):", calls.len());
+    for call in &calls {
+        println!(
+            "  {:>3}  {:<4} {:<22} account {}  {}",
+            call["seq"],
+            call["service"].as_str().unwrap_or_default(),
+            call["operation"].as_str().unwrap_or_default(),
+            call["account"].as_str().unwrap_or("-"),
+            call["outcome"].as_str().unwrap_or_default()
+        );
+    }
+    println!();
+    println!("The stack is running. Use it with:");
+    println!("  export KUBECONFIG={}", kubeconfig.display());
+    println!("  kubectl get ici -o wide");
+    println!("Emulator: http://{emulator_addr}/_emulator/calls   Operator metrics: http://{metrics_addr}/metrics");
+    println!("Logs: {}", state.display());
+    println!("Stop it with: make demo-stop");
+    println!("DEMO READY");
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    stop(&mut operator, Duration::from_secs(20)).await;
+    stop(&mut emulator, Duration::from_secs(5)).await;
+    plane.shutdown_keeping(false).await;
+}

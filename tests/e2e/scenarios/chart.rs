@@ -1,0 +1,141 @@
+//! The Helm chart on the real API server: its manifests are accepted, and the
+//! operator, authenticated as the chart's ServiceAccount, can do its whole
+//! job with the chart's RBAC, which grants nothing beyond an allowlist.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::controlplane::ControlPlane;
+use crate::stack::Stack;
+
+const RELEASE_NAMESPACE: &str = "ico-system";
+const SERVICE_ACCOUNT: &str = "system:serviceaccount:ico-system:identity-center-operator";
+const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/identity-center-operator");
+
+/// (resource, verbs) rows of `kubectl auth can-i --list` the operator may have in a watched namespace.
+const ALLOWED: &[(&str, &str)] = &[
+    ("events.events.k8s.io", "[create patch]"),
+    ("configmaps", "[create patch]"),
+    ("identitycenterinstances.identitycenter.dev", "[get list watch patch]"),
+    ("identitycenterinstances.identitycenter.dev/status", "[get patch]"),
+    ("identitycenterinstances.identitycenter.dev/finalizers", "[update]"),
+    // Granted to every authenticated user by Kubernetes itself.
+    ("selfsubjectreviews.authentication.k8s.io", "[create]"),
+    ("selfsubjectaccessreviews.authorization.k8s.io", "[create]"),
+    ("selfsubjectrulesreviews.authorization.k8s.io", "[create]"),
+];
+
+fn helm() -> PathBuf {
+    let output =
+        Command::new("bash").arg(concat!(env!("CARGO_MANIFEST_DIR"), "/hack/install-helm.sh")).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).lines().last().unwrap().trim())
+}
+
+fn render(values: &str) -> String {
+    let output = Command::new(helm())
+        .args(["template", "identity-center-operator", CHART, "--namespace", RELEASE_NAMESPACE, "-f"])
+        .arg(format!("{CHART}/ci/{values}"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "helm template: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The documents of a rendered chart whose kind satisfies `keep`.
+fn documents(rendered: &str, keep: impl Fn(&str) -> bool) -> String {
+    let kept = rendered.split("\n---").filter(|doc| {
+        let kind = doc.lines().find_map(|l| l.strip_prefix("kind: ")).unwrap_or_default().trim().to_string();
+        !kind.is_empty() && keep(&kind)
+    });
+    kept.collect::<Vec<_>>().join("\n---\n")
+}
+
+fn kubectl_stdin(kubeconfig: &Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A kubeconfig with the admin's credentials that impersonates the chart's ServiceAccount.
+fn impersonating(plane: &ControlPlane) -> PathBuf {
+    let admin = std::fs::read_to_string(&plane.kubeconfig).unwrap();
+    let as_service_account = admin.replacen("  user:\n", &format!("  user:\n    as: {SERVICE_ACCOUNT}\n"), 1);
+    assert_ne!(admin, as_service_account);
+    let path = plane.dir.path().join("kubeconfig-operator-sa");
+    std::fs::write(&path, as_service_account).unwrap();
+    path
+}
+
+pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
+    let admin = plane.kubeconfig.clone();
+    // The release namespace, and the watched namespaces of ci/every-option-values.yaml.
+    for namespace in [RELEASE_NAMESPACE, "identity", "team-a"] {
+        let created = kubectl_stdin(&admin, &["create", "namespace", namespace], "");
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    }
+    // ServiceMonitor needs the Prometheus operator's CRD, which this cluster does not have.
+    let renders = [render("default-values.yaml"), render("every-option-values.yaml")];
+    for rendered in &renders {
+        let accepted = kubectl_stdin(
+            &admin,
+            &["apply", "--dry-run=server", "-f", "-"],
+            &documents(rendered, |k| k != "ServiceMonitor"),
+        );
+        assert!(
+            accepted.status.success(),
+            "the API server refused the chart: {}",
+            String::from_utf8_lossy(&accepted.stderr)
+        );
+    }
+    let rbac = documents(&renders[0], |k| ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"].contains(&k));
+    let applied = kubectl_stdin(&admin, &["apply", "-f", "-"], &rbac);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+
+    let stack = Stack::start_as(plane, "rbac", "createSeconds: 1\ndeleteSeconds: 1\n", &impersonating(plane)).await;
+    stack
+        .apply("platform", json!({"name": "rbac", "deletionPolicy": "Delete", "exportTo": {"configMapName": "ids"}}))
+        .await
+        .unwrap();
+    stack.wait_for("platform", "Ready", "True").await;
+    stack.apply("platform", json!({"name": "renamed", "tags": {"a": "1"}, "deletionPolicy": "Delete", "exportTo": {"configMapName": "ids"}})).await.unwrap();
+    stack.wait_for("platform", "Ready", "True").await;
+    stack.delete("platform").await;
+    stack.wait_gone("platform").await;
+    assert_eq!(stack.count("DeleteInstance").await, 1);
+    let reasons: Vec<String> = {
+        let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+            kube::Api::namespaced(stack.client.clone(), "rbac");
+        events.list(&Default::default()).await.unwrap().items.into_iter().filter_map(|e| e.reason).collect()
+    };
+    assert!(reasons.iter().any(|r| r == "InstanceDeleted"), "events were published as the ServiceAccount: {reasons:?}");
+
+    let listed = stack.kubectl(&["auth", "can-i", "--list", "--as", SERVICE_ACCOUNT]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let table = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let mut extra = Vec::new();
+    for line in table.lines().skip(1) {
+        // Rows without a resource are non-resource URLs (/healthz, /version...) every user has.
+        let Some(resource) = line.split_whitespace().next().filter(|_| !line.starts_with(' ')) else { continue };
+        let verbs = line[line.rfind('[').unwrap_or(0)..].trim();
+        if !ALLOWED.contains(&(resource, verbs)) {
+            extra.push(line.to_string());
+        }
+    }
+    assert!(
+        extra.is_empty(),
+        "the ServiceAccount can do more than the allowlist:\n{}\nfull list:\n{table}",
+        extra.join("\n")
+    );
+    stack.shutdown().await;
+}

@@ -35,10 +35,20 @@ pub const FINALIZER: &str = "identitycenter.dev/finalizer";
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1, description = "Region the instance was created in"),
     printcolumn(name = "Identity Store", type_ = "string", json_path = ".status.identityStoreId", priority = 1, description = "Identity store of the instance"),
-    validation = Rule::new("!has(oldSelf.spec.region) || (has(self.spec.region) && self.spec.region == oldSelf.spec.region)")
-        .message("spec.region is immutable once set").reason(Reason::FieldValueForbidden).field_path(".spec.region"),
-    validation = Rule::new("!has(oldSelf.spec.instanceArn) || (has(self.spec.instanceArn) && self.spec.instanceArn == oldSelf.spec.instanceArn)")
-        .message("spec.instanceArn is immutable once set").reason(Reason::FieldValueForbidden).field_path(".spec.instanceArn"),
+    validation = Rule::new(concat!(
+        "has(oldSelf.spec.region) ? (has(self.spec.region) && self.spec.region == oldSelf.spec.region) : ",
+        "(!has(self.spec.region) || !has(oldSelf.status) || !has(oldSelf.status.region) || self.spec.region == oldSelf.status.region)"
+    ))
+    .message("spec.region is immutable once set, and may only be set to the region the instance lives in (status.region)")
+    .reason(Reason::FieldValueForbidden)
+    .field_path(".spec.region"),
+    validation = Rule::new(concat!(
+        "has(oldSelf.spec.instanceArn) ? (has(self.spec.instanceArn) && self.spec.instanceArn == oldSelf.spec.instanceArn) : ",
+        "(!has(self.spec.instanceArn) || !has(oldSelf.status) || !has(oldSelf.status.instanceArn) || self.spec.instanceArn == oldSelf.status.instanceArn)"
+    ))
+    .message("spec.instanceArn is immutable once set, and may only be set to the instance this object manages (status.instanceArn)")
+    .reason(Reason::FieldValueForbidden)
+    .field_path(".spec.instanceArn"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityCenterInstanceSpec {

@@ -87,7 +87,8 @@ impl Cluster {
         }
     }
 
-    /// Writes the ConfigMap named by spec.exportTo, owned by the object so it goes with it.
+    /// Writes the ConfigMap named by spec.exportTo, owned by the object so it
+    /// goes with it. Not forced: fields someone else wrote make it fail (409).
     pub async fn export(&self, config_map: &str, data: BTreeMap<String, String>) -> Result<(), kube::Error> {
         let owner = OwnerReference {
             controller: Some(true),
@@ -105,7 +106,7 @@ impl Cluster {
             ..Default::default()
         };
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.object.namespace().unwrap_or_default());
-        api.patch(config_map, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&desired)).await?;
+        api.patch(config_map, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&desired)).await?;
         Ok(())
     }
 

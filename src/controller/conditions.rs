@@ -83,17 +83,45 @@ pub fn carry_transition_times(previous: &[Condition], mut next: Vec<Condition>) 
     next
 }
 
-/// The event that reports moving to `outcome`, if it is a transition: Ready
-/// becoming True, or a new reason for not being Ready.
-pub fn transition_event(previous: &[Condition], outcome: &Outcome) -> Option<(bool, &'static str, String)> {
-    let ready_before = previous.iter().find(|c| c.type_ == READY);
-    let warning = matches!(outcome, Outcome::Retrying { .. } | Outcome::Stalled { .. });
-    let changed = match (ready_before, outcome) {
-        (Some(old), Outcome::Ready { .. }) => old.status != "True",
-        (Some(old), _) => old.status == "True" || old.reason != outcome.reason(),
-        (None, _) => true,
+/// The conditions after a reconcile that ended in `outcome`, given the
+/// previous ones. A transient error does not make an instance that was Ready
+/// for this same spec unready: it shows in Synced only, so `kubectl wait` and
+/// Argo CD do not flap while AWS throttles a resync.
+pub fn next_conditions(previous: &[Condition], outcome: &Outcome, generation: i64, now: Timestamp) -> Vec<Condition> {
+    let mut next = conditions_for(outcome, generation, now);
+    if matches!(outcome, Outcome::Retrying { .. }) {
+        let ready_for_this_spec = previous
+            .iter()
+            .find(|c| c.type_ == READY && c.status == "True" && c.observed_generation == Some(generation));
+        if let (Some(kept), Some(slot)) = (ready_for_this_spec, next.iter_mut().find(|c| c.type_ == READY)) {
+            *slot = kept.clone();
+        }
+    }
+    carry_transition_times(previous, next)
+}
+
+/// The condition that carries an outcome's reason.
+fn carrier(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Ready { .. } | Outcome::Progressing { .. } => READY,
+        Outcome::Retrying { .. } => SYNCED,
+        Outcome::Stalled { .. } => STALLED,
+    }
+}
+
+/// The event that reports moving from `previous` to `next` conditions, if
+/// that is a transition: (warning, reason, note).
+pub fn transition_event(
+    previous: &[Condition],
+    next: &[Condition],
+    outcome: &Outcome,
+) -> Option<(bool, &'static str, String)> {
+    let type_ = carrier(outcome);
+    let state = |conditions: &[Condition]| {
+        conditions.iter().find(|c| c.type_ == type_).map(|c| (c.status.clone(), c.reason.clone()))
     };
-    changed.then(|| (warning, outcome.reason(), outcome.message().to_string()))
+    let warning = matches!(outcome, Outcome::Retrying { .. } | Outcome::Stalled { .. });
+    (state(previous) != state(next)).then(|| (warning, outcome.reason(), outcome.message().to_string()))
 }
 
 #[cfg(test)]
@@ -148,20 +176,35 @@ mod tests {
         let ready = Outcome::Ready { reason: "InstanceActive", message: "m".into() };
         let throttled = Outcome::Retrying { reason: "Throttled", message: "m".into() };
         let failed = Outcome::Stalled { reason: "CreateFailed", message: "m".into() };
-        let now = at(1);
-        let after = |o: &Outcome| conditions_for(o, 1, now);
+        let after = |previous: &[Condition], o: &Outcome| next_conditions(previous, o, 1, at(1));
+        let ready_conditions = after(&[], &ready);
+        let throttled_while_ready = after(&ready_conditions, &throttled);
         let cases = [
             ("first reconcile", vec![], &creating, Some((false, "Creating"))),
-            ("still creating", after(&creating), &creating, None),
-            ("became ready", after(&creating), &ready, Some((false, "InstanceActive"))),
-            ("still ready", after(&ready), &ready, None),
-            ("error while ready", after(&ready), &throttled, Some((true, "Throttled"))),
-            ("same error again", after(&throttled), &throttled, None),
-            ("error turned terminal", after(&throttled), &failed, Some((true, "CreateFailed"))),
+            ("still creating", after(&[], &creating), &creating, None),
+            ("became ready", after(&[], &creating), &ready, Some((false, "InstanceActive"))),
+            ("still ready", ready_conditions.clone(), &ready, None),
+            ("error while ready", ready_conditions.clone(), &throttled, Some((true, "Throttled"))),
+            ("same error again", throttled_while_ready.clone(), &throttled, None),
+            ("error turned terminal", after(&[], &throttled), &failed, Some((true, "CreateFailed"))),
+            ("recovered from the error", throttled_while_ready, &ready, None),
         ];
         for (name, previous, outcome, want) in cases {
-            let got = transition_event(&previous, outcome).map(|(warning, reason, _)| (warning, reason));
+            let next = after(&previous, outcome);
+            let got = transition_event(&previous, &next, outcome).map(|(warning, reason, _)| (warning, reason));
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_transient_error_keeps_ready_for_the_same_spec_only() {
+        let ready = Outcome::Ready { reason: "InstanceActive", message: "m".into() };
+        let throttled = Outcome::Retrying { reason: "Throttled", message: "m".into() };
+        let was_ready = next_conditions(&[], &ready, 3, at(1));
+        let same_spec = next_conditions(&was_ready, &throttled, 3, at(2));
+        assert_eq!(status_of(&same_spec, READY), ("True", "InstanceActive"));
+        assert_eq!(status_of(&same_spec, SYNCED), ("False", "Throttled"));
+        let new_spec = next_conditions(&was_ready, &throttled, 4, at(2));
+        assert_eq!(status_of(&new_spec, READY), ("False", "Throttled"), "a new spec is not known to be applied");
     }
 }

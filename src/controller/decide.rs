@@ -46,8 +46,8 @@ pub fn plan(
         return Err(stalled(
             "RegionChanged",
             format!(
-                "spec.region is {wanted} but the instance lives in {recorded}; an instance cannot move. Set \
-                 spec.region back to {recorded}, or create a new object for {wanted}."
+                "spec.region is {wanted} but the instance lives in {recorded}; an instance cannot move. Delete \
+                 this object (with deletionPolicy Retain the instance stays) and create a new one for {wanted}."
             ),
         ));
     }
@@ -57,8 +57,8 @@ pub fn plan(
         return Err(stalled(
             "InstanceArnMismatch",
             format!(
-                "spec.instanceArn is {wanted} but this object already manages {recorded}. Remove \
-                 spec.instanceArn, or use a new object to adopt {wanted}."
+                "spec.instanceArn is {wanted} but this object already manages {recorded}. Delete this object \
+                 (with deletionPolicy Retain the instance stays) and adopt {wanted} with a new one."
             ),
         ));
     }
@@ -68,13 +68,60 @@ pub fn plan(
             "No region: set spec.region, or start the operator with --default-region.".into(),
         ));
     };
-    let source = match (recorded_arn, spec.instance_arn.as_deref(), spec.management_policy) {
-        (Some(arn), _, _) => Source::Recorded(arn.into()),
-        (None, Some(arn), _) => Source::Adopt(arn.into()),
-        (None, None, ManagementPolicy::ObserveOnly) => Source::Discover,
-        (None, None, ManagementPolicy::Manage) => Source::Create,
+    let source = match (spec.management_policy, recorded_arn, spec.instance_arn.as_deref()) {
+        // The account's (or organization's) instance may be replaced: look every time.
+        (ManagementPolicy::ObserveOnly, _, None) => Source::Discover,
+        (_, Some(arn), _) => Source::Recorded(arn.into()),
+        (_, None, Some(arn)) => Source::Adopt(arn.into()),
+        (ManagementPolicy::Manage, None, None) => Source::Create,
     };
     Ok(Plan { region: region.into(), source })
+}
+
+/// The recorded instance lives in another account than the spec now targets
+/// (spec.credentials changed): nothing can be said about it from there.
+pub fn account_changed(status: Option<&IdentityCenterInstanceStatus>, account: &str) -> Option<Outcome> {
+    let status = status?;
+    let recorded = status.target_account_id.as_deref().filter(|_| status.instance_arn.is_some())?;
+    (recorded != account).then(|| {
+        stalled(
+            "AccountChanged",
+            format!(
+                "spec.credentials now targets account {account}, but the instance {} lives in account {recorded}. \
+                 Set spec.credentials back; an instance cannot change accounts.",
+                status.instance_arn.as_deref().unwrap_or_default()
+            ),
+        )
+    })
+}
+
+/// How long before its CreateInstance an instance may seem to have been
+/// created, given clock skew between the cluster and AWS.
+const CLOCK_SKEW: Duration = Duration::from_secs(120);
+
+/// After a crash between CreateInstance and recording its ARN: the instance
+/// that call created. Only one created after the call was marked counts, so
+/// an account's older instance (its organization's, one retained by another
+/// object) is never taken for it.
+pub fn recovered<'a>(instances: &'a [Instance], account: &str, requested: Timestamp) -> Option<&'a Instance> {
+    let earliest = requested.checked_sub(CLOCK_SKEW).unwrap_or(requested);
+    owned_by(instances, account).filter(|i| i.created_date.is_some_and(|created| created >= earliest))
+}
+
+/// A managed instance must belong to the account the object acts in.
+pub fn foreign_owner(instance: &Instance, account: &str) -> Option<Outcome> {
+    let owner = instance.owner_account_id.as_deref()?;
+    (owner != account).then(|| {
+        stalled(
+            "NotOwnedByTargetAccount",
+            format!(
+                "Instance {} belongs to account {owner}, not to {account} where this object acts; the operator \
+                 only manages an account's own instance. Use managementPolicy ObserveOnly, or point \
+                 spec.credentials.roleArn at account {owner}.",
+                instance.arn
+            ),
+        )
+    })
 }
 
 /// One object's bid to manage the instance of an account.
@@ -150,8 +197,8 @@ pub fn lifecycle(instance: &Instance) -> Lifecycle {
         InstanceState::CreateFailed => Lifecycle::Failed(stalled(
             "CreateFailed",
             format!(
-                "AWS could not create instance {}: {reason_text}. Delete this object (or fix the cause and \
-                 change the spec) to try again.",
+                "AWS could not create instance {}: {reason_text}. Delete this object (deletionPolicy Delete \
+                 removes the failed instance too) and create a new one to try again.",
                 instance.arn
             ),
         )),

@@ -36,6 +36,16 @@ pub fn is_instance_exists(err: &SsoError) -> bool {
     err.kind == ErrorKind::Conflict && message.contains("instance") && message.contains("exist")
 }
 
+/// Whether AWS's answer proves the call changed nothing. A 5xx, a dropped
+/// connection or an unknown error may hide a request that took effect.
+pub fn created_nothing(err: &SsoError) -> bool {
+    use ErrorKind::*;
+    matches!(
+        err.kind,
+        Validation | Conflict | ServiceQuotaExceeded | AccessDenied | Credentials | Throttling | ResourceNotFound
+    )
+}
+
 pub fn classify(err: &SsoError) -> Classified {
     let detail = format!("{} answered {}: {}", err.operation, err.kind, err.message);
     let (reason, retry, advice) = match &err.kind {
@@ -129,6 +139,19 @@ mod tests {
             let got = classify(&error);
             assert_eq!((got.reason, got.retry), (reason, retry), "{error}");
             assert!(got.message.contains(&error.message), "the AWS text reaches the user: {}", got.message);
+        }
+    }
+
+    #[test]
+    fn only_a_definite_refusal_proves_nothing_was_created() {
+        use ErrorKind::*;
+        for kind in
+            [Validation, Conflict, ServiceQuotaExceeded, AccessDenied, Credentials, Throttling, ResourceNotFound]
+        {
+            assert!(created_nothing(&err(kind.clone(), "")), "{kind:?}");
+        }
+        for kind in [InternalServer, Transport, Unknown("X".into())] {
+            assert!(!created_nothing(&err(kind.clone(), "")), "{kind:?} may hide a creation");
         }
     }
 

@@ -32,12 +32,11 @@ pub async fn report(
     let conditions = conditions_for(&outcome, generation, k8s_openapi::jiff::Timestamp::now());
     let resource = ApiResource::erase::<IdentityCenterInstance>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
-    let patch = json!({
-        "apiVersion": resource.api_version,
-        "kind": resource.kind,
-        "status": { "conditions": conditions, "observedGeneration": generation },
-    });
-    api.patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(patch)).await?;
+    // A merge patch, not an apply: an apply of only these fields would drop
+    // the ARN and everything else the operator recorded.
+    let patch = json!({ "status": { "conditions": conditions, "observedGeneration": generation } });
+    let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+    api.patch_status(&name, &params, &Patch::Merge(patch)).await?;
     let event = Event {
         type_: EventType::Warning,
         reason: outcome.reason().into(),

@@ -20,15 +20,24 @@ pub const REGION: &str = "eu-west-1";
 /// Long enough for slow machines; a healthy run converges in seconds.
 pub const CONVERGE: Duration = Duration::from_secs(60);
 
+/// One operator process.
+struct Replica {
+    name: String,
+    metrics_addr: String,
+    child: Child,
+}
+
 pub struct Stack {
     pub namespace: String,
     pub client: kube::Client,
     pub kubeconfig: PathBuf,
     pub emulator_addr: String,
-    pub metrics_addr: String,
     logs: PathBuf,
     emulator: Child,
-    operator: Option<Child>,
+    replicas: Vec<Replica>,
+    /// Replicas started so far, for their names.
+    started: usize,
+    leader_election: bool,
     operator_kubeconfig: PathBuf,
 }
 
@@ -68,22 +77,47 @@ impl Stack {
             kubeconfig: plane.kubeconfig.clone(),
             operator_kubeconfig: kubeconfig.to_path_buf(),
             emulator_addr,
-            metrics_addr: format!("127.0.0.1:{}", free_port()),
             logs,
             emulator,
-            operator: None,
+            replicas: Vec::new(),
+            started: 0,
+            leader_election: false,
         };
         stack.start_operator().await;
         stack
     }
 
-    pub async fn start_operator(&mut self) {
-        let args: Vec<String> = [
+    /// Two operators electing a leader on a Lease in the namespace.
+    pub async fn start_replicated(plane: &ControlPlane, namespace: &str, emulator_config: &str) -> Self {
+        let mut stack = Self::start_as(plane, namespace, emulator_config, &plane.kubeconfig).await;
+        stack.kill_operator().await;
+        stack.leader_election = true;
+        stack.start_operator().await;
+        stack.start_operator().await;
+        stack
+    }
+
+    /// The first running replica's /metrics, /healthz and /readyz address.
+    pub fn metrics_addr(&self) -> &str {
+        &self.replicas[0].metrics_addr
+    }
+
+    /// Names and metrics addresses of the running replicas.
+    pub fn replicas(&self) -> Vec<(String, String)> {
+        self.replicas.iter().map(|r| (r.name.clone(), r.metrics_addr.clone())).collect()
+    }
+
+    /// Starts one more operator process and waits until it is ready; returns its name.
+    pub async fn start_operator(&mut self) -> String {
+        self.started += 1;
+        let name = format!("operator-{}", self.started);
+        let metrics_addr = format!("127.0.0.1:{}", free_port());
+        let mut args: Vec<String> = [
             "run",
             "--watch-namespaces",
             &self.namespace,
             "--http-addr",
-            &self.metrics_addr,
+            &metrics_addr,
             "--default-region",
             REGION,
             "--resync-interval",
@@ -91,8 +125,12 @@ impl Stack {
         ]
         .map(String::from)
         .to_vec();
+        if self.leader_election {
+            args.extend(["--leader-election", "--leader-election-namespace", &self.namespace].map(String::from));
+        }
         let envs = [
             ("KUBECONFIG", self.operator_kubeconfig.display().to_string()),
+            ("POD_NAME", name.clone()),
             ("AWS_ENDPOINT_URL", format!("http://{}", self.emulator_addr)),
             ("AWS_ACCESS_KEY_ID", "AKIA111122223333E2EX".into()),
             ("AWS_SECRET_ACCESS_KEY", "e2e-secret".into()),
@@ -103,17 +141,18 @@ impl Stack {
             ("RUST_LOG", "info,identity_center_operator=debug".into()),
         ]
         .map(|(k, v)| (k.to_string(), v));
-        self.operator = Some(spawn(Path::new(OPERATOR), &args, &envs, &self.logs.join("operator.log")));
-        let metrics = self.metrics_addr.clone();
-        eventually("the operator's watch to sync (/readyz)", CONVERGE, || {
+        let child = spawn(Path::new(OPERATOR), &args, &envs, &self.logs.join(format!("{name}.log")));
+        let metrics = metrics_addr.clone();
+        eventually("the operator to be ready (/readyz)", CONVERGE, || {
             let metrics = metrics.clone();
             async move {
-                (tokio::net::TcpStream::connect(&metrics).await.is_ok()
-                    && http("GET", &metrics, "/readyz", "").await.0 == 200)
-                    .then_some(())
+                let up = tokio::net::TcpStream::connect(&metrics).await.is_ok();
+                (up && http("GET", &metrics, "/readyz", "").await.0 == 200).then_some(())
             }
         })
         .await;
+        self.replicas.push(Replica { name: name.clone(), metrics_addr, child });
+        name
     }
 
     /// A path in this scenario's log directory.
@@ -121,11 +160,23 @@ impl Stack {
         self.logs.join(name)
     }
 
-    /// SIGKILL: no shutdown, no lease release, nothing flushed.
+    /// SIGKILL to every replica: no shutdown, no lease release, nothing flushed.
     pub async fn kill_operator(&mut self) {
-        if let Some(mut operator) = self.operator.take() {
-            operator.kill().await.unwrap();
+        for mut replica in self.replicas.drain(..) {
+            replica.child.kill().await.unwrap();
         }
+    }
+
+    /// SIGKILL to one replica.
+    pub async fn kill_replica(&mut self, name: &str) {
+        let index = self.replicas.iter().position(|r| r.name == name).expect("a running replica");
+        self.replicas.remove(index).child.kill().await.unwrap();
+    }
+
+    /// SIGTERM to one replica; true when it exited cleanly in time.
+    pub async fn stop_replica(&mut self, name: &str) -> bool {
+        let index = self.replicas.iter().position(|r| r.name == name).expect("a running replica");
+        stop(&mut self.replicas.remove(index).child, Duration::from_secs(15)).await
     }
 
     pub fn api(&self) -> Api<IdentityCenterInstance> {
@@ -234,13 +285,15 @@ impl Stack {
             .expect("kubectl runs")
     }
 
-    /// Stops both processes; the operator must exit cleanly on SIGTERM.
+    /// Stops every process; each operator must exit cleanly on SIGTERM.
     pub async fn shutdown(mut self) {
-        let operator_stopped = match self.operator.take() {
-            Some(mut operator) => stop(&mut operator, Duration::from_secs(15)).await,
-            None => true,
-        };
+        let mut unclean = Vec::new();
+        for mut replica in self.replicas.drain(..) {
+            if !stop(&mut replica.child, Duration::from_secs(15)).await {
+                unclean.push(replica.name);
+            }
+        }
         stop(&mut self.emulator, Duration::from_secs(5)).await;
-        assert!(operator_stopped, "the operator exits with success within 15s of SIGTERM");
+        assert!(unclean.is_empty(), "{unclean:?} did not exit with success within 15s of SIGTERM");
     }
 }

@@ -70,7 +70,14 @@ fn plan_picks_region_and_source() {
             None,
             Ok(("eu-west-1", Source::Recorded(ARN.into()))),
         ),
-        ("observe without arn", observe, None, Some("eu-west-1"), Ok(("eu-west-1", Source::Discover))),
+        ("observe without arn", observe.clone(), None, Some("eu-west-1"), Ok(("eu-west-1", Source::Discover))),
+        (
+            "observe looks again even when recorded",
+            observe,
+            Some(recorded.clone()),
+            None,
+            Ok(("eu-west-1", Source::Discover)),
+        ),
         ("no region anywhere", spec(), None, None, Err("RegionUnknown")),
         ("region changed after creation", in_us, Some(recorded.clone()), None, Err("RegionChanged")),
         (
@@ -222,4 +229,52 @@ fn delete_waits_for_the_instance_to_be_gone() {
     for (inst, want) in cases {
         assert_eq!(delete_progress(inst.as_ref()), want, "{inst:?}");
     }
+}
+
+#[test]
+fn a_recorded_instance_ties_the_object_to_its_account() {
+    let recorded = IdentityCenterInstanceStatus {
+        instance_arn: Some(ARN.into()),
+        target_account_id: Some("111111111111".into()),
+        ..Default::default()
+    };
+    let nothing_yet =
+        IdentityCenterInstanceStatus { target_account_id: Some("111111111111".into()), ..Default::default() };
+    let cases = [
+        (Some(&recorded), "111111111111", None),
+        (Some(&recorded), "222222222222", Some("AccountChanged")),
+        (Some(&nothing_yet), "222222222222", None),
+        (None, "222222222222", None),
+    ];
+    for (status, account, want) in cases {
+        assert_eq!(account_changed(status, account).as_ref().map(Outcome::reason), want, "{status:?} {account}");
+    }
+}
+
+#[test]
+fn crash_recovery_takes_only_an_instance_created_after_the_marker() {
+    let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+    let created = |when: Option<&str>, owner: &str| Instance {
+        created_date: when.map(at),
+        ..instance(InstanceState::Active, owner)
+    };
+    let marker = at("2026-11-28T10:00:00Z");
+    let cases = [
+        ("created just after the call", created(Some("2026-11-28T10:00:03Z"), "1"), true),
+        ("clock skew of a minute", created(Some("2026-11-28T09:59:00Z"), "1"), true),
+        ("the account's older instance", created(Some("2026-11-28T09:00:00Z"), "1"), false),
+        ("no creation date", created(None, "1"), false),
+        ("another account's", created(Some("2026-11-28T10:00:03Z"), "2"), false),
+    ];
+    for (name, candidate, want) in cases {
+        assert_eq!(recovered(std::slice::from_ref(&candidate), "1", marker).is_some(), want, "{name}");
+    }
+}
+
+#[test]
+fn only_the_accounts_own_instance_is_managed() {
+    assert_eq!(foreign_owner(&instance(InstanceState::Active, "111111111111"), "111111111111"), None);
+    let outcome = foreign_owner(&instance(InstanceState::Active, "999999999999"), "111111111111").unwrap();
+    assert_eq!(outcome.reason(), "NotOwnedByTargetAccount");
+    assert!(matches!(outcome, Outcome::Stalled { .. }));
 }

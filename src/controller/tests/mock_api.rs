@@ -15,6 +15,7 @@ pub struct Sent {
     pub method: String,
     pub path: String,
     pub query: String,
+    pub content_type: String,
     pub body: Value,
 }
 
@@ -72,6 +73,8 @@ pub fn client(cluster: Cluster, journal: Journal) -> kube::Client {
             let bytes = body.collect_bytes().await.unwrap();
             let body: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
             let (method, path) = (parts.method.to_string(), parts.uri.path().to_string());
+            let content_type =
+                parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
             journal.push(short(&method, &path));
             let answer = match (method.as_str(), &path) {
                 ("GET", p) if p.ends_with("/identitycenterinstances") => {
@@ -82,7 +85,12 @@ pub fn client(cluster: Cluster, journal: Journal) -> kube::Client {
                 ("PATCH", p) if p.contains("/configmaps") => body.clone(),
                 ("PATCH", p) if p.ends_with("/status") => {
                     let mut current = cluster.fresh.lock().unwrap();
-                    current["status"] = body["status"].clone();
+                    match (current["status"].as_object_mut(), body["status"].as_object()) {
+                        (Some(status), Some(patch)) if content_type == "application/merge-patch+json" => {
+                            status.extend(patch.clone());
+                        }
+                        _ => current["status"] = body["status"].clone(),
+                    }
                     current.clone()
                 }
                 ("PATCH", _) => {
@@ -92,7 +100,7 @@ pub fn client(cluster: Cluster, journal: Journal) -> kube::Client {
                 }
                 other => panic!("unexpected request {other:?}"),
             };
-            let sent = Sent { method, path, query: parts.uri.query().unwrap_or_default().into(), body };
+            let sent = Sent { method, path, query: parts.uri.query().unwrap_or_default().into(), content_type, body };
             cluster.sent.lock().unwrap().push(sent);
             let response =
                 Response::builder().status(StatusCode::OK).body(Body::from(serde_json::to_vec(&answer).unwrap()));

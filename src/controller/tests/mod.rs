@@ -96,6 +96,11 @@ impl Harness {
     }
 }
 
+fn created_at(mut instance: crate::sso::Instance, at: &str) -> crate::sso::Instance {
+    instance.created_date = Some(at.parse().unwrap());
+    instance
+}
+
 fn error(operation: &'static str, kind: ErrorKind, message: &str) -> SsoError {
     SsoError::new(operation, kind, message)
 }
@@ -120,8 +125,8 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
             "k8s PATCH status",
             "k8s POST event",
             &format!("sso DescribeInstance {ARN}"),
-            "k8s POST event",
             "k8s PATCH status",
+            "k8s POST event",
         ]
     );
     let sent = h.cluster.sent();
@@ -147,7 +152,7 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
 
 #[tokio::test]
 async fn after_a_crash_between_create_and_status_the_instance_is_found_not_created_again() {
-    let listed = vec![instance(InstanceState::Active)];
+    let listed = vec![created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.5Z")];
     let h = harness(Script { described: Some(instance(InstanceState::Active)), listed, ..Default::default() });
     let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
     h.reconcile(object(json!({"name": "platform"}), marker, true, false)).await;
@@ -158,6 +163,41 @@ async fn after_a_crash_between_create_and_status_the_instance_is_found_not_creat
     assert_eq!(h.cluster.status_writes()[0]["instanceArn"], ARN, "the found ARN is recorded at once");
     assert!(h.cluster.events().contains(&("Normal".into(), "InstanceRecovered".into())));
     assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()));
+}
+
+#[tokio::test]
+async fn recovery_never_takes_an_older_instance_of_the_account_for_its_own() {
+    // The account's instance predates the marker: the organization's, or one
+    // another object retained. The same ClientToken is sent again instead.
+    let older = created_at(instance(InstanceState::Active), "2026-01-01T00:00:00Z");
+    let h = harness(Script {
+        listed: vec![older],
+        described: Some(instance(InstanceState::CreateInProgress)),
+        ..Default::default()
+    });
+    let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
+    h.reconcile(object(json!({}), marker, true, false)).await;
+    let aws = h.journal.aws();
+    assert_eq!(aws[..3], ["GetCallerIdentity", "ListInstances", "CreateInstance"], "{aws:?}");
+    assert!(!h.cluster.events().contains(&("Normal".into(), "InstanceRecovered".into())));
+    let writes = h.cluster.status_writes();
+    assert_eq!(writes[0]["createRequestedAt"], "2026-11-28T10:00:01Z", "the first marker is kept");
+}
+
+#[tokio::test]
+async fn a_definite_refusal_clears_the_create_marker() {
+    let text = "Organization management account is not allowed to perform the operation.";
+    let h = harness(Script {
+        errors: [("CreateInstance", error("CreateInstance", ErrorKind::Conflict, text))].into(),
+        ..Default::default()
+    });
+    h.reconcile(object(json!({"deletionPolicy": "Delete"}), json!(null), true, false)).await;
+    assert!(h.last_status()["createRequestedAt"].is_null(), "nothing was created: {}", h.last_status());
+
+    let unanswered = [("CreateInstance", error("CreateInstance", ErrorKind::Transport, "connection reset"))];
+    let h = harness(Script { errors: unanswered.into(), ..Default::default() });
+    h.reconcile(object(json!({}), json!(null), true, false)).await;
+    assert!(h.last_status()["createRequestedAt"].is_string(), "an unanswered call may have created it");
 }
 
 #[tokio::test]
@@ -190,8 +230,8 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
             format!("sso DescribeInstance {ARN}"),
             "sso UpdateInstance name=new-name".into(),
             "sso ListTagsForResource".into(),
-            "sso TagResource {\"added\": \"2\"}".into(),
             "sso UntagResource [\"stale\"]".into(),
+            "sso TagResource {\"added\": \"2\"}".into(),
         ]
     );
     assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()));
@@ -299,7 +339,7 @@ async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
     let status = json!({"instanceArn": ARN, "region": "eu-west-1"});
     let deleting = object(json!({"deletionPolicy": "Delete"}), status, true, true);
     h.reconcile(deleting.clone()).await;
-    assert_eq!(h.journal.aws(), ["DescribeInstance", "DeleteInstance"]);
+    assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "DeleteInstance"]);
     assert_eq!(h.last_status()["state"], "DELETE_IN_PROGRESS");
 
     h.sso.script.lock().unwrap().described = Some(instance(InstanceState::DeleteInProgress));
@@ -308,7 +348,7 @@ async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
 
     h.sso.script.lock().unwrap().described = None;
     let action = h.reconcile(deleting).await;
-    assert_eq!(h.journal.aws()[3..], ["DescribeInstance", "ListInstances"], "AccessDenied confirmed by ListInstances");
+    assert_eq!(h.journal.aws()[4..], ["DescribeInstance", "ListInstances"], "AccessDenied confirmed by ListInstances");
     let last = h.cluster.sent().into_iter().rfind(|s| s.path.ends_with("/platform")).unwrap();
     assert_eq!(last.body["metadata"]["finalizers"], json!([]), "finalizer released");
     assert!(h.cluster.events().contains(&("Normal".into(), "InstanceDeleted".into())));
@@ -357,7 +397,8 @@ async fn observe_only_never_writes_to_aws_nor_adds_a_finalizer() {
 
 #[tokio::test]
 async fn a_settled_object_writes_no_status_when_nothing_changed() {
-    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
+    let described = created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.345Z");
+    let h = harness(Script { described: Some(described), ..Default::default() });
     let spec = json!({"name": "platform"});
     h.reconcile(object(spec.clone(), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
     let settled = h.last_status();
@@ -368,12 +409,59 @@ async fn a_settled_object_writes_no_status_when_nothing_changed() {
 }
 
 #[tokio::test]
-async fn a_malformed_object_is_reported_on_its_status() {
+async fn a_malformed_object_is_reported_on_its_status_without_losing_its_arn() {
     let h = harness(Script::default());
-    let mut bad = object(json!({"tags": "not-a-map"}), json!(null), false, false);
+    let recorded = json!({"instanceArn": ARN, "region": "eu-west-1", "createRequestedAt": "2026-11-28T10:00:01Z"});
+    let mut bad = object(json!({"tags": "not-a-map"}), recorded, true, false);
     bad["spec"]["deletionPolicy"] = json!("Sometimes");
     let action = h.reconcile(bad).await;
     assert!(h.journal.aws().is_empty());
+    let patch = h.cluster.sent().into_iter().find(|s| s.path.ends_with("/status")).unwrap();
+    assert_eq!(patch.content_type, "application/merge-patch+json", "a merge patch leaves the recorded fields alone");
+    assert_eq!(
+        patch.body["status"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["conditions", "observedGeneration"]
+    );
     assert_eq!(h.condition("Stalled"), ("True".into(), "InvalidObject".into()));
     assert_eq!(action, Action::await_change());
+}
+
+#[tokio::test]
+async fn a_transient_error_on_a_ready_instance_keeps_ready_and_reports_synced() {
+    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
+    h.reconcile(object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    assert_eq!(h.condition("Ready").0, "True");
+    h.sso
+        .script
+        .lock()
+        .unwrap()
+        .errors
+        .insert("ListTagsForResource", error("ListTagsForResource", ErrorKind::Throttling, "slow down"));
+    h.reconcile_current().await;
+    assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()), "kubectl wait and Argo CD do not flap");
+    assert_eq!(h.condition("Synced"), ("False".into(), "Throttled".into()));
+}
+
+#[tokio::test]
+async fn a_changed_role_account_stalls_instead_of_losing_the_instance() {
+    let h = harness(Script::default());
+    let recorded = json!({"instanceArn": ARN, "region": "eu-west-1", "targetAccountId": ACCOUNT});
+    let spec = json!({"deletionPolicy": "Delete", "credentials": {"roleArn": "arn:aws:iam::999988887777:role/x"}});
+    h.reconcile(object(spec.clone(), recorded.clone(), true, false)).await;
+    assert_eq!(h.condition("Stalled"), ("True".into(), "AccountChanged".into()));
+    h.reconcile(object(spec, recorded, true, true)).await;
+    assert!(h.journal.aws().is_empty(), "nothing is asked of the wrong account: {:?}", h.journal.aws());
+    assert!(!h.journal.entries().contains(&"k8s PATCH object".to_string()), "the finalizer stays");
+}
+
+#[tokio::test]
+async fn observe_only_then_manage_does_not_take_over_another_accounts_instance() {
+    let mut org = instance(InstanceState::Active);
+    org.owner_account_id = Some("999999999999".into());
+    let h = harness(Script { described: Some(org), ..Default::default() });
+    h.reconcile(object(json!({"name": "mine"}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    assert_eq!(h.condition("Stalled"), ("True".into(), "NotOwnedByTargetAccount".into()));
+    let writes: Vec<String> =
+        h.journal.aws().into_iter().filter(|c| c.starts_with("Update") || c.contains("Tag")).collect();
+    assert!(writes.is_empty(), "{writes:?}");
 }

@@ -93,6 +93,15 @@ pub async fn invalid_specs_are_refused_at_admission(plane: &mut ControlPlane) {
             "{what}: {refused:?}"
         );
     }
+    // A region may be set later only to the one the instance lives in.
+    let role = json!({"roleArn": "arn:aws:iam::800000000001:role/admin"});
+    stack.apply("defaulted", json!({"credentials": role})).await.unwrap();
+    stack.wait_for("defaulted", "Ready", "True").await;
+    let elsewhere = stack.apply("defaulted", json!({"credentials": role, "region": "us-east-1"})).await;
+    assert!(matches!(&elsewhere, Err(kube::Error::Api(s)) if s.message.contains("status.region")), "{elsewhere:?}");
+    let same = stack.apply("defaulted", json!({"credentials": role, "region": "eu-west-1"})).await;
+    assert!(same.is_ok(), "the recorded region may be written down: {same:?}");
+
     let ok = stack.apply("adopter", json!({"instanceArn": ARN, "managementPolicy": "ObserveOnly"})).await;
     assert!(ok.is_ok(), "a valid instanceArn is accepted: {ok:?}");
     let changed = stack
@@ -115,6 +124,6 @@ pub async fn invalid_specs_are_refused_at_admission(plane: &mut ControlPlane) {
         })
         .collect();
     assert!(reached.is_empty(), "nothing from a refused object reached the emulator: {reached:?}");
-    assert_eq!(stack.count("CreateInstance").await, 1, "only the valid object created an instance");
+    assert_eq!(stack.count("CreateInstance").await, 2, "only the two valid objects called CreateInstance");
     stack.shutdown().await;
 }

@@ -34,7 +34,7 @@ async fn writes(stack: &Stack) -> Vec<(String, Value)> {
 }
 
 pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPlane) {
-    let stack = Stack::start(plane, "lifecycle", FAST).await;
+    let stack = Stack::start(plane, "lifecycle", "createSeconds: 3\n").await;
     let manifest = stack.logs_file("platform.yaml");
     std::fs::write(
         &manifest,
@@ -43,11 +43,12 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
     .unwrap();
     text(&stack.kubectl(&["apply", "-f", manifest.to_str().unwrap()]));
 
-    let arn = eventually("the ARN in status while creating", CONVERGE, || async {
+    let arn = eventually("the ARN in status", CONVERGE, || async {
         let status = stack.get("platform").await.status?;
         status.instance_arn.map(|arn| (arn, status.state))
     })
     .await;
+    assert_ne!(arn.1.as_deref(), Some("ACTIVE"), "the ARN is in status before the instance is ACTIVE");
     text(&stack.kubectl(&["wait", "--for=condition=Ready", "ici/platform", "--timeout=60s"]));
 
     let object = stack.get("platform").await;
@@ -90,7 +91,7 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
     for reason in ["CreateRequested", "InstanceActive"] {
         assert!(reasons.iter().any(|r| r == reason), "event {reason} in {reasons:?}");
     }
-    let (_, metrics) = http("GET", &stack.metrics_addr, "/metrics", "").await;
+    let (_, metrics) = http("GET", stack.metrics_addr(), "/metrics", "").await;
     assert!(
         metrics.contains(r#"identity_center_operator_aws_calls_total{operation="CreateInstance",outcome="success"} 1"#),
         "{metrics}"
@@ -112,11 +113,11 @@ pub async fn edits_and_drift_reach_aws_as_exact_calls(plane: &mut ControlPlane) 
         writes(&stack).await,
         [
             ("UpdateInstance".to_string(), json!({"InstanceArn": arn, "Name": "after"})),
+            ("UntagResource".to_string(), json!({"InstanceArn": arn, "ResourceArn": arn, "TagKeys": ["drop"]})),
             (
                 "TagResource".to_string(),
                 json!({"InstanceArn": arn, "ResourceArn": arn, "Tags": [{"Key": "add", "Value": "2"}]})
             ),
-            ("UntagResource".to_string(), json!({"InstanceArn": arn, "ResourceArn": arn, "TagKeys": ["drop"]})),
         ]
     );
 
@@ -141,7 +142,10 @@ pub async fn edits_and_drift_reach_aws_as_exact_calls(plane: &mut ControlPlane) 
 }
 
 pub async fn deletion_policies(plane: &mut ControlPlane) {
-    let stack = Stack::start(plane, "deletion", &format!("{FAST}managementAccounts: ['300000000003']\n")).await;
+    // 300000000003 is an organization's management account, with the organization's instance.
+    let config = "createSeconds: 1\ndeleteSeconds: 3\nmanagementAccounts: ['300000000003']\n\
+                  instances: [{account: '300000000003', region: eu-west-1, name: organization}]\n";
+    let stack = Stack::start(plane, "deletion", config).await;
     let role = |account: &str| json!({"roleArn": format!("arn:aws:iam::{account}:role/identity-center-admin")});
     stack.apply("delete-me", json!({"deletionPolicy": "Delete", "credentials": role("300000000001")})).await.unwrap();
     stack.apply("retain-me", json!({"credentials": role("300000000002")})).await.unwrap();
@@ -159,16 +163,14 @@ pub async fn deletion_policies(plane: &mut ControlPlane) {
     }
 
     stack.delete("delete-me").await;
-    let deleting = eventually("delete-me to report DELETE_IN_PROGRESS or be gone", CONVERGE, || async {
-        match stack.api().get_opt("delete-me").await.unwrap() {
-            None => Some(None),
-            Some(o) => o.status.and_then(|s| s.state).filter(|s| s == "DELETE_IN_PROGRESS").map(Some),
-        }
+    eventually("the object to wait, finalizer on, while its instance is DELETE_IN_PROGRESS", CONVERGE, || async {
+        let present = stack.api().get_opt("delete-me").await.unwrap().is_some();
+        let instance = stack.instances_of("300000000001").await;
+        (present && instance.first().is_some_and(|i| i["Status"] == "DELETE_IN_PROGRESS")).then_some(())
     })
     .await;
     stack.wait_gone("delete-me").await;
-    assert!(deleting.is_none() || stack.instances_of("300000000001").await.is_empty(), "released only once gone");
-    assert!(stack.instances_of("300000000001").await.is_empty(), "Delete removed the instance");
+    assert!(stack.instances_of("300000000001").await.is_empty(), "released only once the instance is gone");
     assert_eq!(stack.count("DeleteInstance").await, 1);
 
     stack.delete("retain-me").await;
@@ -180,6 +182,8 @@ pub async fn deletion_policies(plane: &mut ControlPlane) {
     stack.delete("never-created").await;
     stack.wait_gone("never-created").await;
     assert_eq!(stack.count("DeleteInstance").await, 1, "nothing to delete for an object that never got an ARN");
+    let organization = stack.instances_of("300000000003").await;
+    assert_eq!(organization.len(), 1, "the organization's instance in that account is untouched");
     let reasons = event_reasons(&stack, "retain-me").await;
     assert!(reasons.iter().any(|r| r == "Retained"), "{reasons:?}");
     stack.shutdown().await;

@@ -4,6 +4,7 @@ mod admission;
 mod chart;
 mod contention;
 mod crash;
+mod leader;
 mod lifecycle;
 mod observe;
 mod restart;
@@ -31,6 +32,9 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("invalid_specs_are_refused_at_admission", |p| Box::pin(admission::invalid_specs_are_refused_at_admission(p))),
     ("observe_only_adoption_and_export", |p| Box::pin(observe::observe_only_adoption_and_export(p))),
+    ("only_the_leader_reconciles_and_a_standby_takes_over", |p| {
+        Box::pin(leader::only_the_leader_reconciles_and_a_standby_takes_over(p))
+    }),
     ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
     ("apiserver_restart_resumes_without_duplicates", |p| {
         Box::pin(restart::apiserver_restart_resumes_without_duplicates(p))

@@ -1,0 +1,230 @@
+//! Bringing an object to its spec: find its instance, follow its lifecycle,
+//! put the spec's name and tags on it, publish its ids.
+
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::events::EventType;
+
+use super::{Done, Reconcile, Requeue, Stop};
+use crate::api::{IdentityCenterInstance, ManagementPolicy};
+use crate::controller::conditions::Outcome;
+use crate::controller::decide::{self, Claimant, Lifecycle, Source};
+use crate::sso::{ErrorKind, Instance, Target};
+
+/// How long a refused object waits before it looks again whether its account became free.
+pub(super) const CLAIM_RECHECK: Duration = Duration::from_secs(60);
+/// Right after CreateInstance, AWS may not show the instance yet.
+const VISIBILITY_GRACE: Duration = Duration::from_secs(300);
+
+fn claimant(object: &IdentityCenterInstance, account: String) -> Claimant {
+    Claimant {
+        key: format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any()),
+        account,
+        has_instance: object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
+        created: object.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    }
+}
+
+impl Reconcile<'_> {
+    pub(super) async fn apply(&mut self) -> Result<Done, Stop> {
+        let manage = self.object.spec.management_policy == ManagementPolicy::Manage;
+        if manage && !self.cluster.has_finalizer() {
+            self.cluster.add_finalizer().await?;
+        }
+        let default_region = self.ctx.settings.default_region.as_deref();
+        let plan = decide::plan(&self.object.spec, self.object.status.as_ref(), default_region)
+            .map_err(|outcome| Stop::Report(outcome, Requeue::OnChange))?;
+        let target = self.target(&plan.region);
+        let account = self.account_of(&self.object, &plan.region).await?;
+        if let Some(outcome) = decide::account_changed(self.object.status.as_ref(), &account) {
+            return Err(Stop::Report(outcome, Requeue::OnChange));
+        }
+        self.status.target_account_id = Some(account.clone());
+        if manage {
+            self.claim(&account, &plan.region).await?;
+        }
+        let arn = match plan.source {
+            Source::Recorded(arn) | Source::Adopt(arn) => arn,
+            Source::Discover => self.discover(&target, &account).await?,
+            Source::Create => self.create(&target, &account).await?,
+        };
+        let Some(instance) = self.describe(&target, &arn).await? else {
+            return Err(self.vanished(&arn));
+        };
+        if manage && let Some(outcome) = decide::foreign_owner(&instance, &account) {
+            return Err(Stop::Report(outcome, Requeue::OnChange));
+        }
+        self.record(&instance, &plan.region);
+        match decide::lifecycle(&instance) {
+            Lifecycle::Wait(outcome) => {
+                return Ok((outcome, Requeue::After(decide::poll_delay(self.since_creation()))));
+            }
+            Lifecycle::Failed(outcome) => return Ok((outcome, Requeue::OnChange)),
+            Lifecycle::Active => {}
+        }
+        if manage {
+            self.sync(&target, &instance).await?;
+        }
+        self.export().await?;
+        let outcome = if manage {
+            Outcome::Ready {
+                reason: "InstanceActive",
+                message: format!("Instance {arn} is ACTIVE and in sync with the spec"),
+            }
+        } else {
+            Outcome::Ready {
+                reason: "Observed",
+                message: format!("Instance {arn} is ACTIVE (observed, never written)"),
+            }
+        };
+        Ok((outcome, Requeue::After(self.ctx.settings.resync_interval)))
+    }
+
+    /// Refuses this object when another one manages the account.
+    async fn claim(&self, account: &str, region: &str) -> Result<(), Stop> {
+        let objects = self.cluster.all_objects(&self.ctx.settings.namespaces).await?;
+        let mut others = Vec::new();
+        for other in objects.iter().filter(|o| o.spec.management_policy == ManagementPolicy::Manage) {
+            let other_account = self.account_of(other, region).await?;
+            others.push(claimant(other, other_account));
+        }
+        let me = claimant(&self.object, account.to_string());
+        match decide::claim_holder(&me, &others) {
+            None => Ok(()),
+            Some(holder) => Err(Stop::Report(
+                Outcome::Stalled {
+                    reason: "AccountAlreadyManaged",
+                    message: format!(
+                        "Account {account} is already managed by IdentityCenterInstance {}; AWS allows one \
+                         instance per account. Delete one of the two objects, or point this one at another \
+                         account with spec.credentials.roleArn.",
+                        holder.key
+                    ),
+                },
+                Requeue::After(CLAIM_RECHECK),
+            )),
+        }
+    }
+
+    /// ObserveOnly without an ARN: the instance ListInstances shows for the account.
+    async fn discover(&self, target: &Target, account: &str) -> Result<String, Stop> {
+        let instances = self.ctx.sso.list_instances(target).await?;
+        match decide::observed_instance(&instances, account) {
+            Some(instance) => Ok(instance.arn.clone()),
+            None => Err(Stop::Report(
+                Outcome::Retrying {
+                    reason: "InstanceNotFound",
+                    message: format!(
+                        "ListInstances shows no instance for account {account} in {}; nothing to observe yet.",
+                        target.region
+                    ),
+                },
+                Requeue::After(self.ctx.settings.resync_interval),
+            )),
+        }
+    }
+
+    /// DescribeInstance; None when the instance is gone. AWS answers
+    /// AccessDenied for a deleted instance, so ListInstances tells the two apart.
+    pub(super) async fn describe(&self, target: &Target, arn: &str) -> Result<Option<Instance>, Stop> {
+        match self.ctx.sso.describe_instance(target, arn).await {
+            Ok(instance) => Ok(Some(instance)),
+            Err(error) if error.kind == ErrorKind::AccessDenied => {
+                let listed = self.ctx.sso.list_instances(target).await?;
+                if listed.iter().any(|i| i.arn == arn) { Err(error.into()) } else { Ok(None) }
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The recorded instance is not there. Just after CreateInstance that is
+    /// AWS's eventual consistency; later, a deletion outside Kubernetes.
+    fn vanished(&mut self, arn: &str) -> Stop {
+        let just_created = self.status.create_requested_at.is_some()
+            && self.status.state.is_none()
+            && self.since_creation() < VISIBILITY_GRACE;
+        if just_created {
+            let message = format!("Instance {arn} is not visible in AWS yet");
+            return Stop::Report(
+                Outcome::Progressing { reason: "Creating", message },
+                Requeue::After(decide::poll_delay(self.since_creation())),
+            );
+        }
+        let region = self.status.region.clone().unwrap_or_default();
+        self.status.state = None;
+        self.status.state_reason = None;
+        Stop::Report(
+            Outcome::Stalled {
+                reason: "InstanceNotFound",
+                message: format!(
+                    "Instance {arn} is not in AWS (region {region}): it was deleted outside Kubernetes, or never \
+                     existed there. The operator does not re-create it: delete this object, then create a new one \
+                     to get a new instance."
+                ),
+            },
+            Requeue::After(self.ctx.settings.resync_interval),
+        )
+    }
+
+    /// Puts the spec's name and tags on an ACTIVE instance, sending only the
+    /// difference; removals first, so that the 75-tag limit holds throughout.
+    async fn sync(&mut self, target: &Target, instance: &Instance) -> Result<(), Stop> {
+        let spec = &self.object.spec;
+        if let Some(name) = decide::rename(spec, instance) {
+            self.ctx.sso.update_instance_name(target, &instance.arn, name).await?;
+            let note = format!("Renamed instance {} from {:?} to {name:?}", instance.arn, instance.name);
+            self.cluster.event(EventType::Normal, "InstanceRenamed", note).await;
+        }
+        let actual = self.ctx.sso.list_tags(target, &instance.arn).await?;
+        let changes = decide::tag_changes(&spec.tags, &actual);
+        if !changes.remove.is_empty() {
+            self.ctx.sso.untag_instance(target, &instance.arn, &changes.remove).await?;
+        }
+        if !changes.set.is_empty() {
+            self.ctx.sso.tag_instance(target, &instance.arn, &changes.set).await?;
+        }
+        if !changes.is_empty() {
+            let set: Vec<&str> = changes.set.keys().map(String::as_str).collect();
+            let note = format!("Tags set: {set:?}; removed: {:?}", changes.remove);
+            self.cluster.event(EventType::Normal, "TagsUpdated", note).await;
+        }
+        Ok(())
+    }
+
+    /// Publishes the ids in the spec.exportTo ConfigMap; one that someone
+    /// else wrote is not taken over.
+    async fn export(&self) -> Result<(), Stop> {
+        let Some(export) = &self.object.spec.export_to else { return Ok(()) };
+        let status = &self.status;
+        let data = [
+            ("instanceArn", status.instance_arn.as_ref()),
+            ("identityStoreId", status.identity_store_id.as_ref()),
+            ("ownerAccountId", status.owner_account_id.as_ref()),
+            ("region", status.region.as_ref()),
+        ];
+        let data = data.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?.clone()))).collect();
+        let name = &export.config_map_name;
+        match self.cluster.export(name, data).await {
+            Ok(()) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => Err(Stop::Report(
+                Outcome::Stalled {
+                    reason: "ExportConflict",
+                    message: format!(
+                        "ConfigMap {name} exists and was written by someone else ({}); the operator does not \
+                         take it over. Choose another spec.exportTo.configMapName, or delete that ConfigMap.",
+                        status.message
+                    ),
+                },
+                Requeue::OnChange,
+            )),
+            Err(error) => Err(Stop::Report(
+                Outcome::Retrying {
+                    reason: "ExportFailed",
+                    message: format!("Writing ConfigMap {name} failed: {error}"),
+                },
+                Requeue::After(CLAIM_RECHECK),
+            )),
+        }
+    }
+}

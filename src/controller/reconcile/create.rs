@@ -1,0 +1,92 @@
+//! CreateInstance, exactly once per object. The marker written before the
+//! call lets a restarted operator find the instance instead of creating
+//! another; the ARN is written the moment the call returns.
+
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::events::EventType;
+
+use super::{Reconcile, Requeue, Stop, whole_seconds};
+use crate::controller::conditions::Outcome;
+use crate::controller::decide;
+use crate::controller::errors::{created_nothing, is_instance_exists};
+use crate::sso::{CreateInstance, SsoError, Target};
+
+impl Reconcile<'_> {
+    pub(super) async fn create(&mut self, target: &Target, account: &str) -> Result<String, Stop> {
+        // The watch cache may lag behind our own writes: read the object fresh.
+        let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
+        if let Some(arn) = fresh.instance_arn {
+            self.status.instance_arn = Some(arn.clone());
+            self.status.region = fresh.region;
+            self.status.create_requested_at = fresh.create_requested_at;
+            return Ok(arn);
+        }
+        if let Some(requested) = &fresh.create_requested_at {
+            let instances = self.ctx.sso.list_instances(target).await?;
+            if let Some(found) = decide::recovered(&instances, account, requested.0) {
+                self.status.create_requested_at = fresh.create_requested_at.clone();
+                self.record_arn(&found.arn, &target.region).await?;
+                let note = format!("Found instance {} created before a restart; recorded its ARN", found.arn);
+                self.cluster.event(EventType::Normal, "InstanceRecovered", note).await;
+                return Ok(found.arn.clone());
+            }
+        }
+        // A retry keeps the first marker: the instance an earlier, unanswered
+        // call may have created dates from then.
+        self.status.create_requested_at =
+            Some(fresh.create_requested_at.unwrap_or_else(|| whole_seconds(Timestamp::now())));
+        self.status.region = Some(target.region.clone());
+        self.cluster.write_status(&self.status).await?;
+        let input = CreateInstance {
+            client_token: self.uid(),
+            name: self.object.spec.name.clone(),
+            tags: self.object.spec.tags.clone(),
+        };
+        match self.ctx.sso.create_instance(target, &input).await {
+            Ok(arn) => {
+                self.record_arn(&arn, &target.region).await?;
+                let note = format!("CreateInstance returned {arn} in {}", target.region);
+                self.cluster.event(EventType::Normal, "CreateRequested", note).await;
+                Ok(arn)
+            }
+            Err(error) => Err(self.create_failed(target, account, error).await),
+        }
+    }
+
+    async fn record_arn(&mut self, arn: &str, region: &str) -> Result<(), kube::Error> {
+        self.status.instance_arn = Some(arn.to_string());
+        self.status.region = Some(region.to_string());
+        self.cluster.write_status(&self.status).await
+    }
+
+    /// AWS answered CreateInstance with an error. A definite refusal created
+    /// nothing, so the marker goes: a later look-up must never take another
+    /// instance of the account for this object's.
+    async fn create_failed(&mut self, target: &Target, account: &str, error: SsoError) -> Stop {
+        if created_nothing(&error) {
+            self.status.create_requested_at = None;
+            if let Err(kube) = self.cluster.write_status(&self.status).await {
+                return kube.into();
+            }
+        }
+        if !is_instance_exists(&error) {
+            return error.into();
+        }
+        let instances = match self.ctx.sso.list_instances(target).await {
+            Ok(instances) => instances,
+            Err(_) => return error.into(),
+        };
+        let Some(existing) = decide::owned_by(&instances, account) else { return error.into() };
+        Stop::Report(
+            Outcome::Stalled {
+                reason: "InstanceAlreadyExists",
+                message: format!(
+                    "Account {account} already has instance {} and AWS allows one per account. To manage it, \
+                     set spec.instanceArn: {}",
+                    existing.arn, existing.arn
+                ),
+            },
+            Requeue::OnChange,
+        )
+    }
+}

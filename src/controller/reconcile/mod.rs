@@ -1,0 +1,212 @@
+//! One reconcile of one object: ask `decide` what to do, do it, report it.
+//! `apply` brings an object to its spec, `create` makes its instance exactly
+//! once, `delete` applies the deletion policy.
+
+mod apply;
+mod create;
+mod delete;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::DynamicObject;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{EventType, Recorder};
+
+use super::cluster::Cluster;
+use super::conditions::{Outcome, next_conditions, transition_event};
+use super::context::Context;
+use super::errors::{Retry, backoff_delay, classify};
+use crate::api::{IdentityCenterInstance, IdentityCenterInstanceStatus};
+use crate::sso::{Instance, RoleRef, SsoError, Target, account_of_role};
+
+/// Only the Kubernetes API can fail a reconcile: everything from AWS is
+/// classified and reported in the conditions instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API call failed: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+/// When to look at the object again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Requeue {
+    After(Duration),
+    OnChange,
+}
+
+/// Why a reconcile ended before its last step.
+enum Stop {
+    Report(Outcome, Requeue),
+    Sso(SsoError),
+    Kube(kube::Error),
+}
+
+impl From<SsoError> for Stop {
+    fn from(e: SsoError) -> Self {
+        Self::Sso(e)
+    }
+}
+
+impl From<kube::Error> for Stop {
+    fn from(e: kube::Error) -> Self {
+        Self::Kube(e)
+    }
+}
+
+type Done = (Outcome, Requeue);
+
+pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    let result = match super::parse(&object) {
+        Ok(object) => Reconcile::new(object, &ctx, recorder).run().await,
+        Err(error) => super::malformed::report(&object, &ctx, recorder, &error).await,
+    };
+    let (label, seconds) = (result.as_ref().map_or("error", |(label, _)| label), started.elapsed().as_secs_f64());
+    ctx.metrics.reconciled(label, seconds);
+    result.map(|(_, action)| action)
+}
+
+/// Kubernetes stores times to the second; keeping more would make every
+/// status look changed.
+fn whole_seconds(time: Timestamp) -> Time {
+    Time(Timestamp::from_second(time.as_second()).unwrap_or(time))
+}
+
+fn elapsed_since(time: Option<&Time>) -> Duration {
+    let elapsed = time.map(|t| Timestamp::now().duration_since(t.0));
+    elapsed.and_then(|d| Duration::try_from(d).ok()).unwrap_or_default()
+}
+
+struct Reconcile<'a> {
+    ctx: &'a Context,
+    object: IdentityCenterInstance,
+    cluster: Cluster,
+    /// The status being built; written at the end, and earlier where a crash must not lose it.
+    status: IdentityCenterInstanceStatus,
+    previous_conditions: Vec<Condition>,
+}
+
+impl<'a> Reconcile<'a> {
+    fn new(object: IdentityCenterInstance, ctx: &'a Context, recorder: Recorder) -> Self {
+        let status = object.status.clone().unwrap_or_default();
+        let previous_conditions = status.conditions.clone();
+        let cluster = Cluster::new(ctx.client.clone(), recorder, object.clone());
+        Self { ctx, object, cluster, status, previous_conditions }
+    }
+
+    fn uid(&self) -> String {
+        self.object.uid().unwrap_or_default()
+    }
+
+    async fn run(mut self) -> Result<(&'static str, Action), Error> {
+        let result = if self.object.metadata.deletion_timestamp.is_some() {
+            match self.delete().await {
+                Ok(None) => return Ok(("released", Action::await_change())),
+                Ok(Some(done)) => Ok(done),
+                Err(stop) => Err(stop),
+            }
+        } else {
+            self.apply().await
+        };
+        let (outcome, requeue) = match result {
+            Ok(done) => done,
+            Err(Stop::Report(outcome, requeue)) => (outcome, requeue),
+            Err(Stop::Kube(error)) => return Err(error.into()),
+            Err(Stop::Sso(error)) => self.failed(&error),
+        };
+        if !matches!(outcome, Outcome::Retrying { .. }) {
+            self.ctx.record_success(&self.uid());
+        }
+        self.finish(&outcome).await?;
+        let label = match outcome {
+            Outcome::Ready { .. } => "ready",
+            Outcome::Progressing { .. } => "progressing",
+            Outcome::Retrying { .. } => "retrying",
+            Outcome::Stalled { .. } => "stalled",
+        };
+        let action = match requeue {
+            Requeue::After(delay) => Action::requeue(delay),
+            Requeue::OnChange => Action::await_change(),
+        };
+        Ok((label, action))
+    }
+
+    /// Classifies an AWS failure into the outcome to report and the next attempt.
+    fn failed(&self, error: &SsoError) -> Done {
+        let classified = classify(error);
+        self.ctx.metrics.error(classified.reason);
+        tracing::warn!(object = %self.object.name_any(), reason = classified.reason, %error, "reconcile failed");
+        match classified.retry {
+            Retry::Never => {
+                (Outcome::Stalled { reason: classified.reason, message: classified.message }, Requeue::OnChange)
+            }
+            retry => {
+                let attempt = self.ctx.record_failure(&self.uid());
+                let delay = backoff_delay(retry, attempt, rand::random::<f64>()).unwrap_or(apply::CLAIM_RECHECK);
+                (Outcome::Retrying { reason: classified.reason, message: classified.message }, Requeue::After(delay))
+            }
+        }
+    }
+
+    /// Writes the conditions (only when something changed), then emits the transition's event.
+    async fn finish(&mut self, outcome: &Outcome) -> Result<(), Error> {
+        let generation = self.object.metadata.generation.unwrap_or_default();
+        self.status.conditions = next_conditions(&self.previous_conditions, outcome, generation, Timestamp::now());
+        self.status.observed_generation = Some(generation);
+        if self.object.status.as_ref() != Some(&self.status) {
+            self.cluster.write_status(&self.status).await?;
+        }
+        if let Some((warning, reason, note)) =
+            transition_event(&self.previous_conditions, &self.status.conditions, outcome)
+        {
+            let type_ = if warning { EventType::Warning } else { EventType::Normal };
+            self.cluster.event(type_, reason, note).await;
+        }
+        Ok(())
+    }
+
+    fn target(&self, region: &str) -> Target {
+        let role = self
+            .object
+            .spec
+            .credentials
+            .as_ref()
+            .map(|c| RoleRef { role_arn: c.role_arn.clone(), external_id: c.external_id.clone() });
+        Target { region: region.to_string(), role }
+    }
+
+    /// The account an object acts in: its role's, else the operator's own.
+    async fn account_of(&self, object: &IdentityCenterInstance, region: &str) -> Result<String, SsoError> {
+        if let Some(account) = object.spec.credentials.as_ref().and_then(|c| account_of_role(&c.role_arn)) {
+            return Ok(account.to_string());
+        }
+        let mut own = self.ctx.own_account.lock().await;
+        if let Some(account) = own.as_ref() {
+            return Ok(account.clone());
+        }
+        let account = self.ctx.sso.caller_account(&Target { region: region.into(), role: None }).await?;
+        *own = Some(account.clone());
+        Ok(account)
+    }
+
+    fn record(&mut self, instance: &Instance, region: &str) {
+        let status = &mut self.status;
+        status.instance_arn = Some(instance.arn.clone());
+        status.region = Some(region.to_string());
+        status.identity_store_id = instance.identity_store_id.clone();
+        status.owner_account_id = instance.owner_account_id.clone();
+        status.state = Some(instance.state.as_str().to_string());
+        status.state_reason = instance.state_reason.clone();
+        status.created_date = instance.created_date.map(whole_seconds);
+    }
+
+    /// Time since this object asked for its instance (or AWS created it).
+    fn since_creation(&self) -> Duration {
+        elapsed_since(self.status.create_requested_at.as_ref().or(self.status.created_date.as_ref()))
+    }
+}

@@ -48,6 +48,12 @@ fn fast() -> Config {
     Config { create_seconds: 0.3, delete_seconds: 0.3, ..Config::default() }
 }
 
+/// The message of the service error a call failed with.
+fn message<T, E: ProvideErrorMetadata, R>(result: Result<T, aws_sdk_ssoadmin::error::SdkError<E, R>>) -> String {
+    let Err(error) = result else { panic!("the call should have failed") };
+    error.message().unwrap_or_default().to_string()
+}
+
 fn code<E: ProvideErrorMetadata>(error: &E) -> String {
     error.code().unwrap_or("<none>").to_string()
 }
@@ -181,61 +187,12 @@ async fn tags_are_set_listed_across_pages_and_removed() {
 async fn validation_errors_name_the_member() {
     let emulator = start(fast()).await;
     let client = sso(&emulator, KEY_A, "eu-west-1");
+    let bad_key = Tag::builder().key("bad*key").value("v").build().unwrap();
     let cases = [
-        (
-            client
-                .create_instance()
-                .name("has space")
-                .client_token("t")
-                .send()
-                .await
-                .unwrap_err()
-                .into_service_error()
-                .message()
-                .unwrap()
-                .to_string(),
-            "'name'",
-        ),
-        (
-            client
-                .describe_instance()
-                .instance_arn("arn:aws:sso:::instance/bad")
-                .send()
-                .await
-                .unwrap_err()
-                .into_service_error()
-                .message()
-                .unwrap()
-                .to_string(),
-            "'instanceArn'",
-        ),
-        (
-            client
-                .list_instances()
-                .max_results(0)
-                .send()
-                .await
-                .unwrap_err()
-                .into_service_error()
-                .message()
-                .unwrap()
-                .to_string(),
-            "'maxResults'",
-        ),
-        (
-            client
-                .create_instance()
-                .client_token("t")
-                .tags(Tag::builder().key("bad*key").value("v").build().unwrap())
-                .send()
-                .await
-                .unwrap_err()
-                .into_service_error()
-                .message()
-                .unwrap()
-                .to_string(),
-            "'tags.1.key'",
-        ),
+        (message(client.create_instance().name("has space").client_token("t").send().await), "'name'"),
+        (message(client.describe_instance().instance_arn("arn:aws:sso:::instance/bad").send().await), "'instanceArn'"),
+        (message(client.list_instances().max_results(0).send().await), "'maxResults'"),
+        (message(client.create_instance().client_token("t").tags(bad_key).send().await), "'tags.1.key'"),
     ];
     for (message, member) in cases {
         assert!(message.contains(member), "{message} should name {member}");

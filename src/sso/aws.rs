@@ -102,6 +102,22 @@ where
     SsoError::new(operation, kind, message)
 }
 
+/// An [`Instance`] from DescribeInstance's output or a ListInstances item,
+/// which spell the same fields in two types.
+macro_rules! instance {
+    ($source:expr, $arn:expr) => {
+        Instance {
+            arn: $arn,
+            name: $source.name.clone(),
+            identity_store_id: $source.identity_store_id.clone(),
+            owner_account_id: $source.owner_account_id.clone(),
+            created_date: timestamp($source.created_date.as_ref()),
+            state: state($source.status.as_ref()),
+            state_reason: $source.status_reason.clone(),
+        }
+    };
+}
+
 fn timestamp(date: Option<&DateTime>) -> Option<Timestamp> {
     date.and_then(|d| Timestamp::new(d.secs(), d.subsec_nanos() as i32).ok())
 }
@@ -145,15 +161,7 @@ impl SsoAdmin for AwsSsoAdmin {
             .send()
             .await
             .map_err(|e| sdk_error("DescribeInstance", e))?;
-        Ok(Instance {
-            arn: out.instance_arn.clone().unwrap_or_else(|| arn.to_string()),
-            name: out.name.clone(),
-            identity_store_id: out.identity_store_id.clone(),
-            owner_account_id: out.owner_account_id.clone(),
-            created_date: timestamp(out.created_date.as_ref()),
-            state: state(out.status.as_ref()),
-            state_reason: out.status_reason.clone(),
-        })
+        Ok(instance!(out, out.instance_arn.clone().unwrap_or_else(|| arn.to_string())))
     }
 
     async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
@@ -166,20 +174,7 @@ impl SsoAdmin for AwsSsoAdmin {
             .try_collect()
             .await
             .map_err(|e| sdk_error("ListInstances", e))?;
-        Ok(items
-            .into_iter()
-            .filter_map(|m| {
-                Some(Instance {
-                    arn: m.instance_arn.clone()?,
-                    name: m.name.clone(),
-                    identity_store_id: m.identity_store_id.clone(),
-                    owner_account_id: m.owner_account_id.clone(),
-                    created_date: timestamp(m.created_date.as_ref()),
-                    state: state(m.status.as_ref()),
-                    state_reason: m.status_reason.clone(),
-                })
-            })
-            .collect())
+        Ok(items.into_iter().filter_map(|m| Some(instance!(m, m.instance_arn.clone()?))).collect())
     }
 
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {

@@ -49,7 +49,7 @@ cargo-test:
 conformance: build
 	ICO_BIN=$(BIN) python3 -m pytest -q tests/conformance
 
-## Only the end-to-end suite; `make e2e FILTER=crash` runs the matching scenarios.
+## Only the end-to-end suite; `make e2e FILTER=sigkill` runs the scenarios whose name matches.
 e2e:
 	hack/build-controlplane.sh >/dev/null
 	cargo test --test e2e -- $(FILTER)

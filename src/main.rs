@@ -75,7 +75,7 @@ struct RunArgs {
 struct EmulatorArgs {
     #[arg(long, env = "ICO_EMULATOR_LISTEN", default_value = "127.0.0.1:4566")]
     listen: SocketAddr,
-    /// YAML or JSON settings (accounts, lifecycle times, faults); see docs/emulator.md.
+    /// YAML or JSON settings (accounts, lifecycle times, faults); see the README's Emulator section.
     #[arg(long, env = "ICO_EMULATOR_CONFIG")]
     config: Option<PathBuf>,
     #[arg(long, env = "ICO_LOG_FORMAT", value_enum, default_value = "text")]

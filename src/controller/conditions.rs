@@ -53,7 +53,7 @@ fn condition(type_: &str, status: bool, reason: &str, message: &str, generation:
 }
 
 /// The three conditions that `outcome` stands for, stamped `now`.
-pub fn conditions_for(outcome: &Outcome, generation: i64, now: Timestamp) -> Vec<Condition> {
+fn conditions_for(outcome: &Outcome, generation: i64, now: Timestamp) -> Vec<Condition> {
     let (reason, message) = (outcome.reason(), outcome.message());
     let (ready, synced, stalled) = match outcome {
         Outcome::Ready { .. } => (true, true, false),
@@ -72,7 +72,7 @@ pub fn conditions_for(outcome: &Outcome, generation: i64, now: Timestamp) -> Vec
 }
 
 /// Keeps each previous lastTransitionTime whose condition kept its status.
-pub fn carry_transition_times(previous: &[Condition], mut next: Vec<Condition>) -> Vec<Condition> {
+fn carry_transition_times(previous: &[Condition], mut next: Vec<Condition>) -> Vec<Condition> {
     for condition in &mut next {
         if let Some(old) = previous.iter().find(|old| old.type_ == condition.type_)
             && old.status == condition.status

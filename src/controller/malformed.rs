@@ -9,10 +9,11 @@ use kube::{Resource, api::ApiResource};
 use serde_json::json;
 
 use super::cluster::FIELD_MANAGER;
-use super::conditions::{Outcome, conditions_for};
+use super::conditions::{Outcome, next_conditions};
 use super::context::Context;
 use super::reconcile::Error;
 use crate::api::IdentityCenterInstance;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 pub async fn report(
     object: &DynamicObject,
@@ -29,7 +30,9 @@ pub async fn report(
         message: format!("The object does not match the IdentityCenterInstance schema: {error}. Fix the spec."),
     };
     let generation = object.metadata.generation.unwrap_or_default();
-    let conditions = conditions_for(&outcome, generation, k8s_openapi::jiff::Timestamp::now());
+    let previous: Vec<Condition> =
+        serde_json::from_value(object.data["status"]["conditions"].clone()).unwrap_or_default();
+    let conditions = next_conditions(&previous, &outcome, generation, k8s_openapi::jiff::Timestamp::now());
     let resource = ApiResource::erase::<IdentityCenterInstance>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
     // A merge patch, not an apply: an apply of only these fields would drop

@@ -140,11 +140,6 @@ Nothing else: no secrets, no namespaces, no CRDs.
 - apiGroups: ["identitycenter.dev"]
   resources: ["identitycenterinstances/status"]
   verbs: ["get", "patch"]
-# The exported ConfigMap's ownerReference blocks owner deletion, which
-# OwnerReferencesPermissionEnforcement allows only with this.
-- apiGroups: ["identitycenter.dev"]
-  resources: ["identitycenterinstances/finalizers"]
-  verbs: ["update"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

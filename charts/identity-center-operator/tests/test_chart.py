@@ -29,7 +29,6 @@ EXPECTED_RULES = {
     ("identitycenter.dev", "identitycenterinstances", "patch"),
     ("identitycenter.dev", "identitycenterinstances/status", "get"),
     ("identitycenter.dev", "identitycenterinstances/status", "patch"),
-    ("identitycenter.dev", "identitycenterinstances/finalizers", "update"),
     ("events.k8s.io", "events", "create"),
     ("events.k8s.io", "events", "patch"),
     ("", "configmaps", "create"),

@@ -192,8 +192,8 @@ impl Reconcile<'_> {
         Ok(())
     }
 
-    /// Publishes the ids in the spec.exportTo ConfigMap; one that someone
-    /// else wrote is not taken over.
+    /// Publishes the ids in the spec.exportTo ConfigMap; keys someone else
+    /// wrote are not taken over.
     async fn export(&self) -> Result<(), Stop> {
         let Some(export) = &self.object.spec.export_to else { return Ok(()) };
         let status = &self.status;

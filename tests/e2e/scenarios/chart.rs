@@ -20,7 +20,6 @@ const ALLOWED: &[(&str, &str)] = &[
     ("configmaps", "[create patch]"),
     ("identitycenterinstances.identitycenter.dev", "[get list watch patch]"),
     ("identitycenterinstances.identitycenter.dev/status", "[get patch]"),
-    ("identitycenterinstances.identitycenter.dev/finalizers", "[update]"),
     // Granted to every authenticated user by Kubernetes itself.
     ("selfsubjectreviews.authentication.k8s.io", "[create]"),
     ("selfsubjectaccessreviews.authorization.k8s.io", "[create]"),

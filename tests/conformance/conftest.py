@@ -40,6 +40,21 @@ def operator_binary() -> str:
     return str(target / "debug" / "identity-center-operator")
 
 
+def serve(command: list, health_path: str):
+    """Runs a server on a free loopback port; yields its URL, stops it after."""
+    port = free_port()
+    process = subprocess.Popen(
+        [part.format(port=port) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + health_path, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def emulator_url(tmp_path_factory):
     config = tmp_path_factory.mktemp("emulator") / "config.yaml"
@@ -47,34 +62,13 @@ def emulator_url(tmp_path_factory):
         "createSeconds: 0.2\ndeleteSeconds: 0.2\nmanagementAccounts: ['999999999999']\n"
         "failCreation:\n- name: doomed\n  reason: Quota reached\n"
     )
-    port = free_port()
-    process = subprocess.Popen(
-        [operator_binary(), "emulator", "--listen", f"127.0.0.1:{port}", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_emulator/health", process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = [operator_binary(), "emulator", "--listen", "127.0.0.1:{port}", "--config", str(config)]
+    yield from serve(command, "/_emulator/health")
 
 
 @pytest.fixture(scope="session")
 def moto_url():
-    port = free_port()
-    process = subprocess.Popen(
-        ["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/moto-api/", process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    yield from serve(["moto_server", "-H", "127.0.0.1", "-p", "{port}"], "/moto-api/")
 
 
 def client(service: str, url: str, key: str = "AKIA111122223333TEST"):

@@ -127,6 +127,7 @@ impl Stack {
         .to_vec();
         if self.leader_election {
             args.extend(["--leader-election", "--leader-election-namespace", &self.namespace].map(String::from));
+            args.extend(["--log-format", "json"].map(String::from));
         }
         let envs = [
             ("KUBECONFIG", self.operator_kubeconfig.display().to_string()),
@@ -153,6 +154,11 @@ impl Stack {
         .await;
         self.replicas.push(Replica { name: name.clone(), metrics_addr, child });
         name
+    }
+
+    /// The log file of a replica.
+    pub fn replica_log(&self, name: &str) -> PathBuf {
+        self.logs.join(format!("{name}.log"))
     }
 
     /// A path in this scenario's log directory.

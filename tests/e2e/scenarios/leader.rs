@@ -49,6 +49,14 @@ pub async fn only_the_leader_reconciles_and_a_standby_takes_over(plane: &mut Con
     assert_eq!(stack.count("CreateInstance").await, 1, "the successor did not create again");
     assert_eq!(stack.count("UpdateInstance").await, 1, "the successor applied the edit");
 
+    let log = std::fs::read_to_string(stack.replica_log(&successor)).unwrap();
+    let became_leader =
+        log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).expect("--log-format json writes JSON lines"));
+    assert!(
+        became_leader.into_iter().any(|l| l["fields"]["message"] == "became leader" && l["level"] == "INFO"),
+        "{log}"
+    );
+
     assert!(stack.stop_replica(&successor).await, "SIGTERM stops the leader cleanly");
     let released = holder(&stack).await;
     assert_eq!(released, None, "a clean shutdown releases the Lease");

@@ -84,6 +84,12 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
     );
     let wide = text(&stack.kubectl(&["get", "ici", "-o", "wide"]));
     assert!(wide.contains("REGION") && wide.contains("eu-west-1") && wide.contains("IDENTITY STORE"), "{wide}");
+    let explained = text(&stack.kubectl(&["explain", "ici.spec"]));
+    for field in
+        ["deletionPolicy", "Retain (default)", "instanceArn", "managementPolicy", "exportTo", "Immutable once set"]
+    {
+        assert!(explained.contains(field), "kubectl explain documents {field}: {explained}");
+    }
     let by_category = text(&stack.kubectl(&["get", "identitycenter"]));
     assert!(by_category.contains("platform"), "category identitycenter lists it: {by_category}");
 

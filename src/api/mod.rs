@@ -12,7 +12,6 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub const GROUP: &str = "identitycenter.dev";
 pub const FINALIZER: &str = "identitycenter.dev/finalizer";
 
 /// Desired state of one IAM Identity Center instance.

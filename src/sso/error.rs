@@ -64,10 +64,6 @@ impl SsoError {
     pub fn new(operation: &'static str, kind: ErrorKind, message: impl Into<String>) -> Self {
         Self { operation, kind, message: message.into() }
     }
-
-    pub fn is(&self, kind: &ErrorKind) -> bool {
-        &self.kind == kind
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR
 export PATH := $(PATH):$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/identity-center-operator/bin
 BIN := $(CARGO_TARGET_DIR)/debug/identity-center-operator
 
-.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart bench
+.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart bench bench-scale
 
 ## Start a local control plane, the emulator and the operator; apply examples/.
 demo: build
@@ -44,7 +44,8 @@ lint:
 
 cargo-test:
 	hack/build-controlplane.sh >/dev/null
-	cargo test
+	cargo test --workspace
+	cargo test --bench scale -- --check 50
 
 conformance: build
 	ICO_BIN=$(BIN) python3 -m pytest -q tests/conformance
@@ -61,3 +62,12 @@ chart:
 ## Emulator throughput (optimized build; not part of make test).
 bench:
 	cargo bench --bench emulator
+
+## N = 100, 1,000 and 5,000 objects on the real control plane (optimized
+## build; not part of make test, which runs the same harness at N = 50).
+## Writes bench/results.json and bench/scale.png.
+bench-scale:
+	hack/build-controlplane.sh >/dev/null
+	python3 -c 'import matplotlib' 2>/dev/null || python3 -m pip install --quiet matplotlib
+	cargo bench --bench scale -- $(or $(SIZES),100 1000 5000) --resync
+	python3 bench/plot.py bench/results.json bench/scale.png $(BEFORE)

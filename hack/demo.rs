@@ -2,22 +2,14 @@
 //! operator, with examples/ applied. Stays up until SIGTERM or Ctrl-C.
 //! Started by `make demo`, stopped by `make demo-stop`.
 
-// Shared with the end-to-end suite, which uses more of them than the demo.
-#[allow(dead_code)]
-#[path = "../tests/e2e/controlplane.rs"]
-mod controlplane;
-#[allow(dead_code)]
-#[path = "../tests/e2e/process.rs"]
-mod process;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use controlplane::ControlPlane;
-use process::{eventually, free_port, http, spawn, stop};
+use test_support::controlplane::ControlPlane;
+use test_support::process::{eventually, free_port, http, spawn, stop};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const DEMO_EMULATOR: &str = "createSeconds: 3\ndeleteSeconds: 3\n";

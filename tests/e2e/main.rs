@@ -5,10 +5,10 @@
 //!
 //!   cargo test --test e2e [-- NAME_FILTER]
 
-mod controlplane;
-mod process;
 mod scenarios;
 mod stack;
+
+use test_support::{controlplane, process};
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;

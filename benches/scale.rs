@@ -1,0 +1,533 @@
+//! Scale: N objects, each in its own AWS account through its own role, with
+//! deletionPolicy Delete, applied at once with one `kubectl apply` on a real
+//! kube-apiserver, then deleted with one `kubectl delete`; the emulator
+//! creates an instance in `CREATE_SECONDS`. The lower bound is the moment the
+//! API server accepted the last object, plus `CREATE_SECONDS`. Measures the time to all
+//! Ready and to all gone against a lower bound taken in the same run, the AWS
+//! and API-server calls per object, and the operator's memory.
+//!
+//!   cargo bench --bench scale -- 100 1000 5000 [--resync]   (make bench-scale)
+//!   cargo test --bench scale -- --check 50                   (make test: correctness only)
+//!
+//! ICO_BENCH_OPERATOR names another operator binary to measure (an older
+//! build, say); the emulator is always this build's.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use identity_center_operator::api::IdentityCenterInstance;
+use kube::api::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::{Value, json};
+use test_support::controlplane::ControlPlane;
+use test_support::process::{eventually, free_port, http, spawn, stop};
+
+const CREATE_SECONDS: f64 = 3.0;
+const DELETE_SECONDS: f64 = 3.0;
+/// The resync interval of the resync check (shorter than the default, same mechanism).
+const RESYNC_CHECK_INTERVAL: Duration = Duration::from_secs(120);
+/// Create wave: AssumeRole, CreateInstance, at most two DescribeInstance, ListTagsForResource.
+const MAX_CALLS_PER_OBJECT: f64 = 5.0;
+/// Longer than the HTTP clients' idle-connection timeout (90 s).
+const SETTLE: Duration = Duration::from_secs(100);
+const EMULATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
+
+fn operator_binary() -> PathBuf {
+    std::env::var_os("ICO_BENCH_OPERATOR").map_or_else(|| PathBuf::from(EMULATOR), PathBuf::from)
+}
+
+/// Runs kubectl, as a user would, and returns how long it took.
+async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let output = tokio::process::Command::new("kubectl").env("KUBECONFIG", kubeconfig).args(args).output().await;
+    let output = output.expect("kubectl runs");
+    assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    started.elapsed()
+}
+
+/// A field of /proc/PID/status in MiB: VmRSS (all resident memory), RssAnon
+/// (the heap and stacks, without the binary's code pages).
+fn status_mib(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmRSS:")
+}
+
+/// Samples a process's RSS until stopped; keeps the peak since the last reset.
+#[derive(Clone, Default)]
+struct RssSampler(Arc<Mutex<(f64, f64)>>);
+
+impl RssSampler {
+    fn start(pid: u32) -> Self {
+        let sampler = Self::default();
+        let shared = sampler.0.clone();
+        tokio::spawn(async move {
+            while let Some(rss) = rss_mib(pid) {
+                {
+                    let mut state = shared.lock().unwrap();
+                    state.0 = rss;
+                    state.1 = state.1.max(rss);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        sampler
+    }
+    fn current(&self) -> f64 {
+        self.0.lock().unwrap().0
+    }
+    fn peak(&self) -> f64 {
+        self.0.lock().unwrap().1
+    }
+}
+
+/// What the harness's own watch saw of each object.
+#[derive(Default)]
+struct Seen {
+    added: HashMap<String, Instant>,
+    ready: HashMap<String, Instant>,
+    present: HashSet<String>,
+}
+
+fn is_ready(object: &IdentityCenterInstance) -> bool {
+    let conditions = object.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
+fn watch(api: Api<IdentityCenterInstance>, seen: Arc<Mutex<Seen>>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let events = watcher(api, watcher::Config::default()).default_backoff();
+        events
+            .try_for_each(|event| {
+                let mut seen = seen.lock().unwrap();
+                let mut note = |object: &IdentityCenterInstance| {
+                    let name = object.metadata.name.clone().unwrap_or_default();
+                    seen.added.entry(name.clone()).or_insert_with(Instant::now);
+                    seen.present.insert(name.clone());
+                    if is_ready(object) {
+                        seen.ready.entry(name).or_insert_with(Instant::now);
+                    }
+                };
+                match &event {
+                    watcher::Event::Apply(o) | watcher::Event::InitApply(o) => note(o),
+                    watcher::Event::Delete(o) => {
+                        seen.present.remove(&o.metadata.name.clone().unwrap_or_default());
+                    }
+                    _ => {}
+                }
+                futures::future::ready(Ok(()))
+            })
+            .await
+            .ok();
+    })
+}
+
+/// apiserver_request_total by "VERB resource[/subresource]".
+async fn apiserver_requests(client: &kube::Client) -> BTreeMap<String, f64> {
+    let text = client.request_text(http::Request::get("/metrics").body(Vec::new()).unwrap()).await.unwrap();
+    let mut totals = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let (labels, value) = line.rsplit_once(' ').unwrap();
+        let label = |name: &str| {
+            labels.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default()
+        };
+        let resource = match label("subresource") {
+            "" => label("resource").to_string(),
+            sub => format!("{}/{sub}", label("resource")),
+        };
+        if ["identitycenterinstances", "events", "configmaps", "leases"].iter().any(|r| resource.starts_with(r)) {
+            *totals.entry(format!("{} {resource}", label("verb"))).or_default() += value.parse::<f64>().unwrap();
+        }
+    }
+    totals
+}
+
+fn per_object(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, n: usize) -> BTreeMap<String, f64> {
+    let delta = after.iter().map(|(k, v)| (k.clone(), (v - before.get(k).unwrap_or(&0.0)) / n as f64));
+    delta.filter(|(_, v)| *v > 0.0).collect()
+}
+
+async fn emulator_calls(addr: &str) -> Vec<Value> {
+    let (status, body) = http("GET", addr, "/_emulator/calls", "").await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Calls by operation among those numbered in `seqs`.
+fn calls_by_operation(calls: &[Value], seqs: std::ops::Range<u64>) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for call in calls.iter().filter(|c| seqs.contains(&c["seq"].as_u64().unwrap())) {
+        *counts.entry(call["operation"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    counts
+}
+
+fn last_seq(calls: &[Value]) -> u64 {
+    calls.last().map_or(0, |c| c["seq"].as_u64().unwrap())
+}
+
+/// CreateInstance calls beyond the first per ClientToken, and accounts given more than one instance.
+fn repeated_creates(calls: &[Value]) -> (u64, u64) {
+    let mut tokens = HashSet::new();
+    let mut created_per_account: HashMap<String, u64> = HashMap::new();
+    let mut repeated = 0;
+    for call in calls.iter().filter(|c| c["operation"] == "CreateInstance") {
+        if !tokens.insert(call["request"]["ClientToken"].as_str().unwrap_or_default().to_string()) {
+            repeated += 1;
+        }
+        if call["outcome"] == "ok" {
+            *created_per_account.entry(call["account"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+        }
+    }
+    (repeated, created_per_account.values().filter(|&&n| n > 1).count() as u64)
+}
+
+/// Sums the operator's AWS call counter.
+async fn operator_aws_calls(metrics_addr: &str) -> f64 {
+    let (_, text) = http("GET", metrics_addr, "/metrics", "").await;
+    let lines = text.lines().filter(|l| l.starts_with("identity_center_operator_aws_calls_total{"));
+    lines.filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn manifest(namespace: &str, index: usize) -> Value {
+    let account = 200_000_000_000u64 + index as u64;
+    json!({
+        "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
+        "metadata": {"name": format!("scale-{index:05}"), "namespace": namespace},
+        "spec": {
+            "name": format!("scale-{index}"),
+            "tags": {"bench": "scale"},
+            "deletionPolicy": "Delete",
+            "credentials": {"roleArn": format!("arn:aws:iam::{account}:role/identity-center-admin")},
+        },
+    })
+}
+
+struct Run {
+    n: usize,
+    resync_check: bool,
+    /// How long to wait after deletion before reading the settled RSS.
+    settle: Option<Duration>,
+}
+
+/// One run: its own namespace, emulator and operator.
+async fn measure(plane: &ControlPlane, run: &Run) -> Value {
+    let n = run.n;
+    let client = plane.client().await;
+    let namespace = format!("scale-{n}-{}", std::process::id());
+    kubectl(&plane.kubeconfig, &["create", "namespace", &namespace]).await;
+    let dir = plane.dir.path().join(&namespace);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let config = format!(
+        "createSeconds: {CREATE_SECONDS}\ndeleteSeconds: {DELETE_SECONDS}\ncallLogLimit: {}\n",
+        n * 40 + 10_000
+    );
+    std::fs::write(dir.join("emulator.yaml"), config).unwrap();
+    let emulator_addr = format!("127.0.0.1:{}", free_port());
+    let args = ["emulator", "--listen", &emulator_addr, "--config", &dir.join("emulator.yaml").display().to_string()];
+    let mut emulator = spawn(Path::new(EMULATOR), &args.map(String::from), &[], &dir.join("emulator.log"));
+    eventually("the emulator to listen", Duration::from_secs(20), || async {
+        tokio::net::TcpStream::connect(&emulator_addr).await.ok().map(|_| ())
+    })
+    .await;
+
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let resync = if run.resync_check { format!("{}s", RESYNC_CHECK_INTERVAL.as_secs()) } else { "10m".into() };
+    let envs = [
+        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
+        ("AWS_ENDPOINT_URL", format!("http://{emulator_addr}")),
+        ("AWS_ACCESS_KEY_ID", "AKIA111122223333BNCH".into()),
+        ("AWS_SECRET_ACCESS_KEY", "bench-secret".into()),
+        ("AWS_REGION", "eu-west-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("RUST_LOG", "warn".into()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let operator_args = [
+        "run",
+        "--watch-namespaces",
+        &namespace,
+        "--http-addr",
+        &metrics_addr,
+        "--default-region",
+        "eu-west-1",
+        "--resync-interval",
+        &resync,
+    ]
+    .map(String::from);
+    let mut operator = spawn(&operator_binary(), &operator_args, &envs, &dir.join("operator.log"));
+    let pid = operator.id().unwrap();
+    eventually("the operator to be ready", Duration::from_secs(60), || async {
+        let up = tokio::net::TcpStream::connect(&metrics_addr).await.is_ok();
+        (up && http("GET", &metrics_addr, "/readyz", "").await.0 == 200).then_some(())
+    })
+    .await;
+    let rss = RssSampler::start(pid);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_idle = rss.current();
+    let anon_idle = status_mib(pid, "RssAnon:").unwrap_or(f64::NAN);
+
+    let api: Api<IdentityCenterInstance> = Api::namespaced(client.clone(), &namespace);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let watch_task = watch(api.clone(), seen.clone());
+    let requests_before = apiserver_requests(&client).await;
+    let seq_before = last_seq(&emulator_calls(&emulator_addr).await);
+
+    // Create wave: one `kubectl apply` of every manifest, as a user applies a directory.
+    let manifests = dir.join("objects.json");
+    let items: Vec<Value> = (0..n).map(|i| manifest(&namespace, i)).collect();
+    std::fs::write(&manifests, json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()).unwrap();
+    let manifests = manifests.display().to_string();
+    let started = Instant::now();
+    let applied = kubectl(&plane.kubeconfig, &["apply", "-f", &manifests]).await;
+    let limit = Duration::from_secs(120 + n as u64 / 2);
+    eventually("every object to be Ready", limit, || async { (seen.lock().unwrap().ready.len() >= n).then_some(()) })
+        .await;
+    let all_ready = started.elapsed();
+    let peak_create = rss.peak();
+    let mut latencies: Vec<f64> = {
+        let seen = seen.lock().unwrap();
+        seen.ready.iter().map(|(name, ready)| ready.duration_since(seen.added[name]).as_secs_f64()).collect()
+    };
+    latencies.sort_by(f64::total_cmp);
+    let requests_ready = apiserver_requests(&client).await;
+    let calls = emulator_calls(&emulator_addr).await;
+    let seq_ready = last_seq(&calls);
+    let create_calls = calls_by_operation(&calls, seq_before + 1..seq_ready + 1);
+
+    // Settled objects through one resync interval: AWS calls per second.
+    let resync = if run.resync_check {
+        let interval = RESYNC_CHECK_INTERVAL;
+        // Every object's first drift check lies within half to one and a half intervals after it was Ready.
+        tokio::time::sleep(interval / 2).await;
+        let mut samples = vec![operator_aws_calls(&metrics_addr).await];
+        let window = Instant::now();
+        while window.elapsed() < interval {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            samples.push(operator_aws_calls(&metrics_addr).await);
+        }
+        let per_second: Vec<f64> = samples.windows(2).map(|w| w[1] - w[0]).collect();
+        let mean = per_second.iter().sum::<f64>() / per_second.len() as f64;
+        let busiest = per_second.iter().copied().fold(0.0, f64::max);
+        println!(
+            "  resync over {interval:?}: mean {mean:.1} AWS calls/s, busiest second {busiest} ({:.2}x mean)",
+            busiest / mean
+        );
+        json!({"intervalSeconds": interval.as_secs(), "meanCallsPerSecond": mean, "busiestSecond": busiest,
+               "busiestOverMean": busiest / mean, "perSecond": per_second})
+    } else {
+        Value::Null
+    };
+
+    // Delete wave.
+    let seq_settled = last_seq(&emulator_calls(&emulator_addr).await);
+    let requests_settled = apiserver_requests(&client).await;
+    let delete_started = Instant::now();
+    let delete_applied = kubectl(&plane.kubeconfig, &["delete", "--wait=false", "-f", &manifests]).await;
+    eventually("every object to be gone", limit, || async { seen.lock().unwrap().present.is_empty().then_some(()) })
+        .await;
+    let all_gone = delete_started.elapsed();
+    let requests_gone = apiserver_requests(&client).await;
+    let calls = emulator_calls(&emulator_addr).await;
+    let delete_calls = calls_by_operation(&calls, seq_settled + 1..last_seq(&calls) + 1);
+    let (repeated, duplicated_accounts) = repeated_creates(&calls);
+    // What the operator keeps once every object is gone: right away, and
+    // after idle connections time out (the HTTP clients' pools keep idle
+    // connections, and their buffers, for 90 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss_after = rss.current();
+    let anon_after = status_mib(pid, "RssAnon:").unwrap_or(f64::NAN);
+    let (rss_settled, anon_settled) = match run.settle {
+        Some(settle) => {
+            tokio::time::sleep(settle).await;
+            (rss.current(), status_mib(pid, "RssAnon:").unwrap_or(f64::NAN))
+        }
+        None => (f64::NAN, f64::NAN),
+    };
+    let rss_peak = rss.peak();
+
+    watch_task.abort();
+    stop(&mut operator, Duration::from_secs(30)).await;
+    stop(&mut emulator, Duration::from_secs(5)).await;
+
+    let ready_bound = applied.as_secs_f64() + CREATE_SECONDS;
+    let gone_bound = delete_applied.as_secs_f64() + DELETE_SECONDS;
+    let total = |counts: &BTreeMap<String, u64>| counts.values().sum::<u64>() as f64 / n as f64;
+    let per = |counts: &BTreeMap<String, u64>| -> BTreeMap<String, f64> {
+        counts.iter().map(|(k, v)| (k.clone(), *v as f64 / n as f64)).collect()
+    };
+    json!({
+        "n": n,
+        "applySeconds": applied.as_secs_f64(),
+        "allReadySeconds": all_ready.as_secs_f64(),
+        "readyLowerBoundSeconds": ready_bound,
+        "readyRatio": all_ready.as_secs_f64() / ready_bound,
+        "readyLatencyP50Seconds": percentile(&latencies, 0.5),
+        "readyLatencyP99Seconds": percentile(&latencies, 0.99),
+        "deleteApplySeconds": delete_applied.as_secs_f64(),
+        "allGoneSeconds": all_gone.as_secs_f64(),
+        "goneLowerBoundSeconds": gone_bound,
+        "goneRatio": all_gone.as_secs_f64() / gone_bound,
+        "awsCallsPerObjectCreate": total(&create_calls),
+        "awsCallsPerObjectDelete": total(&delete_calls),
+        "awsCallsByOperationCreate": per(&create_calls),
+        "awsCallsByOperationDelete": per(&delete_calls),
+        "apiserverRequestsPerObjectCreate": per_object(&requests_before, &requests_ready, n),
+        "apiserverRequestsPerObjectDelete": per_object(&requests_settled, &requests_gone, n),
+        "rssIdleMiB": rss_idle,
+        "rssPeakCreateMiB": peak_create,
+        "rssPeakMiB": rss_peak,
+        "rssAfterDeleteMiB": rss_after,
+        "rssSettledMiB": rss_settled,
+        "anonIdleMiB": anon_idle,
+        "anonAfterDeleteMiB": anon_after,
+        "anonSettledMiB": anon_settled,
+        "settleSeconds": run.settle.map(|s| s.as_secs()),
+        "repeatedCreateInstance": repeated,
+        "accountsWithTwoInstances": duplicated_accounts,
+        "resync": resync,
+    })
+}
+
+fn print_row(result: &Value) {
+    let f = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "  N={:<5} applied {:>6.1}s  all Ready {:>6.1}s (bound {:>6.1}s, ratio {:>5.2})  p50/p99 {:.1}/{:.1}s  \
+         all gone {:>6.1}s (bound {:>6.1}s, ratio {:>5.2})",
+        result["n"],
+        f("applySeconds"),
+        f("allReadySeconds"),
+        f("readyLowerBoundSeconds"),
+        f("readyRatio"),
+        f("readyLatencyP50Seconds"),
+        f("readyLatencyP99Seconds"),
+        f("allGoneSeconds"),
+        f("goneLowerBoundSeconds"),
+        f("goneRatio"),
+    );
+    println!(
+        "         RSS idle/peak/after/settled {:.0}/{:.0}/{:.0}/{:.0} MiB (anon idle/settled {:.1}/{:.1})  AWS calls per object create {:.2} delete {:.2}  \
+         repeated CreateInstance {}  accounts with two instances {}",
+        f("rssIdleMiB"),
+        f("rssPeakMiB"),
+        f("rssAfterDeleteMiB"),
+        f("rssSettledMiB"),
+        f("anonIdleMiB"),
+        f("anonSettledMiB"),
+        f("awsCallsPerObjectCreate"),
+        f("awsCallsPerObjectDelete"),
+        result["repeatedCreateInstance"],
+        result["accountsWithTwoInstances"],
+    );
+    println!(
+        "         AWS create {}  delete {}",
+        result["awsCallsByOperationCreate"], result["awsCallsByOperationDelete"]
+    );
+    println!(
+        "         API server per object create {}  delete {}",
+        result["apiserverRequestsPerObjectCreate"], result["apiserverRequestsPerObjectDelete"]
+    );
+}
+
+/// What `make test` holds the harness to: correctness, not speed.
+fn check(result: &Value) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut expect = |ok: bool, what: String| {
+        if !ok {
+            failures.push(what);
+        }
+    };
+    expect(
+        result["repeatedCreateInstance"] == 0,
+        format!("repeated CreateInstance: {}", result["repeatedCreateInstance"]),
+    );
+    expect(
+        result["accountsWithTwoInstances"] == 0,
+        format!("duplicate instances: {}", result["accountsWithTwoInstances"]),
+    );
+    for wave in ["Create", "Delete"] {
+        let calls = result[format!("awsCallsPerObject{wave}")].as_f64().unwrap();
+        expect(
+            calls <= MAX_CALLS_PER_OBJECT,
+            format!("{wave} wave: {calls:.2} AWS calls per object > {MAX_CALLS_PER_OBJECT}"),
+        );
+    }
+    let creates = result["awsCallsByOperationCreate"]["CreateInstance"].as_f64().unwrap_or_default();
+    expect(creates == 1.0, format!("CreateInstance per object: {creates}"));
+    let lists = result["apiserverRequestsPerObjectCreate"]["LIST identitycenterinstances"].as_f64().unwrap_or_default();
+    expect(
+        lists * result["n"].as_f64().unwrap() <= 2.0,
+        format!("LISTs of every object during the wave: {lists} per object"),
+    );
+    failures
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check_only = args.iter().any(|a| a == "--check");
+    let resync_check = args.iter().any(|a| a == "--resync");
+    let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if sizes.is_empty() {
+        sizes = vec![100, 1000, 5000];
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let failed = runtime.block_on(async {
+        let plane = ControlPlane::start().await;
+        let crd = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/identitycenterinstances.yaml");
+        kubectl(&plane.kubeconfig, &["apply", "--server-side", "-f", crd]).await;
+        kubectl(
+            &plane.kubeconfig,
+            &["wait", "--for=condition=Established", "crd/identitycenterinstances.identitycenter.dev"],
+        )
+        .await;
+        println!("operator under test: {}", operator_binary().display());
+        let mut results = Vec::new();
+        let mut failures = Vec::new();
+        let largest = sizes.iter().copied().max().unwrap_or_default();
+        for &n in &sizes {
+            let settle = (!check_only).then_some(SETTLE);
+            let run = Run { n, resync_check: resync_check && n == largest, settle };
+            let result = measure(&plane, &run).await;
+            print_row(&result);
+            failures.extend(check(&result).into_iter().map(|f| format!("N={n}: {f}")));
+            results.push(result);
+        }
+        plane.shutdown_keeping(false).await;
+        if !check_only {
+            let machine = json!({
+                "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+                "operator": operator_binary().display().to_string(),
+                "createSeconds": CREATE_SECONDS, "deleteSeconds": DELETE_SECONDS,
+                "applier": "kubectl apply -f (one List of every object); kubectl delete --wait=false -f",
+            });
+            let out = std::env::var("ICO_BENCH_OUT").unwrap_or_else(|_| "bench/results.json".into());
+            let document = json!({"machine": machine, "runs": results});
+            std::fs::write(&out, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+            println!("wrote {out}");
+        }
+        for failure in &failures {
+            println!("FAILED {failure}");
+        }
+        let passed =
+            sizes.len() - sizes.iter().filter(|n| failures.iter().any(|f| f.starts_with(&format!("N={n}:")))).count();
+        println!("scale: {passed} passed, {} failed", sizes.len() - passed);
+        !failures.is_empty()
+    });
+    std::process::exit(i32::from(failed));
+}

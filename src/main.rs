@@ -13,10 +13,16 @@ use identity_center_operator::emulator::{Config as EmulatorConfig, Emulator};
 use identity_center_operator::leader::Elector;
 use identity_center_operator::metrics::Metrics;
 use identity_center_operator::server;
-use identity_center_operator::sso::{Metered, aws::AwsSsoAdmin};
+use identity_center_operator::sso::{Limited, Metered, Rate, RateLimits, SessionLimits, aws::AwsSsoAdmin};
 use kube::CustomResourceExt;
 use kube::runtime::events::Reporter;
 use tokio::sync::watch;
+
+/// jemalloc's background thread hands memory that objects no longer use back
+/// to the system: after a wave of objects is deleted the operator shrinks
+/// back, where the system allocator keeps what it once held.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser)]
 #[command(version, about = "Manages AWS IAM Identity Center instances as Kubernetes objects")]
@@ -50,8 +56,26 @@ struct RunArgs {
     #[arg(long, env = "ICO_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     resync_interval: Duration,
     /// Objects reconciled at once.
-    #[arg(long, env = "ICO_CONCURRENCY", default_value_t = 4)]
+    #[arg(long, env = "ICO_CONCURRENCY", default_value_t = 16)]
     concurrency: u16,
+    /// AWS calls per second, all accounts together.
+    #[arg(long, env = "ICO_AWS_RATE", default_value_t = 500.0, value_parser = positive)]
+    aws_rate: f64,
+    /// Calls allowed at once above --aws-rate.
+    #[arg(long, env = "ICO_AWS_BURST", default_value_t = 100.0, value_parser = positive)]
+    aws_burst: f64,
+    /// AWS calls per second into one account (IAM Identity Center allows 20).
+    #[arg(long, env = "ICO_AWS_ACCOUNT_RATE", default_value_t = 20.0, value_parser = positive)]
+    aws_account_rate: f64,
+    /// Calls into one account allowed at once above --aws-account-rate.
+    #[arg(long, env = "ICO_AWS_ACCOUNT_BURST", default_value_t = 20.0, value_parser = positive)]
+    aws_account_burst: f64,
+    /// Assumed-role credentials unused this long are dropped.
+    #[arg(long, env = "ICO_ROLE_SESSION_IDLE", default_value = "30m", value_parser = humantime::parse_duration)]
+    role_session_idle: Duration,
+    /// At most this many roles' credentials are kept at once.
+    #[arg(long, env = "ICO_ROLE_SESSIONS_MAX", default_value_t = 10_000)]
+    role_sessions_max: usize,
     /// Namespaces to watch, comma-separated; all when empty.
     #[arg(long, env = "ICO_WATCH_NAMESPACES", value_delimiter = ',')]
     watch_namespaces: Vec<String>,
@@ -80,6 +104,14 @@ struct EmulatorArgs {
     config: Option<PathBuf>,
     #[arg(long, env = "ICO_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+/// A rate or burst: a number above zero.
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err(format!("{text} is not a number above zero")),
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -118,7 +150,12 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     init_logging(args.log_format);
     let client = kube::Client::try_default().await?;
     let metrics = Arc::new(Metrics::default());
-    let sso = Metered::new(AwsSsoAdmin::from_env().await, metrics.clone());
+    let sessions = SessionLimits { idle: args.role_session_idle, capacity: args.role_sessions_max };
+    let rates = RateLimits {
+        global: Rate { per_second: args.aws_rate, burst: args.aws_burst },
+        per_account: Rate { per_second: args.aws_account_rate, burst: args.aws_account_burst },
+    };
+    let sso = Metered::new(Limited::new(AwsSsoAdmin::from_env(sessions).await, rates), metrics.clone());
     let identity =
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
     let settings = Settings {

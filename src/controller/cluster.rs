@@ -1,11 +1,11 @@
 //! The Kubernetes side of a reconcile: status, finalizer, events, the exported
-//! ConfigMap, and the other objects that compete for an account.
+//! ConfigMap.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::core::ObjectMeta;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
@@ -108,25 +108,5 @@ impl Cluster {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.object.namespace().unwrap_or_default());
         api.patch(config_map, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&desired)).await?;
         Ok(())
-    }
-
-    /// Every IdentityCenterInstance in `namespaces` (all when empty), read
-    /// leniently so that one malformed object cannot hide the others.
-    pub async fn all_objects(&self, namespaces: &[String]) -> Result<Vec<IdentityCenterInstance>, kube::Error> {
-        let resource = kube::api::ApiResource::erase::<IdentityCenterInstance>(&());
-        let apis: Vec<Api<DynamicObject>> = if namespaces.is_empty() {
-            vec![Api::all_with(self.client.clone(), &resource)]
-        } else {
-            namespaces.iter().map(|ns| Api::namespaced_with(self.client.clone(), ns, &resource)).collect()
-        };
-        let mut objects = Vec::new();
-        for api in apis {
-            for item in api.list(&ListParams::default()).await? {
-                if let Ok(object) = super::parse(&item) {
-                    objects.push(object);
-                }
-            }
-        }
-        Ok(objects)
     }
 }

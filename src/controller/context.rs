@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use kube::runtime::events::Reporter;
 
+use super::claims::ClaimIndex;
+use super::resync::ResyncSchedule;
 use crate::metrics::Metrics;
 use crate::sso::SsoAdmin;
 
@@ -27,6 +29,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// The account the operator's own credentials act in (GetCallerIdentity), once known.
     pub own_account: tokio::sync::Mutex<Option<String>>,
+    /// Which watched object bids for which account, kept by the watch.
+    pub claims: ClaimIndex,
+    /// Spreads the drift checks of settled objects over the resync interval.
+    pub resync: ResyncSchedule,
     /// Consecutive failed reconciles per object UID, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -39,7 +45,18 @@ impl Context {
         reporter: Reporter,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { client, sso, settings, reporter, metrics, own_account: Default::default(), failures: Default::default() }
+        let resync = ResyncSchedule::new(settings.resync_interval);
+        Self {
+            client,
+            sso,
+            settings,
+            reporter,
+            metrics,
+            own_account: Default::default(),
+            claims: Default::default(),
+            resync,
+            failures: Default::default(),
+        }
     }
 
     /// Counts a failure of `uid` and returns how many came before it.
@@ -50,6 +67,7 @@ impl Context {
         *count - 1
     }
 
+    /// Forgets the failures of `uid`: it succeeded, or its object is gone.
     pub fn record_success(&self, uid: &str) {
         self.failures.lock().expect("failure counts are never poisoned").remove(uid);
     }

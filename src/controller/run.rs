@@ -1,21 +1,29 @@
 //! Wires the watch to `reconcile`: one controller per watched namespace (or
-//! one for all), triggered by spec changes and deletion, not by our own status writes.
+//! one for all), triggered by spec changes and deletion, not by our own status
+//! writes. The watch also keeps the claim index current.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::{StreamExt, future};
-use kube::api::{Api, ApiResource, DynamicObject};
+use futures::{StreamExt, TryStreamExt, future};
+use kube::api::Api;
+use kube::core::DeserializeGuard;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::store::Writer;
+use kube::runtime::reflector;
 use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
 use tokio::sync::watch;
 
+use super::claims::{ClaimIndex, key_of};
 use super::context::Context;
 use super::reconcile::{Error, reconcile};
 use crate::api::IdentityCenterInstance;
+
+/// What the watch delivers: an object, or the metadata of one that does not
+/// match the schema, so that it can be told so on its status.
+pub type Watched = DeserializeGuard<IdentityCenterInstance>;
 
 /// Counts the watch stores that have not listed everything yet; zero means ready.
 #[derive(Clone, Default)]
@@ -28,17 +36,32 @@ impl Readiness {
 }
 
 /// Reconcile again when the spec changes (generation) or deletion starts.
-fn spec_or_deletion(object: &DynamicObject) -> Option<u64> {
+fn spec_or_deletion(object: &Watched) -> Option<u64> {
     let mut hasher = DefaultHasher::new();
-    object.metadata.generation.hash(&mut hasher);
-    object.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    object.meta().generation.hash(&mut hasher);
+    object.meta().deletion_timestamp.is_some().hash(&mut hasher);
     Some(hasher.finish())
 }
 
 /// Kubernetes API failures only: AWS failures are handled inside reconcile.
-fn error_policy(_: Arc<DynamicObject>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "reconcile failed; retrying");
+fn error_policy(object: Arc<Watched>, error: &Error, _: Arc<Context>) -> Action {
+    let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
+    tracing::warn!(%namespace, %name, %error, "reconcile failed; retrying");
     Action::requeue(Duration::from_secs(5 + rand::random::<u64>() % 10))
+}
+
+/// Keeps the claim index in step with one watch of `scope` ("" for all namespaces).
+fn index_event(claims: &ClaimIndex, scope: &str, event: &watcher::Event<Watched>) {
+    match event {
+        watcher::Event::Init => claims.relist_started(scope),
+        watcher::Event::InitDone => claims.relist_done(scope),
+        watcher::Event::Apply(object) | watcher::Event::InitApply(object) => match &object.0 {
+            Ok(valid) => claims.observe(valid),
+            // An object that does not parse claims nothing until it is fixed.
+            Err(_) => claims.forget(&key_of(object)),
+        },
+        watcher::Event::Delete(object) => claims.forget(&key_of(object)),
+    }
 }
 
 /// How long in-flight reconciles may take to finish after shutdown starts.
@@ -54,22 +77,24 @@ async fn until(mut signal: watch::Receiver<bool>) {
 /// Runs until `shutdown` turns true; in-flight reconciles finish first,
 /// within a grace period (a watch that never synced holds nothing worth waiting for).
 pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shutdown: watch::Receiver<bool>) {
-    let resource = ApiResource::erase::<IdentityCenterInstance>(&());
-    let apis: Vec<Api<DynamicObject>> = if ctx.settings.namespaces.is_empty() {
-        vec![Api::all_with(ctx.client.clone(), &resource)]
+    let scopes: Vec<(String, Api<Watched>)> = if ctx.settings.namespaces.is_empty() {
+        vec![(String::new(), Api::all(ctx.client.clone()))]
     } else {
-        ctx.settings.namespaces.iter().map(|ns| Api::namespaced_with(ctx.client.clone(), ns, &resource)).collect()
+        ctx.settings.namespaces.iter().map(|ns| (ns.clone(), Api::namespaced(ctx.client.clone(), ns))).collect()
     };
-    readiness.0.store(apis.len(), Ordering::SeqCst);
-    let controllers = apis.into_iter().map(|api| {
-        let writer = Writer::new(resource.clone());
-        let reader = writer.as_reader();
+    readiness.0.store(scopes.len(), Ordering::SeqCst);
+    let controllers = scopes.into_iter().map(|(scope, api)| {
+        let (reader, writer) = reflector::store();
         let pending = readiness.0.clone();
         let mut listed = false;
+        let index = ctx.clone();
         let stream = watcher(api, watcher::Config::default().any_semantic())
             .default_backoff()
-            .inspect(move |event| {
-                if !listed && matches!(event, Ok(watcher::Event::InitDone)) {
+            // The cache holds every object: keep only what reconciles read.
+            .modify(|object| object.managed_fields_mut().clear())
+            .inspect_ok(move |event| {
+                index_event(&index.claims, &scope, event);
+                if !listed && matches!(event, watcher::Event::InitDone) {
                     listed = true;
                     pending.fetch_sub(1, Ordering::SeqCst);
                 }
@@ -77,10 +102,9 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
             .reflect(writer)
             .applied_objects()
             .predicate_filter(spec_or_deletion, PredicateConfig::default());
-        let shutdown_signal = until(shutdown.clone());
-        Controller::for_stream_with(stream, reader, resource.clone())
+        Controller::for_stream(stream, reader)
             .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-            .graceful_shutdown_on(shutdown_signal)
+            .graceful_shutdown_on(until(shutdown.clone()))
             .run(reconcile, error_policy, ctx.clone())
             .for_each(|result| {
                 if let Err(error) = result {

@@ -1,77 +1,133 @@
 //! [`SsoAdmin`] over aws-sdk-ssoadmin and aws-sdk-sts.
 //!
-//! Credentials come from the standard chain (environment, profile, IRSA web
-//! identity, EKS Pod Identity); a target with a role adds an AssumeRole
-//! provider on top, whose credentials the SDK caches and refreshes. Endpoints
+//! The operator's own credentials come from the standard chain (environment,
+//! profile, IRSA web identity, EKS Pod Identity). A target with a role acts
+//! with credentials from [`RoleSessions`]: one AssumeRole per role and
+//! session lifetime. Every call goes through one SSO Admin client per region
+//! and one HTTP connection pool, whatever the number of roles. Endpoints
 //! honour AWS_ENDPOINT_URL_SSO_ADMIN, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
 use aws_sdk_ssoadmin::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ssoadmin::types::{InstanceStatus, Tag};
+use aws_smithy_http_client::tls;
 use aws_smithy_types::DateTime;
 use k8s_openapi::jiff::Timestamp;
-use tokio::sync::Mutex;
 
-use super::{CreateInstance, ErrorKind, Instance, InstanceState, SsoAdmin, SsoError, Tags, Target};
+use super::sessions::{RoleSessions, SessionLimits};
+use super::{CreateInstance, ErrorKind, Instance, InstanceState, RoleRef, SsoAdmin, SsoError, Tags, Target};
 
 const SESSION_NAME: &str = "identity-center-operator";
 
-/// The SDK clients for one target, built once and reused.
-#[derive(Clone)]
-struct Clients {
-    sso: aws_sdk_ssoadmin::Client,
-    sts: aws_sdk_sts::Client,
-}
-
 pub struct AwsSsoAdmin {
     base: SdkConfig,
-    clients: Mutex<HashMap<Target, Clients>>,
+    /// One client per region: the SDK's retry quota is kept per client and region.
+    regional: std::sync::Mutex<HashMap<String, aws_sdk_ssoadmin::Client>>,
+    /// STS with the operator's own credentials: AssumeRole and GetCallerIdentity.
+    sts: aws_sdk_sts::Client,
+    sessions: RoleSessions,
+}
+
+/// The SSO Admin client for a target and the credentials override its role needs.
+#[derive(Clone)]
+struct Route {
+    client: aws_sdk_ssoadmin::Client,
+    role_credentials: Option<Credentials>,
+}
+
+/// Sends an SSO Admin request along a route: with the role's credentials when it has some.
+macro_rules! send {
+    ($route:expr, $request:expr, $operation:literal) => {{
+        let route = $route;
+        let request = $request;
+        let result = match route.role_credentials {
+            Some(credentials) => {
+                let config = aws_sdk_ssoadmin::config::Builder::default().credentials_provider(credentials);
+                request.customize().config_override(config).send().await
+            }
+            None => request.send().await,
+        };
+        result.map_err(|e| sdk_error($operation, e))
+    }};
 }
 
 impl AwsSsoAdmin {
-    /// Loads the standard AWS configuration from the environment.
-    pub async fn from_env() -> Self {
+    /// Loads the standard AWS configuration from the environment, with one
+    /// HTTP client (and connection pool) that every SDK client shares.
+    pub async fn from_env(limits: SessionLimits) -> Self {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(Duration::from_secs(20))
             .operation_timeout(Duration::from_secs(60))
             .build();
-        Self::new(aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await)
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .build_https();
+        let base = aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
+        Self::with_limits(base.load().await, limits)
     }
 
-    /// Uses `base` (credentials, endpoint, timeouts) for every target.
+    /// Uses `base` (credentials, endpoint, timeouts, HTTP client) for every target.
     pub fn new(base: SdkConfig) -> Self {
-        Self { base, clients: Mutex::default() }
+        Self::with_limits(base, SessionLimits::default())
     }
 
-    async fn clients(&self, target: &Target) -> Clients {
-        let mut cache = self.clients.lock().await;
-        if let Some(clients) = cache.get(target) {
-            return clients.clone();
-        }
-        let region = Region::new(target.region.clone());
-        let mut config = self.base.to_builder().region(region.clone());
-        if let Some(role) = &target.role {
-            let mut provider =
-                AssumeRoleProvider::builder(role.role_arn.clone()).session_name(SESSION_NAME).region(region);
-            if let Some(external_id) = &role.external_id {
-                provider = provider.external_id(external_id.clone());
-            }
-            let provider = provider.configure(&self.base).build().await;
-            config = config.credentials_provider(SharedCredentialsProvider::new(provider));
-        }
-        let config = config.build();
-        let clients = Clients { sso: aws_sdk_ssoadmin::Client::new(&config), sts: aws_sdk_sts::Client::new(&config) };
-        cache.insert(target.clone(), clients.clone());
-        clients
+    fn with_limits(base: SdkConfig, limits: SessionLimits) -> Self {
+        let sts = aws_sdk_sts::Client::new(&base);
+        Self { base, regional: Default::default(), sts, sessions: RoleSessions::new(limits) }
     }
+
+    fn client(&self, region: &str) -> aws_sdk_ssoadmin::Client {
+        let mut regional = self.regional.lock().expect("never poisoned");
+        let client = regional.entry(region.to_string()).or_insert_with(|| {
+            let config = self.base.to_builder().region(Region::new(region.to_string())).build();
+            aws_sdk_ssoadmin::Client::new(&config)
+        });
+        client.clone()
+    }
+
+    async fn route(&self, target: &Target) -> Result<Route, SsoError> {
+        let role_credentials = match &target.role {
+            Some(role) => Some(self.sessions.credentials(role, || self.assume_role(role)).await?),
+            None => None,
+        };
+        Ok(Route { client: self.client(&target.region), role_credentials })
+    }
+
+    async fn assume_role(&self, role: &RoleRef) -> Result<Credentials, SsoError> {
+        let out = (self.sts.assume_role())
+            .role_arn(&role.role_arn)
+            .role_session_name(SESSION_NAME)
+            .set_external_id(role.external_id.clone())
+            .send()
+            .await
+            .map_err(|e| credentials_error(sdk_error("AssumeRole", e)))?;
+        let missing = || SsoError::new("AssumeRole", ErrorKind::Credentials, "STS returned no credentials");
+        let issued = out.credentials.ok_or_else(missing)?;
+        let expiry = SystemTime::try_from(issued.expiration).ok();
+        Ok(Credentials::new(
+            issued.access_key_id,
+            issued.secret_access_key,
+            Some(issued.session_token),
+            expiry,
+            "identity-center-operator AssumeRole",
+        ))
+    }
+}
+
+/// A refused AssumeRole means the role cannot be used: a credentials problem,
+/// except where STS was only busy or down.
+fn credentials_error(mut error: SsoError) -> SsoError {
+    if !matches!(error.kind, ErrorKind::Throttling | ErrorKind::InternalServer | ErrorKind::Transport) {
+        error.kind = ErrorKind::Credentials;
+    }
+    error
 }
 
 /// Reduces an SDK error to an [`SsoError`]: service errors by their code,
@@ -136,100 +192,100 @@ fn aws_tags(tags: &Tags) -> Result<Vec<Tag>, SsoError> {
 #[async_trait]
 impl SsoAdmin for AwsSsoAdmin {
     async fn caller_account(&self, target: &Target) -> Result<String, SsoError> {
-        let out = self.clients(target).await.sts.get_caller_identity().send().await;
-        let out = out.map_err(|e| sdk_error("GetCallerIdentity", e))?;
-        out.account
-            .ok_or_else(|| SsoError::new("GetCallerIdentity", ErrorKind::Unknown("NoAccount".into()), "no account"))
+        let account = match &target.role {
+            // A role's ARN names its account; STS need not be asked.
+            Some(role) => super::account_of_role(&role.role_arn).map(str::to_string),
+            None => {
+                let out = self.sts.get_caller_identity().send().await;
+                out.map_err(|e| credentials_error(sdk_error("GetCallerIdentity", e)))?.account
+            }
+        };
+        account.ok_or_else(|| SsoError::new("GetCallerIdentity", ErrorKind::Unknown("NoAccount".into()), "no account"))
     }
 
     async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError> {
         let tags = if input.tags.is_empty() { None } else { Some(aws_tags(&input.tags)?) };
-        let out = (self.clients(target).await.sso.create_instance())
+        let route = self.route(target).await?;
+        let request = (route.client.create_instance())
             .client_token(&input.client_token)
             .set_name(input.name.clone())
-            .set_tags(tags)
-            .send()
-            .await
-            .map_err(|e| sdk_error("CreateInstance", e))?;
+            .set_tags(tags);
+        let out = send!(route, request, "CreateInstance")?;
         out.instance_arn
             .ok_or_else(|| SsoError::new("CreateInstance", ErrorKind::Unknown("NoArn".into()), "no InstanceArn"))
     }
 
     async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError> {
-        let out = (self.clients(target).await.sso.describe_instance())
-            .instance_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeInstance", e))?;
+        let route = self.route(target).await?;
+        let request = route.client.describe_instance().instance_arn(arn);
+        let out = send!(route, request, "DescribeInstance")?;
         Ok(instance!(out, out.instance_arn.clone().unwrap_or_else(|| arn.to_string())))
     }
 
     async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
-        let sso = self.clients(target).await.sso;
-        let items: Vec<_> = sso
-            .list_instances()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ListInstances", e))?;
-        Ok(items.into_iter().filter_map(|m| Some(instance!(m, m.instance_arn.clone()?))).collect())
+        let route = self.route(target).await?;
+        let mut instances = Vec::new();
+        let mut next_token = None;
+        loop {
+            let request = route.client.list_instances().set_next_token(next_token.take());
+            let page = send!(route.clone(), request, "ListInstances")?;
+            let items = page.instances.unwrap_or_default();
+            instances.extend(items.into_iter().filter_map(|m| Some(instance!(m, m.instance_arn.clone()?))));
+            match page.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => return Ok(instances),
+            }
+        }
     }
 
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
-        (self.clients(target).await.sso.update_instance())
-            .instance_arn(arn)
-            .name(name)
-            .send()
-            .await
-            .map_err(|e| sdk_error("UpdateInstance", e))?;
+        let route = self.route(target).await?;
+        let request = route.client.update_instance().instance_arn(arn).name(name);
+        send!(route, request, "UpdateInstance")?;
         Ok(())
     }
 
     async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
-        (self.clients(target).await.sso.delete_instance())
-            .instance_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DeleteInstance", e))?;
+        let route = self.route(target).await?;
+        let request = route.client.delete_instance().instance_arn(arn);
+        send!(route, request, "DeleteInstance")?;
         Ok(())
     }
 
     async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError> {
-        let sso = self.clients(target).await.sso;
-        let tags: Vec<Tag> = sso
-            .list_tags_for_resource()
-            .instance_arn(arn)
-            .resource_arn(arn)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ListTagsForResource", e))?;
-        Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
+        let route = self.route(target).await?;
+        let mut tags = Tags::new();
+        let mut next_token = None;
+        loop {
+            let request = (route.client.list_tags_for_resource())
+                .instance_arn(arn)
+                .resource_arn(arn)
+                .set_next_token(next_token.take());
+            let page = send!(route.clone(), request, "ListTagsForResource")?;
+            tags.extend(page.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)));
+            match page.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => return Ok(tags),
+            }
+        }
     }
 
     async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError> {
-        (self.clients(target).await.sso.tag_resource())
-            .instance_arn(arn)
-            .resource_arn(arn)
-            .set_tags(Some(aws_tags(tags)?))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagResource", e))?;
+        let route = self.route(target).await?;
+        let request = route.client.tag_resource().instance_arn(arn).resource_arn(arn).set_tags(Some(aws_tags(tags)?));
+        send!(route, request, "TagResource")?;
         Ok(())
     }
 
     async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError> {
-        (self.clients(target).await.sso.untag_resource())
-            .instance_arn(arn)
-            .resource_arn(arn)
-            .set_tag_keys(Some(keys.to_vec()))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagResource", e))?;
+        let route = self.route(target).await?;
+        let request =
+            route.client.untag_resource().instance_arn(arn).resource_arn(arn).set_tag_keys(Some(keys.to_vec()));
+        send!(route, request, "UntagResource")?;
         Ok(())
+    }
+
+    fn forget_role(&self, role: &RoleRef) {
+        self.sessions.forget(role);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{CreateInstance, Instance, SsoAdmin, SsoError, Tags, Target};
+use super::{CreateInstance, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target};
 use crate::metrics::Metrics;
 
 pub struct Metered<S> {
@@ -57,5 +57,8 @@ impl<S: SsoAdmin> SsoAdmin for Metered<S> {
     }
     async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError> {
         self.count("UntagResource", self.inner.untag_instance(target, arn, keys)).await
+    }
+    fn forget_role(&self, role: &RoleRef) {
+        self.inner.forget_role(role);
     }
 }

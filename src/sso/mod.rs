@@ -5,7 +5,9 @@
 
 pub mod aws;
 mod error;
+mod limits;
 mod metered;
+mod sessions;
 mod target;
 
 use std::collections::BTreeMap;
@@ -14,7 +16,9 @@ use async_trait::async_trait;
 use k8s_openapi::jiff::Timestamp;
 
 pub use error::{ErrorKind, SsoError};
+pub use limits::{Limited, Rate, RateLimits};
 pub use metered::Metered;
+pub use sessions::SessionLimits;
 pub use target::{RoleRef, Target, account_of_role};
 
 /// Lifecycle state of an instance as DescribeInstance reports it.
@@ -88,4 +92,6 @@ pub trait SsoAdmin: Send + Sync + 'static {
     async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError>;
     async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError>;
     async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError>;
+    /// No object acts through `role` any more: its credentials need not be kept.
+    fn forget_role(&self, _role: &RoleRef) {}
 }

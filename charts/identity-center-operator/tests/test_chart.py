@@ -172,7 +172,9 @@ def check_defaults():
     assert env_value(dep, "ICO_LEADER_ELECTION") == "false"
     assert env_value(dep, "ICO_HTTP_ADDR") == "0.0.0.0:8080"
     assert env_value(dep, "ICO_RESYNC_INTERVAL") == "10m"
-    assert env_value(dep, "ICO_CONCURRENCY") == "4"
+    assert env_value(dep, "ICO_CONCURRENCY") == "16"
+    assert env_value(dep, "ICO_AWS_ACCOUNT_RATE") == "20"
+    assert env_value(dep, "ICO_ROLE_SESSION_IDLE") == "30m"
     assert env_value(dep, "ICO_LOG_FORMAT") == "json"
     for absent in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "ICO_DEFAULT_REGION",
                    "ICO_LEADER_ELECTION_LEASE", "ICO_WATCH_NAMESPACES"):
@@ -215,6 +217,9 @@ def check_every_option():
     assert env_value(dep, "ICO_LEADER_ELECTION_LEASE") == "identity-center-operator-ci"
     assert env_value(dep, "ICO_LEADER_ELECTION_NAMESPACE") == NS
     assert env_value(dep, "ICO_WATCH_NAMESPACES") == "identity,team-a"
+    assert env_value(dep, "ICO_AWS_RATE") == "100"
+    assert env_value(dep, "ICO_AWS_ACCOUNT_BURST") == "10"
+    assert env_value(dep, "ICO_ROLE_SESSIONS_MAX") == "500"
     assert env_value(dep, "ICO_DEFAULT_REGION") == "eu-west-1"
     assert env_value(dep, "AWS_REGION") == "eu-west-1"
     assert env_value(dep, "ICO_HTTP_ADDR") == "[::]:9090"

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use kube::ResourceExt;
 use kube::runtime::events::EventType;
 
 use super::{Done, Reconcile, Requeue, Stop};
-use crate::api::{IdentityCenterInstance, ManagementPolicy};
+use crate::api::ManagementPolicy;
+use crate::controller::claims::key_of;
 use crate::controller::conditions::Outcome;
 use crate::controller::decide::{self, Claimant, Lifecycle, Source};
 use crate::sso::{ErrorKind, Instance, Target};
@@ -16,15 +16,6 @@ use crate::sso::{ErrorKind, Instance, Target};
 pub(super) const CLAIM_RECHECK: Duration = Duration::from_secs(60);
 /// Right after CreateInstance, AWS may not show the instance yet.
 const VISIBILITY_GRACE: Duration = Duration::from_secs(300);
-
-fn claimant(object: &IdentityCenterInstance, account: String) -> Claimant {
-    Claimant {
-        key: format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any()),
-        account,
-        has_instance: object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
-        created: object.metadata.creation_timestamp.as_ref().map(|t| t.0),
-    }
-}
 
 impl Reconcile<'_> {
     pub(super) async fn apply(&mut self) -> Result<Done, Stop> {
@@ -36,7 +27,7 @@ impl Reconcile<'_> {
         let plan = decide::plan(&self.object.spec, self.object.status.as_ref(), default_region)
             .map_err(|outcome| Stop::Report(outcome, Requeue::OnChange))?;
         let target = self.target(&plan.region);
-        let account = self.account_of(&self.object, &plan.region).await?;
+        let account = self.account(&plan.region).await?;
         if let Some(outcome) = decide::account_changed(self.object.status.as_ref(), &account) {
             return Err(Stop::Report(outcome, Requeue::OnChange));
         }
@@ -47,7 +38,7 @@ impl Reconcile<'_> {
         let arn = match plan.source {
             Source::Recorded(arn) | Source::Adopt(arn) => arn,
             Source::Discover => self.discover(&target, &account).await?,
-            Source::Create => self.create(&target, &account).await?,
+            Source::Create => return self.create(&target, &account).await,
         };
         let Some(instance) = self.describe(&target, &arn).await? else {
             return Err(self.vanished(&arn));
@@ -78,18 +69,24 @@ impl Reconcile<'_> {
                 message: format!("Instance {arn} is ACTIVE (observed, never written)"),
             }
         };
-        Ok((outcome, Requeue::After(self.ctx.settings.resync_interval)))
+        Ok((outcome, Requeue::Resync))
     }
 
-    /// Refuses this object when another one manages the account.
+    /// Refuses this object when another one manages the account; decided
+    /// from the claim index that the watch keeps, without an API call.
     async fn claim(&self, account: &str, region: &str) -> Result<(), Stop> {
-        let objects = self.cluster.all_objects(&self.ctx.settings.namespaces).await?;
-        let mut others = Vec::new();
-        for other in objects.iter().filter(|o| o.spec.management_policy == ManagementPolicy::Manage) {
-            let other_account = self.account_of(other, region).await?;
-            others.push(claimant(other, other_account));
-        }
-        let me = claimant(&self.object, account.to_string());
+        let claims = &self.ctx.claims;
+        let operator_account = match claims.has_operator_claims() {
+            true => Some(self.operator_account(region).await?),
+            false => None,
+        };
+        let others = claims.claimants(account, operator_account.as_deref());
+        let me = Claimant {
+            key: key_of(&self.object),
+            account: account.to_string(),
+            has_instance: self.object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
+            created: self.object.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        };
         match decide::claim_holder(&me, &others) {
             None => Ok(()),
             Some(holder) => Err(Stop::Report(
@@ -120,7 +117,7 @@ impl Reconcile<'_> {
                         target.region
                     ),
                 },
-                Requeue::After(self.ctx.settings.resync_interval),
+                Requeue::Resync,
             )),
         }
     }
@@ -163,7 +160,7 @@ impl Reconcile<'_> {
                      to get a new instance."
                 ),
             },
-            Requeue::After(self.ctx.settings.resync_interval),
+            Requeue::Resync,
         )
     }
 

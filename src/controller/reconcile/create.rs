@@ -1,34 +1,40 @@
 //! CreateInstance, exactly once per object. The marker written before the
 //! call lets a restarted operator find the instance instead of creating
-//! another; the ARN is written the moment the call returns.
+//! another; the ARN is written the moment the call returns, with the
+//! conditions, as the reconcile's one next call.
+
+use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::events::EventType;
 
-use super::{Reconcile, Requeue, Stop, whole_seconds};
+use super::{Done, Reconcile, Requeue, Stop, whole_seconds};
 use crate::controller::conditions::Outcome;
 use crate::controller::decide;
 use crate::controller::errors::{created_nothing, is_instance_exists};
 use crate::sso::{CreateInstance, SsoError, Target};
 
 impl Reconcile<'_> {
-    pub(super) async fn create(&mut self, target: &Target, account: &str) -> Result<String, Stop> {
+    /// Creates the instance, or finds the one an earlier attempt created. The
+    /// ARN is only put in `self.status`: the reconcile ends here and writes
+    /// it as its next call, before anything else reaches AWS or Kubernetes.
+    pub(super) async fn create(&mut self, target: &Target, account: &str) -> Result<Done, Stop> {
+        let poll = Requeue::After(decide::poll_delay(Duration::ZERO));
         // The watch cache may lag behind our own writes: read the object fresh.
         let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
         if let Some(arn) = fresh.instance_arn {
-            self.status.instance_arn = Some(arn.clone());
+            let message = format!("Instance {arn} is recorded; following it");
+            self.status.instance_arn = Some(arn);
             self.status.region = fresh.region;
             self.status.create_requested_at = fresh.create_requested_at;
-            return Ok(arn);
+            return Ok((Outcome::Progressing { reason: "Creating", message }, poll));
         }
         if let Some(requested) = &fresh.create_requested_at {
             let instances = self.ctx.sso.list_instances(target).await?;
             if let Some(found) = decide::recovered(&instances, account, requested.0) {
                 self.status.create_requested_at = fresh.create_requested_at.clone();
-                self.record_arn(&found.arn, &target.region).await?;
-                let note = format!("Found instance {} created before a restart; recorded its ARN", found.arn);
-                self.cluster.event(EventType::Normal, "InstanceRecovered", note).await;
-                return Ok(found.arn.clone());
+                self.record_arn(&found.arn, &target.region);
+                let message = format!("Found instance {} created before a restart; recorded its ARN", found.arn);
+                return Ok((Outcome::Progressing { reason: "InstanceRecovered", message }, poll));
             }
         }
         // A retry keeps the first marker: the instance an earlier, unanswered
@@ -44,19 +50,18 @@ impl Reconcile<'_> {
         };
         match self.ctx.sso.create_instance(target, &input).await {
             Ok(arn) => {
-                self.record_arn(&arn, &target.region).await?;
-                let note = format!("CreateInstance returned {arn} in {}", target.region);
-                self.cluster.event(EventType::Normal, "CreateRequested", note).await;
-                Ok(arn)
+                self.record_arn(&arn, &target.region);
+                let message =
+                    format!("CreateInstance returned {arn} in {}; waiting for it to be ACTIVE", target.region);
+                Ok((Outcome::Progressing { reason: "CreateRequested", message }, poll))
             }
             Err(error) => Err(self.create_failed(target, account, error).await),
         }
     }
 
-    async fn record_arn(&mut self, arn: &str, region: &str) -> Result<(), kube::Error> {
+    fn record_arn(&mut self, arn: &str, region: &str) {
         self.status.instance_arn = Some(arn.to_string());
         self.status.region = Some(region.to_string());
-        self.cluster.write_status(&self.status).await
     }
 
     /// AWS answered CreateInstance with an error. A definite refusal created

@@ -36,7 +36,7 @@ impl Reconcile<'_> {
             .or(self.ctx.settings.default_region.clone())
             .ok_or_else(unknown_region)?;
         let target = self.target(&region);
-        let account = self.account_of(&self.object, &region).await?;
+        let account = self.account(&region).await?;
         if let Some(outcome) = decide::account_changed(self.object.status.as_ref(), &account) {
             return Err(Stop::Report(outcome, Requeue::OnChange));
         }

@@ -12,16 +12,17 @@ use std::time::{Duration, Instant};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::DynamicObject;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
 
+use super::claims::{Account, key_of};
 use super::cluster::Cluster;
 use super::conditions::{Outcome, next_conditions, transition_event};
 use super::context::Context;
 use super::errors::{Retry, backoff_delay, classify};
+use super::run::Watched;
 use crate::api::{IdentityCenterInstance, IdentityCenterInstanceStatus};
-use crate::sso::{Instance, RoleRef, SsoError, Target, account_of_role};
+use crate::sso::{Instance, RoleRef, SsoError, Target};
 
 /// Only the Kubernetes API can fail a reconcile: everything from AWS is
 /// classified and reported in the conditions instead.
@@ -35,6 +36,8 @@ pub enum Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Requeue {
     After(Duration),
+    /// At the next drift check, about one resync interval ahead, spread over time.
+    Resync,
     OnChange,
 }
 
@@ -59,12 +62,12 @@ impl From<kube::Error> for Stop {
 
 type Done = (Outcome, Requeue);
 
-pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
-    let result = match super::parse(&object) {
-        Ok(object) => Reconcile::new(object, &ctx, recorder).run().await,
-        Err(error) => super::malformed::report(&object, &ctx, recorder, &error).await,
+    let result = match &object.0 {
+        Ok(valid) => Reconcile::new(valid.clone(), &ctx, recorder).run().await,
+        Err(invalid) => super::malformed::report(invalid, &ctx, recorder).await,
     };
     let (label, seconds) = (result.as_ref().map_or("error", |(label, _)| label), started.elapsed().as_secs_f64());
     ctx.metrics.reconciled(label, seconds);
@@ -106,7 +109,10 @@ impl<'a> Reconcile<'a> {
     async fn run(mut self) -> Result<(&'static str, Action), Error> {
         let result = if self.object.metadata.deletion_timestamp.is_some() {
             match self.delete().await {
-                Ok(None) => return Ok(("released", Action::await_change())),
+                Ok(None) => {
+                    self.forget();
+                    return Ok(("released", Action::await_change()));
+                }
                 Ok(Some(done)) => Ok(done),
                 Err(stop) => Err(stop),
             }
@@ -131,6 +137,7 @@ impl<'a> Reconcile<'a> {
         };
         let action = match requeue {
             Requeue::After(delay) => Action::requeue(delay),
+            Requeue::Resync => Action::requeue(self.ctx.resync.next_delay()),
             Requeue::OnChange => Action::await_change(),
         };
         Ok((label, action))
@@ -170,21 +177,35 @@ impl<'a> Reconcile<'a> {
         Ok(())
     }
 
-    fn target(&self, region: &str) -> Target {
-        let role = self
-            .object
-            .spec
-            .credentials
-            .as_ref()
-            .map(|c| RoleRef { role_arn: c.role_arn.clone(), external_id: c.external_id.clone() });
-        Target { region: region.to_string(), role }
+    fn role(&self) -> Option<RoleRef> {
+        let credentials = self.object.spec.credentials.as_ref()?;
+        Some(RoleRef { role_arn: credentials.role_arn.clone(), external_id: credentials.external_id.clone() })
     }
 
-    /// The account an object acts in: its role's, else the operator's own.
-    async fn account_of(&self, object: &IdentityCenterInstance, region: &str) -> Result<String, SsoError> {
-        if let Some(account) = object.spec.credentials.as_ref().and_then(|c| account_of_role(&c.role_arn)) {
-            return Ok(account.to_string());
+    fn target(&self, region: &str) -> Target {
+        Target { region: region.to_string(), role: self.role() }
+    }
+
+    /// The object is let go: nothing is kept for it, nor for its role once no other object uses it.
+    fn forget(&self) {
+        self.ctx.record_success(&self.uid());
+        if let Some(role) = self.role()
+            && !self.ctx.claims.role_in_use(&role.role_arn, &key_of(&self.object))
+        {
+            self.ctx.sso.forget_role(&role);
         }
+    }
+
+    /// The account this object acts in: its role's, else the operator's own.
+    async fn account(&self, region: &str) -> Result<String, SsoError> {
+        match Account::of(&self.object) {
+            Account::Role(account) => Ok(account),
+            Account::Operator => self.operator_account(region).await,
+        }
+    }
+
+    /// The account of the operator's own credentials, asked once per process.
+    async fn operator_account(&self, region: &str) -> Result<String, SsoError> {
         let mut own = self.ctx.own_account.lock().await;
         if let Some(account) = own.as_ref() {
             return Ok(account.clone());

@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_sso::{ACCOUNT, ARN, FakeSso, Script, instance};
-use kube::api::DynamicObject;
 use kube::runtime::controller::Action;
 use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
-use super::{Context, Settings, reconcile};
+use super::{Context, Settings, Watched, reconcile};
 use crate::metrics::Metrics;
 use crate::sso::{ErrorKind, InstanceState, SsoError};
 
@@ -75,7 +74,10 @@ fn object(spec: Value, status: Value, finalizer: bool, deleting: bool) -> Value 
 impl Harness {
     async fn reconcile(&self, object: Value) -> Action {
         *self.cluster.fresh.lock().unwrap() = object.clone();
-        let object: DynamicObject = serde_json::from_value(object).unwrap();
+        let object: Watched = serde_json::from_value(object).unwrap();
+        if let Ok(valid) = &object.0 {
+            self.ctx.claims.observe(valid);
+        }
         reconcile(Arc::new(object), self.ctx.clone()).await.expect("reconcile reaches the API server")
     }
 
@@ -94,6 +96,15 @@ impl Harness {
         let found = status["conditions"].as_array().unwrap().iter().find(|c| c["type"] == type_).cloned().unwrap();
         (found["status"].as_str().unwrap().into(), found["reason"].as_str().unwrap().into())
     }
+}
+
+/// The requeue delay of an action, in seconds. kube's `Action` offers no
+/// getter, and its Debug form is the only way to read it.
+fn requeue_seconds(action: &Action) -> Option<f64> {
+    let text = format!("{action:?}");
+    let inner = text.split("Some(").nth(1)?.split(')').next()?;
+    let duration = std::time::Duration::try_from_secs_f64(inner.trim_end_matches('s').parse().ok()?).ok()?;
+    Some(duration.as_secs_f64())
 }
 
 fn created_at(mut instance: crate::sso::Instance, at: &str) -> crate::sso::Instance {
@@ -116,15 +127,11 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
         [
             "k8s PATCH object",
             "sso GetCallerIdentity",
-            "k8s GET list",
             "k8s GET status",
             "k8s PATCH status",
             &format!(
                 "sso CreateInstance token={UID} name=Some(\"platform\") tags={{\"team\": \"platform\"}} region=eu-west-1"
             ),
-            "k8s PATCH status",
-            "k8s POST event",
-            &format!("sso DescribeInstance {ARN}"),
             "k8s PATCH status",
             "k8s POST event",
         ]
@@ -133,8 +140,9 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
     assert!(sent[0].body["metadata"]["finalizers"] == json!(["identitycenter.dev/finalizer"]), "finalizer first");
     let writes = h.cluster.status_writes();
     assert!(writes[0]["createRequestedAt"].is_string() && writes[0]["instanceArn"].is_null(), "marker before the call");
-    assert_eq!(writes[1]["instanceArn"], ARN, "ARN right after CreateInstance returned");
+    assert_eq!(writes[1]["instanceArn"], ARN, "ARN right after CreateInstance returned, as the next call");
     assert_eq!(writes[1]["region"], "eu-west-1");
+    assert_eq!(writes.len(), 2, "the ARN and the conditions go in one write");
     let status_patch = sent.iter().find(|s| s.method == "PATCH" && s.path.ends_with("/status")).unwrap();
     assert!(
         status_patch.query.contains("fieldManager=identity-center-operator")
@@ -142,12 +150,17 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
         "{}",
         status_patch.query
     );
-    assert_eq!(h.last_status()["state"], "CREATE_IN_PROGRESS");
-    assert_eq!(h.condition("Ready"), ("False".into(), "Creating".into()));
+    assert_eq!(h.condition("Ready"), ("False".into(), "CreateRequested".into()));
     assert_eq!(h.condition("Synced").0, "True");
     assert_eq!(h.last_status()["observedGeneration"], 2);
-    assert_eq!(h.cluster.events(), [("Normal".into(), "CreateRequested".into()), ("Normal".into(), "Creating".into())]);
+    assert_eq!(h.cluster.events(), [("Normal".into(), "CreateRequested".into())]);
     assert_eq!(action, Action::requeue(Duration::from_secs(2)), "first polls are quick");
+
+    h.reconcile_current().await;
+    assert_eq!(h.journal.aws().last().unwrap(), "DescribeInstance", "the next look is a DescribeInstance");
+    assert_eq!(h.last_status()["state"], "CREATE_IN_PROGRESS");
+    assert_eq!(h.condition("Ready"), ("False".into(), "Creating".into()));
+    assert!(!h.journal.aws().iter().skip(2).any(|c| c == "CreateInstance"), "created once");
 }
 
 #[tokio::test]
@@ -157,11 +170,12 @@ async fn after_a_crash_between_create_and_status_the_instance_is_found_not_creat
     let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
     h.reconcile(object(json!({"name": "platform"}), marker, true, false)).await;
 
-    let aws = h.journal.aws();
-    assert!(!aws.contains(&"CreateInstance".to_string()), "{aws:?}");
-    assert_eq!(aws[..3], ["GetCallerIdentity", "ListInstances", "DescribeInstance"]);
+    assert_eq!(h.journal.aws(), ["GetCallerIdentity", "ListInstances"]);
     assert_eq!(h.cluster.status_writes()[0]["instanceArn"], ARN, "the found ARN is recorded at once");
     assert!(h.cluster.events().contains(&("Normal".into(), "InstanceRecovered".into())));
+    h.reconcile_current().await;
+    let aws = h.journal.aws();
+    assert!(!aws.contains(&"CreateInstance".to_string()), "{aws:?}");
     assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()));
 }
 
@@ -206,7 +220,7 @@ async fn a_stale_cache_without_the_arn_does_not_create_again() {
     let stale = object(json!({}), json!(null), true, false);
     let mut fresh = stale.clone();
     fresh["status"] = json!({"instanceArn": ARN, "region": "eu-west-1"});
-    let object: DynamicObject = serde_json::from_value(stale).unwrap();
+    let object: Watched = serde_json::from_value(stale).unwrap();
     *h.cluster.fresh.lock().unwrap() = fresh;
     reconcile(Arc::new(object), h.ctx.clone()).await.unwrap();
     assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "{:?}", h.journal.aws());
@@ -239,7 +253,11 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
     assert_eq!(h.last_status()["ownerAccountId"], ACCOUNT);
     let events: Vec<String> = h.cluster.events().into_iter().map(|(_, reason)| reason).collect();
     assert_eq!(events, ["InstanceRenamed", "TagsUpdated", "InstanceActive"]);
-    assert_eq!(action, Action::requeue(RESYNC), "drift is re-checked at the resync interval");
+    let resync = requeue_seconds(&action).expect("a settled object is looked at again");
+    assert!(
+        (RESYNC.as_secs_f64() / 2.0..=RESYNC.as_secs_f64() * 1.5).contains(&resync),
+        "drift is re-checked about once a resync interval, spread: {resync}s"
+    );
 }
 
 #[tokio::test]
@@ -249,7 +267,7 @@ async fn a_second_object_for_the_same_account_is_refused_without_create() {
     older["metadata"]["name"] = json!("first");
     older["metadata"]["uid"] = json!("another-uid");
     older["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
-    *h.cluster.others.lock().unwrap() = vec![older];
+    h.ctx.claims.observe(&serde_json::from_value(older).unwrap());
     h.reconcile(object(json!({}), json!(null), true, false)).await;
 
     assert_eq!(h.journal.aws(), ["GetCallerIdentity"], "no CreateInstance");
@@ -294,16 +312,13 @@ async fn throttling_is_retried_with_growing_jittered_backoff() {
     let errors = [("DescribeInstance", error("DescribeInstance", ErrorKind::Throttling, "Rate exceeded"))];
     let h = harness(Script { errors: errors.into(), ..Default::default() });
     let settled = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
-    let mut delays = vec![format!("{:?}", h.reconcile(settled).await)];
+    let mut delays = vec![h.reconcile(settled).await];
     for _ in 0..2 {
-        delays.push(format!("{:?}", h.reconcile_current().await));
+        delays.push(h.reconcile_current().await);
     }
     assert_eq!(h.condition("Synced"), ("False".into(), "Throttled".into()));
     assert_eq!(h.condition("Stalled").0, "False", "throttling is recoverable");
-    let seconds: Vec<f64> = delays
-        .iter()
-        .map(|d| d.split("Some(").nth(1).unwrap().split("s)").next().unwrap().parse::<f64>().unwrap())
-        .collect();
+    let seconds: Vec<f64> = delays.iter().map(|d| requeue_seconds(d).unwrap()).collect();
     for (attempt, (got, full)) in seconds.iter().zip([5.0, 10.0, 20.0]).enumerate() {
         assert!(*got >= full / 2.0 && *got <= full, "attempt {attempt}: {got}s not in [{}, {full}]", full / 2.0);
     }

@@ -1,0 +1,278 @@
+//! Which objects bid for which AWS account, kept from the watch as objects
+//! come and go. The one-object-per-account rule is decided from here, so a
+//! reconcile costs the same whether the cluster holds ten objects or ten
+//! thousand, and never lists the API server.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+
+use super::decide::Claimant;
+use crate::api::{IdentityCenterInstance, ManagementPolicy};
+use crate::sso::account_of_role;
+
+/// The account an object acts in, as far as its spec tells without asking AWS.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Account {
+    /// The account of `spec.credentials.roleArn`.
+    Role(String),
+    /// The operator's own credentials; their account is known from GetCallerIdentity.
+    Operator,
+}
+
+impl Account {
+    pub fn of(object: &IdentityCenterInstance) -> Self {
+        match object.spec.credentials.as_ref().and_then(|c| account_of_role(&c.role_arn)) {
+            Some(account) => Self::Role(account.to_string()),
+            None => Self::Operator,
+        }
+    }
+}
+
+/// `namespace/name`, the key of an object in the index.
+pub fn key_of(object: &impl ResourceExt) -> String {
+    format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any())
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    account: Account,
+    role_arn: Option<String>,
+    has_instance: bool,
+    created: Option<Timestamp>,
+}
+
+#[derive(Default)]
+struct Index {
+    entries: HashMap<String, Entry>,
+    by_account: HashMap<Account, BTreeSet<String>>,
+    /// Keys seen since a watch began to list again, per watched namespace ("" for all).
+    relisting: HashMap<String, HashSet<String>>,
+}
+
+impl Index {
+    fn insert(&mut self, key: String, entry: Entry) {
+        self.remove(&key);
+        self.by_account.entry(entry.account.clone()).or_default().insert(key.clone());
+        self.entries.insert(key, entry);
+    }
+
+    fn remove(&mut self, key: &str) {
+        let Some(old) = self.entries.remove(key) else { return };
+        if let Some(keys) = self.by_account.get_mut(&old.account) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_account.remove(&old.account);
+            }
+        }
+    }
+}
+
+/// The claims of every watched object that manages (not merely observes) an instance.
+#[derive(Default)]
+pub struct ClaimIndex {
+    index: Mutex<Index>,
+}
+
+impl ClaimIndex {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
+        self.index.lock().expect("the claim index is never poisoned")
+    }
+
+    /// Records the object as the watch now shows it.
+    pub fn observe(&self, object: &IdentityCenterInstance) {
+        let key = key_of(object);
+        let mut index = self.lock();
+        for seen in index.relisting.values_mut() {
+            seen.insert(key.clone());
+        }
+        if object.spec.management_policy != ManagementPolicy::Manage {
+            index.remove(&key);
+            return;
+        }
+        let entry = Entry {
+            account: Account::of(object),
+            role_arn: object.spec.credentials.as_ref().map(|c| c.role_arn.clone()),
+            has_instance: object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
+            created: object.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        };
+        index.insert(key, entry);
+    }
+
+    /// The object is gone from the cluster.
+    pub fn forget(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    /// A watch of `namespace` ("" for all) starts listing from scratch.
+    pub fn relist_started(&self, namespace: &str) {
+        self.lock().relisting.insert(namespace.to_string(), HashSet::new());
+    }
+
+    /// The list is complete: objects of `namespace` it did not show were deleted meanwhile.
+    pub fn relist_done(&self, namespace: &str) {
+        let mut index = self.lock();
+        let Some(seen) = index.relisting.remove(namespace) else { return };
+        let in_scope = |key: &str| namespace.is_empty() || key.split_once('/').is_some_and(|(ns, _)| ns == namespace);
+        let gone: Vec<String> =
+            index.entries.keys().filter(|k| in_scope(k) && !seen.contains(k.as_str())).cloned().collect();
+        for key in gone {
+            index.remove(&key);
+        }
+    }
+
+    /// Whether any object acts with the operator's own credentials: only then
+    /// must their account be known to tell rivals apart.
+    pub fn has_operator_claims(&self) -> bool {
+        self.lock().by_account.contains_key(&Account::Operator)
+    }
+
+    /// The claimants of `account`: objects whose role lives there, and, when
+    /// the operator's own account is `account`, the objects without a role.
+    pub fn claimants(&self, account: &str, operator_account: Option<&str>) -> Vec<Claimant> {
+        let index = self.lock();
+        let mut accounts = vec![Account::Role(account.to_string())];
+        if operator_account == Some(account) {
+            accounts.push(Account::Operator);
+        }
+        let keys = accounts.iter().filter_map(|a| index.by_account.get(a)).flatten();
+        keys.filter_map(|k| Some((k, index.entries.get(k)?)))
+            .map(|(key, e)| Claimant {
+                key: key.clone(),
+                account: account.to_string(),
+                has_instance: e.has_instance,
+                created: e.created,
+            })
+            .collect()
+    }
+
+    /// Whether an object other than `except` acts through `role_arn`.
+    pub fn role_in_use(&self, role_arn: &str, except: &str) -> bool {
+        let index = self.lock();
+        let Some(account) = account_of_role(role_arn) else { return false };
+        let keys = index.by_account.get(&Account::Role(account.to_string()));
+        keys.into_iter()
+            .flatten()
+            .filter(|k| *k != except)
+            .any(|k| index.entries.get(k).is_some_and(|e| e.role_arn.as_deref() == Some(role_arn)))
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.lock().entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    struct ObjectBuilder {
+        value: serde_json::Value,
+    }
+
+    fn object(namespace: &str, name: &str) -> ObjectBuilder {
+        ObjectBuilder {
+            value: json!({
+                "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
+                "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2026-11-28T10:00:00Z"},
+                "spec": {},
+            }),
+        }
+    }
+
+    impl ObjectBuilder {
+        fn role(mut self, arn: &str) -> Self {
+            self.value["spec"]["credentials"] = json!({"roleArn": arn});
+            self
+        }
+        fn observe_only(mut self) -> Self {
+            self.value["spec"]["managementPolicy"] = json!("ObserveOnly");
+            self
+        }
+        fn with_instance(mut self) -> Self {
+            self.value["status"] = json!({"instanceArn": "arn:aws:sso:::instance/ssoins-1"});
+            self
+        }
+        fn build(self) -> IdentityCenterInstance {
+            serde_json::from_value(self.value).unwrap()
+        }
+    }
+
+    const ROLE_A: &str = "arn:aws:iam::111111111111:role/admin";
+    const ROLE_A2: &str = "arn:aws:iam::111111111111:role/other";
+    const ROLE_B: &str = "arn:aws:iam::222222222222:role/admin";
+
+    fn keys(claims: Vec<Claimant>) -> Vec<String> {
+        let mut keys: Vec<String> = claims.into_iter().map(|c| c.key).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn claimants_are_found_by_account_and_the_operator_account_joins_its_own() {
+        let index = ClaimIndex::default();
+        index.observe(&object("a", "one").role(ROLE_A).build());
+        index.observe(&object("b", "two").role(ROLE_A2).with_instance().build());
+        index.observe(&object("c", "three").role(ROLE_B).build());
+        index.observe(&object("d", "own").build());
+        index.observe(&object("e", "watcher").role(ROLE_A).observe_only().build());
+
+        let cases: [(&str, Option<&str>, &[&str]); 4] = [
+            ("111111111111", None, &["a/one", "b/two"]),
+            ("111111111111", Some("999999999999"), &["a/one", "b/two"]),
+            ("222222222222", Some("222222222222"), &["c/three", "d/own"]),
+            ("333333333333", None, &[]),
+        ];
+        for (account, operator, want) in cases {
+            assert_eq!(keys(index.claimants(account, operator)), want, "{account} {operator:?}");
+        }
+        assert!(index.has_operator_claims());
+        let b = index.claimants("111111111111", None).into_iter().find(|c| c.key == "b/two").unwrap();
+        assert!(b.has_instance, "the recorded ARN is part of the claim");
+    }
+
+    #[test]
+    fn an_object_that_changes_its_role_or_policy_moves_or_leaves() {
+        let index = ClaimIndex::default();
+        index.observe(&object("a", "one").role(ROLE_A).build());
+        index.observe(&object("a", "one").role(ROLE_B).build());
+        assert!(keys(index.claimants("111111111111", None)).is_empty());
+        assert_eq!(keys(index.claimants("222222222222", None)), ["a/one"]);
+        index.observe(&object("a", "one").role(ROLE_B).observe_only().build());
+        assert!(index.is_empty(), "ObserveOnly claims nothing");
+    }
+
+    #[test]
+    fn a_relist_drops_what_it_no_longer_shows_in_its_own_namespace_only() {
+        let index = ClaimIndex::default();
+        index.observe(&object("a", "kept").role(ROLE_A).build());
+        index.observe(&object("a", "deleted-while-away").role(ROLE_A).build());
+        index.observe(&object("b", "other-watch").role(ROLE_B).build());
+        index.relist_started("a");
+        index.observe(&object("a", "kept").role(ROLE_A).build());
+        index.relist_done("a");
+        assert_eq!(keys(index.claimants("111111111111", None)), ["a/kept"]);
+        assert_eq!(keys(index.claimants("222222222222", None)), ["b/other-watch"], "another watch's objects stay");
+
+        index.relist_started("");
+        index.relist_done("");
+        assert!(index.is_empty(), "a cluster-wide relist that shows nothing leaves nothing");
+    }
+
+    #[test]
+    fn a_role_is_in_use_while_another_object_acts_through_it() {
+        let index = ClaimIndex::default();
+        index.observe(&object("a", "one").role(ROLE_A).build());
+        index.observe(&object("a", "two").role(ROLE_A2).build());
+        assert!(!index.role_in_use(ROLE_A, "a/one"), "same account, other role");
+        index.observe(&object("b", "three").role(ROLE_A).build());
+        assert!(index.role_in_use(ROLE_A, "a/one"));
+        index.forget("b/three");
+        assert!(!index.role_in_use(ROLE_A, "a/one"));
+    }
+}

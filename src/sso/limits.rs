@@ -1,0 +1,231 @@
+//! Flow control for AWS calls: a token bucket for all calls and one per
+//! account. IAM Identity Center allows an account 20 calls a second across
+//! its APIs; a ThrottlingException halves that account's rate, which then
+//! climbs back with every call that goes through.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{CreateInstance, ErrorKind, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target, account_of_role};
+
+/// A sustained rate and the burst allowed above it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimits {
+    /// All calls of the operator together.
+    pub global: Rate,
+    /// The calls into one account (IAM Identity Center's quota is per account).
+    pub per_account: Rate,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { global: Rate { per_second: 500.0, burst: 100.0 }, per_account: Rate { per_second: 20.0, burst: 20.0 } }
+    }
+}
+
+/// After a throttle, the rate never drops below this share of its ceiling.
+const FLOOR_SHARE: f64 = 0.05;
+/// Each call that goes through gives back this share of the ceiling.
+const RECOVERY_SHARE: f64 = 0.01;
+
+/// A token bucket whose rate adapts to throttling. Reservations may run the
+/// tokens negative: the caller waits until its token would have arrived, so
+/// waiters are served in order without polling.
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    ceiling: Rate,
+    rate: f64,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl Bucket {
+    pub fn new(ceiling: Rate, now: Instant) -> Self {
+        Self { ceiling, rate: ceiling.per_second, tokens: ceiling.burst, updated: now }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.ceiling.burst);
+        self.updated = self.updated.max(now);
+    }
+
+    /// Takes a token; returns how long to wait before using it.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        self.refill(now);
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.tokens / self.rate) }
+    }
+
+    pub fn throttled(&mut self, now: Instant) {
+        self.refill(now);
+        self.rate = (self.rate / 2.0).max(self.ceiling.per_second * FLOOR_SHARE);
+    }
+
+    pub fn succeeded(&mut self) {
+        self.rate = (self.rate + self.ceiling.per_second * RECOVERY_SHARE).min(self.ceiling.per_second);
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Full and at its ceiling: the same as a new bucket, so it need not be kept.
+    fn at_rest(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.ceiling.burst && self.rate >= self.ceiling.per_second
+    }
+}
+
+/// The operator's own account, for the per-account bucket of calls without a role.
+const OPERATOR_ACCOUNT: &str = "";
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+struct Buckets {
+    global: Bucket,
+    accounts: HashMap<String, Bucket>,
+    swept: Instant,
+}
+
+/// An [`SsoAdmin`] whose calls wait for their tokens.
+pub struct Limited<S> {
+    inner: S,
+    limits: RateLimits,
+    buckets: Mutex<Buckets>,
+}
+
+fn account_key(target: &Target) -> &str {
+    target.role.as_ref().and_then(|r| account_of_role(&r.role_arn)).unwrap_or(OPERATOR_ACCOUNT)
+}
+
+impl<S> Limited<S> {
+    pub fn new(inner: S, limits: RateLimits) -> Self {
+        let now = Instant::now();
+        let buckets = Buckets { global: Bucket::new(limits.global, now), accounts: HashMap::new(), swept: now };
+        Self { inner, limits, buckets: Mutex::new(buckets) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buckets> {
+        self.buckets.lock().expect("never poisoned")
+    }
+
+    async fn limit<T>(&self, target: &Target, call: impl Future<Output = Result<T, SsoError>>) -> Result<T, SsoError> {
+        let account = account_key(target);
+        let wait = {
+            let now = Instant::now();
+            let mut buckets = self.lock();
+            if now.duration_since(buckets.swept) >= SWEEP_EVERY {
+                buckets.swept = now;
+                buckets.accounts.retain(|_, bucket| !bucket.at_rest(now));
+            }
+            let global = buckets.global.reserve(now);
+            let per_account = self.limits.per_account;
+            let bucket = buckets.accounts.entry(account.to_string()).or_insert_with(|| Bucket::new(per_account, now));
+            global.max(bucket.reserve(now))
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let result = call.await;
+        let mut buckets = self.lock();
+        if let Some(bucket) = buckets.accounts.get_mut(account) {
+            match &result {
+                Err(error) if error.kind == ErrorKind::Throttling => bucket.throttled(Instant::now()),
+                _ => bucket.succeeded(),
+            }
+        }
+        result
+    }
+
+    /// The current rate of an account's bucket (its ceiling when it has none).
+    pub fn account_rate(&self, account: &str) -> f64 {
+        self.lock().accounts.get(account).map_or(self.limits.per_account.per_second, Bucket::rate)
+    }
+}
+
+#[async_trait]
+impl<S: SsoAdmin> SsoAdmin for Limited<S> {
+    async fn caller_account(&self, target: &Target) -> Result<String, SsoError> {
+        self.limit(target, self.inner.caller_account(target)).await
+    }
+    async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError> {
+        self.limit(target, self.inner.create_instance(target, input)).await
+    }
+    async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError> {
+        self.limit(target, self.inner.describe_instance(target, arn)).await
+    }
+    async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
+        self.limit(target, self.inner.list_instances(target)).await
+    }
+    async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
+        self.limit(target, self.inner.update_instance_name(target, arn, name)).await
+    }
+    async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
+        self.limit(target, self.inner.delete_instance(target, arn)).await
+    }
+    async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError> {
+        self.limit(target, self.inner.list_tags(target, arn)).await
+    }
+    async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError> {
+        self.limit(target, self.inner.tag_instance(target, arn, tags)).await
+    }
+    async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError> {
+        self.limit(target, self.inner.untag_instance(target, arn, keys)).await
+    }
+    fn forget_role(&self, role: &RoleRef) {
+        self.inner.forget_role(role);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEN: Rate = Rate { per_second: 10.0, burst: 2.0 };
+
+    #[test]
+    fn a_bucket_lets_its_burst_through_then_spaces_calls_at_its_rate() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(TEN, start);
+        let waits: Vec<Duration> = (0..5).map(|_| bucket.reserve(start)).collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [0, 0, 100, 200, 300]);
+        let later = start + Duration::from_secs(10);
+        assert_eq!(bucket.reserve(later), Duration::ZERO, "refilled after a quiet spell");
+    }
+
+    #[test]
+    fn throttling_halves_the_rate_down_to_a_floor_and_successes_bring_it_back() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(TEN, start);
+        let mut rates = Vec::new();
+        for _ in 0..6 {
+            bucket.throttled(start);
+            rates.push(bucket.rate());
+        }
+        assert_eq!(rates, [5.0, 2.5, 1.25, 0.625, 0.5, 0.5]);
+        for _ in 0..200 {
+            bucket.succeeded();
+        }
+        assert_eq!(bucket.rate(), 10.0, "recovered to the ceiling, never above");
+    }
+
+    #[test]
+    fn a_rested_bucket_is_indistinguishable_from_a_new_one() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(TEN, start);
+        bucket.reserve(start);
+        assert!(!bucket.at_rest(start));
+        assert!(bucket.at_rest(start + Duration::from_secs(1)));
+    }
+}

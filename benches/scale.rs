@@ -6,7 +6,7 @@
 //! Ready and to all gone against a lower bound taken in the same run, the AWS
 //! and API-server calls per object, and the operator's memory.
 //!
-//!   cargo bench --bench scale -- 100 1000 5000 [--resync]   (make bench-scale)
+//!   cargo bench --bench scale -- 100 1000 5000 [--resync] [--no-settle]   (make bench-scale)
 //!   cargo test --bench scale -- --check 50                   (make test: correctness only)
 //!
 //! ICO_BENCH_OPERATOR names another operator binary to measure (an older
@@ -482,6 +482,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check_only = args.iter().any(|a| a == "--check");
     let resync_check = args.iter().any(|a| a == "--resync");
+    let no_settle = args.iter().any(|a| a == "--no-settle");
     let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if sizes.is_empty() {
         sizes = vec![100, 1000, 5000];
@@ -501,7 +502,7 @@ fn main() {
         let mut failures = Vec::new();
         let largest = sizes.iter().copied().max().unwrap_or_default();
         for &n in &sizes {
-            let settle = (!check_only).then_some(SETTLE);
+            let settle = (!check_only && !no_settle).then_some(SETTLE);
             let run = Run { n, resync_check: resync_check && n == largest, settle };
             let result = measure(&plane, &run).await;
             print_row(&result);

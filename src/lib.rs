@@ -10,3 +10,4 @@ pub mod leader;
 pub mod metrics;
 pub mod server;
 pub mod sso;
+pub mod tables;

@@ -12,6 +12,7 @@ use kube::ResourceExt;
 use super::decide::Claimant;
 use crate::api::{IdentityCenterInstance, ManagementPolicy};
 use crate::sso::account_of_role;
+use crate::tables::shrink_when_sparse;
 
 /// The account an object acts in, as far as its spec tells without asking AWS.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -67,6 +68,8 @@ impl Index {
                 self.by_account.remove(&old.account);
             }
         }
+        shrink_when_sparse(&mut self.entries);
+        shrink_when_sparse(&mut self.by_account);
     }
 }
 

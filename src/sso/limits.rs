@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::tables::shrink_when_sparse;
+
 use super::{CreateInstance, ErrorKind, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target, account_of_role};
 
 /// A sustained rate and the burst allowed above it.
@@ -97,6 +99,15 @@ struct Buckets {
     swept: Instant,
 }
 
+impl Buckets {
+    /// Drops the buckets that are as good as new.
+    fn sweep(&mut self, now: Instant) {
+        self.swept = now;
+        self.accounts.retain(|_, bucket| !bucket.at_rest(now));
+        shrink_when_sparse(&mut self.accounts);
+    }
+}
+
 /// An [`SsoAdmin`] whose calls wait for their tokens.
 pub struct Limited<S> {
     inner: S,
@@ -125,8 +136,7 @@ impl<S> Limited<S> {
             let now = Instant::now();
             let mut buckets = self.lock();
             if now.duration_since(buckets.swept) >= SWEEP_EVERY {
-                buckets.swept = now;
-                buckets.accounts.retain(|_, bucket| !bucket.at_rest(now));
+                buckets.sweep(now);
             }
             let global = buckets.global.reserve(now);
             let per_account = self.limits.per_account;
@@ -183,6 +193,12 @@ impl<S: SsoAdmin> SsoAdmin for Limited<S> {
         self.limit(target, self.inner.untag_instance(target, arn, keys)).await
     }
     fn forget_role(&self, role: &RoleRef) {
+        // Objects are going away: a good moment to drop the buckets of idle accounts.
+        let (now, mut buckets) = (Instant::now(), self.lock());
+        if now.duration_since(buckets.swept) >= Duration::from_secs(1) {
+            buckets.sweep(now);
+        }
+        drop(buckets);
         self.inner.forget_role(role);
     }
 }

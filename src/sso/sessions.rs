@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_credential_types::Credentials;
 
 use super::{ErrorKind, RoleRef, SsoError};
+use crate::tables::shrink_when_sparse;
 
 /// Credentials are renewed this long before they expire, so no call is sent
 /// with credentials that lapse on the way.
@@ -78,6 +79,7 @@ impl RoleSessions {
             table.swept = now;
             let idle = self.limits.idle;
             table.sessions.retain(|_, s| now.duration_since(s.last_used()) < idle);
+            shrink_when_sparse(&mut table.sessions);
         }
         if let Some(session) = table.sessions.get(role) {
             session.touch(now);
@@ -117,7 +119,9 @@ impl RoleSessions {
 
     /// Drops the session of a role that no object uses any more.
     pub fn forget(&self, role: &RoleRef) {
-        self.table.lock().expect("never poisoned").sessions.remove(role);
+        let mut table = self.table.lock().expect("never poisoned");
+        table.sessions.remove(role);
+        shrink_when_sparse(&mut table.sessions);
     }
 
     #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt, future};
 use kube::api::Api;
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::reflector;
 use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
@@ -107,8 +107,15 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
             .graceful_shutdown_on(until(shutdown.clone()))
             .run(reconcile, error_policy, ctx.clone())
             .for_each(|result| {
-                if let Err(error) = result {
-                    tracing::debug!(%error, "controller event");
+                match result {
+                    // The watch itself failed: no object is reconciled until it works again.
+                    Err(ControllerError::QueueError(error)) => tracing::error!(
+                        %error,
+                        "watching IdentityCenterInstances failed; is the CRD installed (kubectl apply \
+                         --server-side -f crds/), and may the operator list and watch identitycenterinstances?"
+                    ),
+                    Err(error) => tracing::debug!(%error, "controller event"),
+                    Ok(_) => {}
                 }
                 future::ready(())
             })

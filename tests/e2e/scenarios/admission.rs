@@ -115,15 +115,25 @@ pub async fn invalid_specs_are_refused_at_admission(plane: &mut ControlPlane) {
         "{changed:?}"
     );
 
-    let reached: Vec<_> = stack
-        .calls()
-        .await
-        .into_iter()
-        .filter(|c| {
-            c.request.to_string().contains("bad-") || c.operation == "CreateInstance" && c.request["Name"].is_string()
-        })
+    // A refused object was never stored, so nothing could reconcile it.
+    for i in 0..cases.len() {
+        let stored = stack.api().get_opt(&format!("bad-{i}")).await.unwrap();
+        assert!(stored.is_none(), "bad-{i} was refused, yet stored");
+    }
+    // CreateInstance reached AWS only for the two valid objects that manage an
+    // instance: its ClientToken is the object's UID.
+    let mut valid_uids = Vec::new();
+    for name in ["settled", "defaulted"] {
+        valid_uids.push(stack.get(name).await.metadata.uid.unwrap());
+    }
+    let mut tokens: Vec<String> = (stack.calls().await.into_iter())
+        .filter(|c| c.operation == "CreateInstance")
+        .map(|c| c.request["ClientToken"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(reached.is_empty(), "nothing from a refused object reached the emulator: {reached:?}");
+    tokens.sort();
+    tokens.dedup();
+    valid_uids.sort();
+    assert_eq!(tokens, valid_uids, "CreateInstance was sent for the valid objects only");
     assert_eq!(stack.count("CreateInstance").await, 2, "only the two valid objects called CreateInstance");
     stack.shutdown().await;
 }

@@ -5,10 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::controlplane::ControlPlane;
-use crate::stack::Stack;
+use crate::process::{eventually, free_port, http, spawn, stop};
+use crate::stack::{CONVERGE, OPERATOR, REGION, Stack};
 
 const RELEASE_NAMESPACE: &str = "ico-system";
 const SERVICE_ACCOUNT: &str = "system:serviceaccount:ico-system:identity-center-operator";
@@ -137,4 +140,36 @@ pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
         extra.join("\n")
     );
     stack.shutdown().await;
+}
+
+/// An operator whose identity may not watch IdentityCenterInstances says so
+/// at error level, with what to check, and is never ready.
+pub async fn a_forbidden_watch_is_an_error_with_advice(plane: &mut ControlPlane) {
+    let admin = std::fs::read_to_string(&plane.kubeconfig).unwrap();
+    let nobody = admin.replacen("  user:\n", "  user:\n    as: system:serviceaccount:default:nobody\n", 1);
+    let dir = plane.dir.path().join("forbidden");
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, nobody).unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let args = ["run", "--http-addr", &addr, "--default-region", REGION].map(String::from);
+    let envs = [
+        ("KUBECONFIG", kubeconfig.display().to_string()),
+        ("AWS_ACCESS_KEY_ID", "AKIA111122223333E2EX".into()),
+        ("AWS_SECRET_ACCESS_KEY", "e2e-secret".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("RUST_LOG", "info".into()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let log = dir.join("operator.log");
+    let mut operator = spawn(Path::new(OPERATOR), &args, &envs, &log);
+    let line = eventually("the forbidden watch to be reported", CONVERGE, || async {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines().find(|l| l.contains("watching IdentityCenterInstances failed")).map(str::to_string)
+    })
+    .await;
+    assert!(line.contains("ERROR") && line.contains("is the CRD installed") && line.contains("403"), "{line}");
+    let (status, _) = http("GET", &addr, "/readyz", "").await;
+    assert_ne!(status, 200, "not ready while nothing could be listed");
+    stop(&mut operator, Duration::from_secs(10)).await;
 }

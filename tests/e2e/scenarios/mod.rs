@@ -36,6 +36,7 @@ pub const ALL: &[(&str, Scenario)] = &[
         Box::pin(leader::only_the_leader_reconciles_and_a_standby_takes_over(p))
     }),
     ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
+    ("a_forbidden_watch_is_an_error_with_advice", |p| Box::pin(chart::a_forbidden_watch_is_an_error_with_advice(p))),
     ("apiserver_restart_resumes_without_duplicates", |p| {
         Box::pin(restart::apiserver_restart_resumes_without_duplicates(p))
     }),

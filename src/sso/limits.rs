@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::time::Instant;
 
 use crate::tables::shrink_when_sparse;
 
@@ -205,9 +206,83 @@ impl<S: SsoAdmin> SsoAdmin for Limited<S> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+    use crate::sso::RoleRef;
 
     const TEN: Rate = Rate { per_second: 10.0, burst: 2.0 };
+
+    /// Answers DescribeInstance with ThrottlingException for one account, and counts the calls.
+    #[derive(Default)]
+    struct ThrottlingAccount {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl SsoAdmin for ThrottlingAccount {
+        async fn caller_account(&self, _: &Target) -> Result<String, SsoError> {
+            Ok("111111111111".into())
+        }
+        async fn create_instance(&self, _: &Target, _: &CreateInstance) -> Result<String, SsoError> {
+            Err(SsoError::new("CreateInstance", ErrorKind::Validation, "not in this test"))
+        }
+        async fn describe_instance(&self, target: &Target, _: &str) -> Result<Instance, SsoError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Err(match account_key(target) {
+                "111111111111" => SsoError::new("DescribeInstance", ErrorKind::Throttling, "Rate exceeded"),
+                _ => SsoError::new("DescribeInstance", ErrorKind::AccessDenied, "gone"),
+            })
+        }
+        async fn list_instances(&self, _: &Target) -> Result<Vec<Instance>, SsoError> {
+            Ok(Vec::new())
+        }
+        async fn update_instance_name(&self, _: &Target, _: &str, _: &str) -> Result<(), SsoError> {
+            Ok(())
+        }
+        async fn delete_instance(&self, _: &Target, _: &str) -> Result<(), SsoError> {
+            Ok(())
+        }
+        async fn list_tags(&self, _: &Target, _: &str) -> Result<Tags, SsoError> {
+            Ok(Tags::new())
+        }
+        async fn tag_instance(&self, _: &Target, _: &str, _: &Tags) -> Result<(), SsoError> {
+            Ok(())
+        }
+        async fn untag_instance(&self, _: &Target, _: &str, _: &[String]) -> Result<(), SsoError> {
+            Ok(())
+        }
+    }
+
+    fn in_account(account: &str) -> Target {
+        let role_arn = format!("arn:aws:iam::{account}:role/admin");
+        Target { region: "eu-west-1".into(), role: Some(RoleRef { role_arn, external_id: None }) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_account_slows_down_and_other_accounts_do_not() {
+        let limits = RateLimits {
+            global: Rate { per_second: 1000.0, burst: 1000.0 },
+            per_account: Rate { per_second: 20.0, burst: 20.0 },
+        };
+        let port = Limited::new(ThrottlingAccount::default(), limits);
+        for _ in 0..3 {
+            let throttled = port.describe_instance(&in_account("111111111111"), "arn").await.unwrap_err();
+            assert_eq!(throttled.kind, ErrorKind::Throttling, "the answer still reaches the caller");
+        }
+        assert_eq!(port.account_rate("111111111111"), 2.5, "halved three times");
+        port.describe_instance(&in_account("222222222222"), "arn").await.unwrap_err();
+        assert_eq!(port.account_rate("222222222222"), 20.0, "another account keeps its rate");
+
+        // Past its burst, a still throttled account is down to its floor of one call a second.
+        let started = tokio::time::Instant::now();
+        for _ in 0..20 {
+            port.describe_instance(&in_account("111111111111"), "arn").await.unwrap_err();
+        }
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(2) && waited <= Duration::from_secs(4), "waited {waited:?}");
+        assert_eq!(port.inner.calls.load(Ordering::SeqCst), 24);
+    }
 
     #[test]
     fn a_bucket_lets_its_burst_through_then_spaces_calls_at_its_rate() {

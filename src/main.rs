@@ -116,7 +116,9 @@ fn positive(text: &str) -> Result<f64, String> {
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour codes belong on a terminal, not in a log file or a log collector.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(terminal);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

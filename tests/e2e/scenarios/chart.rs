@@ -169,6 +169,7 @@ pub async fn a_forbidden_watch_is_an_error_with_advice(plane: &mut ControlPlane)
     })
     .await;
     assert!(line.contains("ERROR") && line.contains("is the CRD installed") && line.contains("403"), "{line}");
+    assert!(!line.contains('\u{1b}'), "no colour codes in a log file: {line:?}");
     let (status, _) = http("GET", &addr, "/readyz", "").await;
     assert_ne!(status, 200, "not ready while nothing could be listed");
     stop(&mut operator, Duration::from_secs(10)).await;

@@ -5,8 +5,11 @@
 SHELL := /bin/bash
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
-# Tools built by hack/ (kubectl only where the machine has none).
-export PATH := $(PATH):$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/identity-center-operator/bin
+# Tools built by hack/ (kubectl only where the machine has none), and the
+# Python virtual environment of the tests (moto_server).
+TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/identity-center-operator
+export PATH := $(TOOLS)/venv/bin:$(PATH):$(TOOLS)/bin
+PYTHON := $(TOOLS)/venv/bin/python
 BIN := $(CARGO_TARGET_DIR)/debug/identity-center-operator
 
 .PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart bench bench-scale
@@ -48,7 +51,7 @@ cargo-test:
 	cargo test --bench scale -- --check 50
 
 conformance: build
-	ICO_BIN=$(BIN) python3 -m pytest -q tests/conformance
+	ICO_BIN=$(BIN) $(PYTHON) -m pytest -q tests/conformance
 
 ## Only the end-to-end suite; `make e2e FILTER=sigkill` runs the scenarios whose name matches.
 e2e:
@@ -56,8 +59,8 @@ e2e:
 	cargo test --test e2e -- $(FILTER)
 
 chart:
-	python3 charts/identity-center-operator/argocd/run_tests.py
-	python3 charts/identity-center-operator/tests/test_chart.py
+	$(PYTHON) charts/identity-center-operator/argocd/run_tests.py
+	$(PYTHON) charts/identity-center-operator/tests/test_chart.py
 
 ## Emulator throughput (optimized build; not part of make test).
 bench:
@@ -68,6 +71,6 @@ bench:
 ## Writes bench/results.json and bench/scale.png.
 bench-scale:
 	hack/build-controlplane.sh >/dev/null
-	python3 -c 'import matplotlib' 2>/dev/null || python3 -m pip install --quiet matplotlib
+	hack/install-python.sh matplotlib >/dev/null
 	cargo bench --bench scale -- $(or $(SIZES),100 1000 5000) --resync
-	python3 bench/plot.py bench/results.json bench/scale.png $(BEFORE)
+	$(PYTHON) bench/plot.py bench/results.json bench/scale.png $(BEFORE)

@@ -53,7 +53,7 @@ struct RunArgs {
     #[arg(long, env = "ICO_DEFAULT_REGION")]
     default_region: Option<String>,
     /// How often a settled object is re-checked for drift.
-    #[arg(long, env = "ICO_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ICO_RESYNC_INTERVAL", default_value = "10m", value_parser = at_least_a_second)]
     resync_interval: Duration,
     /// Objects reconciled at once.
     #[arg(long, env = "ICO_CONCURRENCY", default_value_t = 16)]
@@ -104,6 +104,15 @@ struct EmulatorArgs {
     config: Option<PathBuf>,
     #[arg(long, env = "ICO_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+/// A resync interval: a humantime duration of a second or more.
+fn at_least_a_second(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if duration < Duration::from_secs(1) {
+        return Err(format!("{text} is shorter than a second"));
+    }
+    Ok(duration)
 }
 
 /// A rate or burst: a number above zero.
@@ -157,11 +166,13 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         global: Rate { per_second: args.aws_rate, burst: args.aws_burst },
         per_account: Rate { per_second: args.aws_account_rate, burst: args.aws_account_burst },
     };
-    let sso = Metered::new(Limited::new(AwsSsoAdmin::from_env(sessions).await, rates), metrics.clone());
+    let default_region = args.default_region.or_else(|| std::env::var("AWS_REGION").ok());
+    let aws = AwsSsoAdmin::from_env(sessions, default_region.clone()).await;
+    let sso = Metered::new(Limited::new(aws, rates), metrics.clone());
     let identity =
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
     let settings = Settings {
-        default_region: args.default_region.or_else(|| std::env::var("AWS_REGION").ok()),
+        default_region,
         resync_interval: args.resync_interval,
         namespaces: args.watch_namespaces.into_iter().filter(|ns| !ns.is_empty()).collect(),
     };

@@ -51,6 +51,9 @@ struct Index {
     by_account: HashMap<Account, BTreeSet<String>>,
     /// Keys seen since a watch began to list again, per watched namespace ("" for all).
     relisting: HashMap<String, HashSet<String>>,
+    /// Watched namespaces that have not listed once yet: until they have, an
+    /// account's holder may be among the objects not seen.
+    unlisted: HashSet<String>,
 }
 
 impl Index {
@@ -109,6 +112,16 @@ impl ClaimIndex {
         self.lock().remove(key);
     }
 
+    /// The watches about to start, one per namespace ("" for all).
+    pub fn expect(&self, namespaces: impl IntoIterator<Item = String>) {
+        self.lock().unlisted.extend(namespaces);
+    }
+
+    /// Whether every watch has listed at least once, so that the index holds every object.
+    pub fn is_complete(&self) -> bool {
+        self.lock().unlisted.is_empty()
+    }
+
     /// A watch of `namespace` ("" for all) starts listing from scratch.
     pub fn relist_started(&self, namespace: &str) {
         self.lock().relisting.insert(namespace.to_string(), HashSet::new());
@@ -117,6 +130,7 @@ impl ClaimIndex {
     /// The list is complete: objects of `namespace` it did not show were deleted meanwhile.
     pub fn relist_done(&self, namespace: &str) {
         let mut index = self.lock();
+        index.unlisted.remove(namespace);
         let Some(seen) = index.relisting.remove(namespace) else { return };
         let in_scope = |key: &str| namespace.is_empty() || key.split_once('/').is_some_and(|(ns, _)| ns == namespace);
         let gone: Vec<String> =
@@ -265,6 +279,19 @@ mod tests {
         index.relist_started("");
         index.relist_done("");
         assert!(index.is_empty(), "a cluster-wide relist that shows nothing leaves nothing");
+    }
+
+    #[test]
+    fn the_index_is_complete_once_every_watch_has_listed() {
+        let index = ClaimIndex::default();
+        assert!(index.is_complete(), "no watch expected");
+        index.expect(["a".to_string(), "b".to_string()]);
+        index.relist_started("a");
+        index.relist_done("a");
+        assert!(!index.is_complete(), "b has not listed");
+        index.relist_started("b");
+        index.relist_done("b");
+        assert!(index.is_complete());
     }
 
     #[test]

@@ -45,8 +45,8 @@ impl ResyncSchedule {
         let bucket_of = |offset: Duration| (offset.as_nanos() / bucket_nanos) as u64;
         let current = bucket_of(now.duration_since(self.epoch));
         // From the first bucket that starts at least half an interval ahead.
-        let (earliest, latest) =
-            (current + bucket_of(self.interval / 2) + 1, current + bucket_of(self.interval * 3 / 2));
+        let earliest = current + bucket_of(self.interval / 2) + 1;
+        let latest = (current + bucket_of(self.interval * 3 / 2)).max(earliest);
         let mut book = self.book.lock().expect("never poisoned");
         // Buckets in the past are done with.
         while book.first < current && book.counts.pop_front().is_some() {
@@ -76,6 +76,14 @@ mod tests {
             [(&[], None), (&[3, 1, 2], Some(1)), (&[2, 0, 0, 1], Some(1)), (&[0, 0], Some(0))];
         for (counts, want) in cases {
             assert_eq!(least_booked(counts.iter().copied()), want, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn a_tiny_interval_still_books_a_moment_ahead() {
+        let schedule = ResyncSchedule::new(Duration::from_millis(10));
+        for _ in 0..3 {
+            assert!(schedule.next_delay() <= Duration::from_millis(200));
         }
     }
 

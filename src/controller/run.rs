@@ -83,6 +83,7 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
         ctx.settings.namespaces.iter().map(|ns| (ns.clone(), Api::namespaced(ctx.client.clone(), ns))).collect()
     };
     readiness.0.store(scopes.len(), Ordering::SeqCst);
+    ctx.claims.expect(scopes.iter().map(|(scope, _)| scope.clone()));
     let controllers = scopes.into_iter().map(|(scope, api)| {
         let (reader, writer) = reflector::store();
         let pending = readiness.0.clone();

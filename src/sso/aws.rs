@@ -7,10 +7,11 @@
 //! and one HTTP connection pool, whatever the number of roles. Endpoints
 //! honour AWS_ENDPOINT_URL_SSO_ADMIN, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -59,8 +60,9 @@ macro_rules! send {
 
 impl AwsSsoAdmin {
     /// Loads the standard AWS configuration from the environment, with one
-    /// HTTP client (and connection pool) that every SDK client shares.
-    pub async fn from_env(limits: SessionLimits) -> Self {
+    /// HTTP client (and connection pool) that every SDK client shares. STS
+    /// calls go to `fallback_region` when the environment names no region.
+    pub async fn from_env(limits: SessionLimits, fallback_region: Option<String>) -> Self {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(Duration::from_secs(20))
@@ -69,8 +71,9 @@ impl AwsSsoAdmin {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
             .build_https();
+        let region = RegionProviderChain::default_provider().or_else(fallback_region.map(Region::new));
         let base = aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
-        Self::with_limits(base.load().await, limits)
+        Self::with_limits(base.region(region).load().await, limits)
     }
 
     /// Uses `base` (credentials, endpoint, timeouts, HTTP client) for every target.
@@ -119,6 +122,25 @@ impl AwsSsoAdmin {
             "identity-center-operator AssumeRole",
         ))
     }
+}
+
+/// At most this many pages are read of one listing.
+const MAX_PAGES: usize = 1_000;
+
+/// The token of the next page, if any. A token that comes back, or more
+/// pages than any account has, is an error rather than an endless loop.
+fn next_page(
+    seen: &mut HashSet<String>,
+    token: Option<String>,
+    operation: &'static str,
+) -> Result<Option<String>, SsoError> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(None) };
+    if seen.len() >= MAX_PAGES || !seen.insert(token.clone()) {
+        let message =
+            format!("{operation} returned a page token again or more than {MAX_PAGES} pages; stopped reading");
+        return Err(SsoError::new(operation, ErrorKind::Unknown("Pagination".into()), message));
+    }
+    Ok(Some(token))
 }
 
 /// A refused AssumeRole means the role cannot be used: a credentials problem,
@@ -225,15 +247,15 @@ impl SsoAdmin for AwsSsoAdmin {
     async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
         let route = self.route(target).await?;
         let mut instances = Vec::new();
-        let mut next_token = None;
+        let (mut next_token, mut seen) = (None, HashSet::new());
         loop {
             let request = route.client.list_instances().set_next_token(next_token.take());
             let page = send!(route.clone(), request, "ListInstances")?;
             let items = page.instances.unwrap_or_default();
             instances.extend(items.into_iter().filter_map(|m| Some(instance!(m, m.instance_arn.clone()?))));
-            match page.next_token {
-                Some(token) if !token.is_empty() => next_token = Some(token),
-                _ => return Ok(instances),
+            match next_page(&mut seen, page.next_token, "ListInstances")? {
+                Some(token) => next_token = Some(token),
+                None => return Ok(instances),
             }
         }
     }
@@ -255,7 +277,7 @@ impl SsoAdmin for AwsSsoAdmin {
     async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError> {
         let route = self.route(target).await?;
         let mut tags = Tags::new();
-        let mut next_token = None;
+        let (mut next_token, mut seen) = (None, HashSet::new());
         loop {
             let request = (route.client.list_tags_for_resource())
                 .instance_arn(arn)
@@ -263,9 +285,9 @@ impl SsoAdmin for AwsSsoAdmin {
                 .set_next_token(next_token.take());
             let page = send!(route.clone(), request, "ListTagsForResource")?;
             tags.extend(page.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)));
-            match page.next_token {
-                Some(token) if !token.is_empty() => next_token = Some(token),
-                _ => return Ok(tags),
+            match next_page(&mut seen, page.next_token, "ListTagsForResource")? {
+                Some(token) => next_token = Some(token),
+                None => return Ok(tags),
             }
         }
     }
@@ -287,5 +309,21 @@ impl SsoAdmin for AwsSsoAdmin {
 
     fn forget_role(&self, role: &RoleRef) {
         self.sessions.forget(role);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_ends_on_the_last_page_and_refuses_a_token_that_comes_back() {
+        let mut seen = HashSet::new();
+        assert_eq!(next_page(&mut seen, Some("a".into()), "ListInstances").unwrap(), Some("a".into()));
+        assert_eq!(next_page(&mut seen, Some("b".into()), "ListInstances").unwrap(), Some("b".into()));
+        assert_eq!(next_page(&mut seen, Some(String::new()), "ListInstances").unwrap(), None, "empty: last page");
+        assert_eq!(next_page(&mut seen, None, "ListInstances").unwrap(), None);
+        let repeated = next_page(&mut seen, Some("a".into()), "ListInstances").unwrap_err();
+        assert!(repeated.message.contains("again"), "{}", repeated.message);
     }
 }

@@ -14,6 +14,8 @@ use crate::sso::{ErrorKind, Instance, Target};
 
 /// How long a refused object waits before it looks again whether its account became free.
 pub(super) const CLAIM_RECHECK: Duration = Duration::from_secs(60);
+/// How long a claim waits for the watch cache to catch up before it is decided.
+const CLAIM_WAIT: Duration = Duration::from_secs(2);
 /// Right after CreateInstance, AWS may not show the instance yet.
 const VISIBILITY_GRACE: Duration = Duration::from_secs(300);
 
@@ -76,6 +78,10 @@ impl Reconcile<'_> {
     /// from the claim index that the watch keeps, without an API call.
     async fn claim(&self, account: &str, region: &str) -> Result<(), Stop> {
         let claims = &self.ctx.claims;
+        if !claims.is_complete() {
+            // Another watched namespace has not listed yet: its objects may hold this account.
+            return Err(Stop::Defer(CLAIM_WAIT));
+        }
         let operator_account = match claims.has_operator_claims() {
             true => Some(self.operator_account(region).await?),
             false => None,
@@ -87,21 +93,27 @@ impl Reconcile<'_> {
             has_instance: self.object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
             created: self.object.metadata.creation_timestamp.as_ref().map(|t| t.0),
         };
-        match decide::claim_holder(&me, &others) {
-            None => Ok(()),
-            Some(holder) => Err(Stop::Report(
-                Outcome::Stalled {
-                    reason: "AccountAlreadyManaged",
-                    message: format!(
-                        "Account {account} is already managed by IdentityCenterInstance {}; AWS allows one \
+        let Some(holder) = decide::claim_holder(&me, &others) else { return Ok(()) };
+        // The refusal rewrites the status from the cache; the cache may not show
+        // this object's own latest write (its ARN, its create marker) yet, and
+        // the refusal must not erase what it has not seen.
+        let cached = self.object.status.clone().unwrap_or_default();
+        let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
+        if (fresh.instance_arn, fresh.create_requested_at) != (cached.instance_arn, cached.create_requested_at) {
+            return Err(Stop::Defer(CLAIM_WAIT));
+        }
+        Err(Stop::Report(
+            Outcome::Stalled {
+                reason: "AccountAlreadyManaged",
+                message: format!(
+                    "Account {account} is already managed by IdentityCenterInstance {}; AWS allows one \
                          instance per account. Delete one of the two objects, or point this one at another \
                          account with spec.credentials.roleArn.",
-                        holder.key
-                    ),
-                },
-                Requeue::After(CLAIM_RECHECK),
-            )),
-        }
+                    holder.key
+                ),
+            },
+            Requeue::After(CLAIM_RECHECK),
+        ))
     }
 
     /// ObserveOnly without an ARN: the instance ListInstances shows for the account.

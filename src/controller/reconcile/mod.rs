@@ -44,6 +44,9 @@ enum Requeue {
 /// Why a reconcile ended before its last step.
 enum Stop {
     Report(Outcome, Requeue),
+    /// Nothing can be decided yet (the watch cache is catching up): look
+    /// again after the delay, reporting nothing.
+    Defer(Duration),
     Sso(SsoError),
     Kube(kube::Error),
 }
@@ -123,6 +126,7 @@ impl<'a> Reconcile<'a> {
             Ok(done) => done,
             Err(Stop::Report(outcome, requeue)) => (outcome, requeue),
             Err(Stop::Kube(error)) => return Err(error.into()),
+            Err(Stop::Defer(delay)) => return Ok(("deferred", Action::requeue(delay))),
             Err(Stop::Sso(error)) => self.failed(&error),
         };
         if !matches!(outcome, Outcome::Retrying { .. }) {

@@ -278,6 +278,40 @@ async fn a_second_object_for_the_same_account_is_refused_without_create() {
 }
 
 #[tokio::test]
+async fn a_refusal_never_writes_over_an_arn_the_cache_has_not_seen_yet() {
+    let h = harness(Script::default());
+    let mut older = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
+    older["metadata"]["name"] = json!("first");
+    older["metadata"]["uid"] = json!("another-uid");
+    older["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+    h.ctx.claims.observe(&serde_json::from_value(older).unwrap());
+    // The API server has this object's ARN; the watch cache does not show it yet.
+    let stale =
+        object(json!({}), json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"}), true, false);
+    let mut stored = stale.clone();
+    stored["status"]["instanceArn"] = json!("arn:aws:sso:::instance/ssoins-2222222222222222");
+    *h.cluster.fresh.lock().unwrap() = stored;
+    let cached: Watched = serde_json::from_value(stale).unwrap();
+    let action = reconcile(Arc::new(cached), h.ctx.clone()).await.unwrap();
+
+    assert!(h.cluster.status_writes().is_empty(), "nothing written from the stale cache");
+    assert!(h.cluster.events().is_empty());
+    assert_eq!(action, Action::requeue(Duration::from_secs(2)), "looked at again once the cache caught up");
+}
+
+#[tokio::test]
+async fn no_claim_is_decided_before_every_watched_namespace_has_listed() {
+    let h = harness(Script::default());
+    h.ctx.claims.expect(["identity".to_string(), "team-b".to_string()]);
+    h.ctx.claims.relist_started("identity");
+    h.ctx.claims.relist_done("identity");
+    let action = h.reconcile(object(json!({}), json!(null), true, false)).await;
+    assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "team-b may hold the account");
+    assert!(h.cluster.status_writes().is_empty());
+    assert_eq!(action, Action::requeue(Duration::from_secs(2)));
+}
+
+#[tokio::test]
 async fn an_account_that_already_has_an_instance_is_named_with_how_to_adopt_it() {
     let errors = [(
         "CreateInstance",

@@ -165,7 +165,8 @@ impl ClaimIndex {
             .collect()
     }
 
-    /// Whether an object other than `except` acts through `role_arn`.
+    /// Whether a managing object other than `except` acts through `role_arn`.
+    /// (An observer is not counted: its next call assumes the role again.)
     pub fn role_in_use(&self, role_arn: &str, except: &str) -> bool {
         let index = self.lock();
         let Some(account) = account_of_role(role_arn) else { return false };

@@ -2,6 +2,7 @@
 //! ConfigMap.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -22,16 +23,30 @@ pub struct Cluster {
     client: kube::Client,
     recorder: Recorder,
     object: IdentityCenterInstance,
+    /// The version of the object that the reconcile's view is based on: the
+    /// watch cache's at first, then that of each write and fresh read. Every
+    /// write is conditional on it, so a view the cache had not caught up with
+    /// fails (409) instead of writing over what it did not see.
+    resource_version: Mutex<Option<String>>,
 }
 
 impl Cluster {
     pub fn new(client: kube::Client, recorder: Recorder, object: IdentityCenterInstance) -> Self {
         let namespace = object.namespace().unwrap_or_default();
-        Self { api: Api::namespaced(client.clone(), &namespace), client, recorder, object }
+        let resource_version = Mutex::new(object.resource_version());
+        Self { api: Api::namespaced(client.clone(), &namespace), client, recorder, object, resource_version }
     }
 
     fn name(&self) -> String {
         self.object.name_any()
+    }
+
+    fn seen(&self, object: &IdentityCenterInstance) {
+        *self.resource_version.lock().expect("never poisoned") = object.resource_version();
+    }
+
+    fn expected_version(&self) -> Option<String> {
+        self.resource_version.lock().expect("never poisoned").clone()
     }
 
     /// Writes the whole status by server-side apply. Fields left out are
@@ -40,16 +55,21 @@ impl Cluster {
         let patch = json!({
             "apiVersion": IdentityCenterInstance::api_version(&()),
             "kind": IdentityCenterInstance::kind(&()),
+            "metadata": { "resourceVersion": self.expected_version() },
             "status": status,
         });
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        self.api.patch_status(&self.name(), &params, &Patch::Apply(patch)).await?;
+        let written = self.api.patch_status(&self.name(), &params, &Patch::Apply(patch)).await?;
+        self.seen(&written);
         Ok(())
     }
 
-    /// The object as the API server has it now, not as the watch cache last saw it.
+    /// The object as the API server has it now, not as the watch cache last
+    /// saw it; the writes that follow build on it.
     pub async fn fresh(&self) -> Result<IdentityCenterInstance, kube::Error> {
-        self.api.get_status(&self.name()).await
+        let fresh = self.api.get_status(&self.name()).await?;
+        self.seen(&fresh);
+        Ok(fresh)
     }
 
     pub fn has_finalizer(&self) -> bool {
@@ -71,11 +91,12 @@ impl Cluster {
     async fn patch_finalizers(&self, finalizers: Vec<String>) -> Result<(), kube::Error> {
         let patch = json!({
             "metadata": {
-                "resourceVersion": self.object.resource_version(),
+                "resourceVersion": self.expected_version(),
                 "finalizers": finalizers,
             }
         });
-        self.api.patch(&self.name(), &PatchParams::default(), &Patch::Merge(patch)).await?;
+        let written = self.api.patch(&self.name(), &PatchParams::default(), &Patch::Merge(patch)).await?;
+        self.seen(&written);
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::claims::{ClaimIndex, key_of};
 use super::context::Context;
-use super::reconcile::{Error, reconcile};
+use super::reconcile::{Error, reconcile, role_of};
 use crate::api::IdentityCenterInstance;
 
 /// What the watch delivers: an object, or the metadata of one that does not
@@ -47,7 +47,16 @@ fn spec_or_deletion(object: &Watched) -> Option<u64> {
 fn error_policy(object: Arc<Watched>, error: &Error, _: Arc<Context>) -> Action {
     let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
     tracing::warn!(%namespace, %name, %error, "reconcile failed; retrying");
-    Action::requeue(Duration::from_secs(5 + rand::random::<u64>() % 10))
+    Action::requeue(retry_delay(error, rand::random::<f64>()))
+}
+
+/// When to try again after a Kubernetes API failure; `jitter` in [0, 1).
+/// A conflict only means the watch cache was behind the object: it catches
+/// up within moments.
+fn retry_delay(error: &Error, jitter: f64) -> Duration {
+    let conflict = matches!(error, Error::Kube(kube::Error::Api(status)) if status.code == 409);
+    let (base, spread) = if conflict { (1.0, 1.0) } else { (5.0, 10.0) };
+    Duration::from_secs_f64(base + spread * jitter.clamp(0.0, 1.0))
 }
 
 /// Keeps the claim index in step with one watch of `scope` ("" for all namespaces).
@@ -61,6 +70,21 @@ fn index_event(claims: &ClaimIndex, scope: &str, event: &watcher::Event<Watched>
             Err(_) => claims.forget(&key_of(object)),
         },
         watcher::Event::Delete(object) => claims.forget(&key_of(object)),
+    }
+}
+
+/// An object is gone from the cluster (released by its finalizer, or deleted
+/// without one): nothing is kept for it, nor for its role once no other
+/// managing object acts through it.
+pub(super) fn forget_object(ctx: &Context, object: &Watched) {
+    if let Some(uid) = object.uid() {
+        ctx.record_success(&uid);
+    }
+    let Ok(valid) = &object.0 else { return };
+    if let Some(role) = role_of(valid)
+        && !ctx.claims.role_in_use(&role.role_arn, &key_of(valid))
+    {
+        ctx.sso.forget_role(&role);
     }
 }
 
@@ -88,13 +112,16 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
         let (reader, writer) = reflector::store();
         let pending = readiness.0.clone();
         let mut listed = false;
-        let index = ctx.clone();
+        let watched = ctx.clone();
         let stream = watcher(api, watcher::Config::default().any_semantic())
             .default_backoff()
             // The cache holds every object: keep only what reconciles read.
             .modify(|object| object.managed_fields_mut().clear())
             .inspect_ok(move |event| {
-                index_event(&index.claims, &scope, event);
+                index_event(&watched.claims, &scope, event);
+                if let watcher::Event::Delete(object) = event {
+                    forget_object(&watched, object);
+                }
                 if !listed && matches!(event, watcher::Event::InitDone) {
                     listed = true;
                     pending.fetch_sub(1, Ordering::SeqCst);
@@ -129,5 +156,25 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
     tokio::select! {
         _ = future::join_all(controllers) => {}
         _ = deadline => tracing::warn!("controllers did not stop within {SHUTDOWN_GRACE:?} of shutdown; stopping anyway"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::core::Status;
+
+    use super::*;
+
+    fn api_error(code: u16) -> Error {
+        Error::Kube(kube::Error::Api(Box::new(Status::failure("test", "Test").with_code(code))))
+    }
+
+    #[test]
+    fn a_conflict_is_retried_at_once_and_other_failures_after_a_while() {
+        let cases = [(409, 0.0, 1.0), (409, 0.99, 1.99), (500, 0.0, 5.0), (403, 0.5, 10.0)];
+        for (code, jitter, seconds) in cases {
+            let got = retry_delay(&api_error(code), jitter).as_secs_f64();
+            assert!((got - seconds).abs() < 1e-9, "{code} {jitter}: {got}");
+        }
     }
 }

@@ -79,7 +79,8 @@ impl Bucket {
         self.rate = (self.rate + self.ceiling.per_second * RECOVERY_SHARE).min(self.ceiling.per_second);
     }
 
-    pub fn rate(&self) -> f64 {
+    #[cfg(test)]
+    fn rate(&self) -> f64 {
         self.rate
     }
 
@@ -159,7 +160,8 @@ impl<S> Limited<S> {
     }
 
     /// The current rate of an account's bucket (its ceiling when it has none).
-    pub fn account_rate(&self, account: &str) -> f64 {
+    #[cfg(test)]
+    fn account_rate(&self, account: &str) -> f64 {
         self.lock().accounts.get(account).map_or(self.limits.per_account.per_second, Bucket::rate)
     }
 }

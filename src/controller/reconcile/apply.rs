@@ -14,7 +14,7 @@ use crate::sso::{ErrorKind, Instance, Target};
 
 /// How long a refused object waits before it looks again whether its account became free.
 pub(super) const CLAIM_RECHECK: Duration = Duration::from_secs(60);
-/// How long a claim waits for the watch cache to catch up before it is decided.
+/// How long a claim waits for every watch to list before it is decided.
 const CLAIM_WAIT: Duration = Duration::from_secs(2);
 /// Right after CreateInstance, AWS may not show the instance yet.
 const VISIBILITY_GRACE: Duration = Duration::from_secs(300);
@@ -94,14 +94,6 @@ impl Reconcile<'_> {
             created: self.object.metadata.creation_timestamp.as_ref().map(|t| t.0),
         };
         let Some(holder) = decide::claim_holder(&me, &others) else { return Ok(()) };
-        // The refusal rewrites the status from the cache; the cache may not show
-        // this object's own latest write (its ARN, its create marker) yet, and
-        // the refusal must not erase what it has not seen.
-        let cached = self.object.status.clone().unwrap_or_default();
-        let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
-        if (fresh.instance_arn, fresh.create_requested_at) != (cached.instance_arn, cached.create_requested_at) {
-            return Err(Stop::Defer(CLAIM_WAIT));
-        }
         Err(Stop::Report(
             Outcome::Stalled {
                 reason: "AccountAlreadyManaged",

@@ -15,7 +15,7 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
 
-use super::claims::{Account, key_of};
+use super::claims::Account;
 use super::cluster::Cluster;
 use super::conditions::{Outcome, next_conditions, transition_event};
 use super::context::Context;
@@ -77,6 +77,12 @@ pub async fn reconcile(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Action
     result.map(|(_, action)| action)
 }
 
+/// The role an object acts through (`spec.credentials`), if any.
+pub(super) fn role_of(object: &IdentityCenterInstance) -> Option<RoleRef> {
+    let credentials = object.spec.credentials.as_ref()?;
+    Some(RoleRef { role_arn: credentials.role_arn.clone(), external_id: credentials.external_id.clone() })
+}
+
 /// Kubernetes stores times to the second; keeping more would make every
 /// status look changed.
 fn whole_seconds(time: Timestamp) -> Time {
@@ -112,10 +118,7 @@ impl<'a> Reconcile<'a> {
     async fn run(mut self) -> Result<(&'static str, Action), Error> {
         let result = if self.object.metadata.deletion_timestamp.is_some() {
             match self.delete().await {
-                Ok(None) => {
-                    self.forget();
-                    return Ok(("released", Action::await_change()));
-                }
+                Ok(None) => return Ok(("released", Action::await_change())),
                 Ok(Some(done)) => Ok(done),
                 Err(stop) => Err(stop),
             }
@@ -181,23 +184,8 @@ impl<'a> Reconcile<'a> {
         Ok(())
     }
 
-    fn role(&self) -> Option<RoleRef> {
-        let credentials = self.object.spec.credentials.as_ref()?;
-        Some(RoleRef { role_arn: credentials.role_arn.clone(), external_id: credentials.external_id.clone() })
-    }
-
     fn target(&self, region: &str) -> Target {
-        Target { region: region.to_string(), role: self.role() }
-    }
-
-    /// The object is let go: nothing is kept for it, nor for its role once no other object uses it.
-    fn forget(&self) {
-        self.ctx.record_success(&self.uid());
-        if let Some(role) = self.role()
-            && !self.ctx.claims.role_in_use(&role.role_arn, &key_of(&self.object))
-        {
-            self.ctx.sso.forget_role(&role);
-        }
+        Target { region: region.to_string(), role: role_of(&self.object) }
     }
 
     /// The account this object acts in: its role's, else the operator's own.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::Journal;
-use crate::sso::{CreateInstance, ErrorKind, Instance, InstanceState, SsoAdmin, SsoError, Tags, Target};
+use crate::sso::{CreateInstance, ErrorKind, Instance, InstanceState, RoleRef, SsoAdmin, SsoError, Tags, Target};
 
 pub const ACCOUNT: &str = "111122223333";
 pub const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
@@ -100,5 +100,8 @@ impl SsoAdmin for FakeSso {
 
     async fn untag_instance(&self, _: &Target, _: &str, keys: &[String]) -> Result<(), SsoError> {
         self.call("UntagResource", format!(" {keys:?}"))
+    }
+    fn forget_role(&self, role: &RoleRef) {
+        self.journal.push(format!("sessions forget {}", role.role_arn));
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Journal;
 
@@ -60,6 +60,44 @@ fn short(method: &str, path: &str) -> String {
     format!("k8s {method} {what}")
 }
 
+/// What the API server answers; a write whose resourceVersion precondition
+/// is not the stored object's is refused with 409, as the API server does.
+/// Every accepted write of the object gives it a new resourceVersion.
+fn answer(cluster: &Cluster, sent: &Sent) -> Result<Value, Value> {
+    let writes_object = sent.method == "PATCH" && !sent.path.contains("/configmaps");
+    let mut current = cluster.fresh.lock().unwrap();
+    if writes_object {
+        let expected = &sent.body["metadata"]["resourceVersion"];
+        if !expected.is_null() && *expected != current["metadata"]["resourceVersion"] {
+            let message = "the object has been modified; please apply your changes to the latest version";
+            return Err(
+                json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": "Conflict", "code": 409}),
+            );
+        }
+        let version: u64 = current["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
+        current["metadata"]["resourceVersion"] = json!((version + 1).to_string());
+    }
+    Ok(match (sent.method.as_str(), sent.path.as_str()) {
+        ("GET", _) => current.clone(),
+        ("POST", p) if p.contains("/events") => sent.body.clone(),
+        ("PATCH", p) if p.contains("/configmaps") => sent.body.clone(),
+        ("PATCH", p) if p.ends_with("/status") => {
+            match (current["status"].as_object_mut(), sent.body["status"].as_object()) {
+                (Some(status), Some(patch)) if sent.content_type == "application/merge-patch+json" => {
+                    status.extend(patch.clone());
+                }
+                _ => current["status"] = sent.body["status"].clone(),
+            }
+            current.clone()
+        }
+        ("PATCH", _) => {
+            current["metadata"]["finalizers"] = sent.body["metadata"]["finalizers"].clone();
+            current.clone()
+        }
+        other => panic!("unexpected request {other:?}"),
+    })
+}
+
 /// Serves `cluster` to a kube client until the client is dropped.
 pub fn client(cluster: Cluster, journal: Journal) -> kube::Client {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
@@ -71,32 +109,20 @@ pub fn client(cluster: Cluster, journal: Journal) -> kube::Client {
             let (method, path) = (parts.method.to_string(), parts.uri.path().to_string());
             let content_type =
                 parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-            journal.push(short(&method, &path));
-            let answer = match (method.as_str(), &path) {
-                ("GET", _) => cluster.fresh.lock().unwrap().clone(),
-                ("POST", p) if p.contains("/events") => body.clone(),
-                ("PATCH", p) if p.contains("/configmaps") => body.clone(),
-                ("PATCH", p) if p.ends_with("/status") => {
-                    let mut current = cluster.fresh.lock().unwrap();
-                    match (current["status"].as_object_mut(), body["status"].as_object()) {
-                        (Some(status), Some(patch)) if content_type == "application/merge-patch+json" => {
-                            status.extend(patch.clone());
-                        }
-                        _ => current["status"] = body["status"].clone(),
-                    }
-                    current.clone()
+            let query = parts.uri.query().unwrap_or_default().to_string();
+            let sent = Sent { method: method.clone(), path: path.clone(), query, content_type, body };
+            let (status, answer) = match answer(&cluster, &sent) {
+                Ok(answer) => {
+                    journal.push(short(&method, &path));
+                    cluster.sent.lock().unwrap().push(sent);
+                    (StatusCode::OK, answer)
                 }
-                ("PATCH", _) => {
-                    let mut current = cluster.fresh.lock().unwrap();
-                    current["metadata"]["finalizers"] = body["metadata"]["finalizers"].clone();
-                    current.clone()
+                Err(conflict) => {
+                    journal.push(format!("{} conflict", short(&method, &path)));
+                    (StatusCode::CONFLICT, conflict)
                 }
-                other => panic!("unexpected request {other:?}"),
             };
-            let sent = Sent { method, path, query: parts.uri.query().unwrap_or_default().into(), content_type, body };
-            cluster.sent.lock().unwrap().push(sent);
-            let response =
-                Response::builder().status(StatusCode::OK).body(Body::from(serde_json::to_vec(&answer).unwrap()));
+            let response = Response::builder().status(status).body(Body::from(serde_json::to_vec(&answer).unwrap()));
             respond.send_response(response.unwrap());
         }
     });

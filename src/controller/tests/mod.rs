@@ -12,7 +12,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
-use super::{Context, Settings, Watched, reconcile};
+use super::{Context, Error, Settings, Watched, reconcile};
 use crate::metrics::Metrics;
 use crate::sso::{ErrorKind, InstanceState, SsoError};
 
@@ -260,14 +260,19 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
     );
 }
 
-#[tokio::test]
-async fn a_second_object_for_the_same_account_is_refused_without_create() {
-    let h = harness(Script::default());
+/// Another, older object that holds the account and its instance, as the watch saw it.
+fn observe_older_holder(h: &Harness) {
     let mut older = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
     older["metadata"]["name"] = json!("first");
     older["metadata"]["uid"] = json!("another-uid");
     older["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
     h.ctx.claims.observe(&serde_json::from_value(older).unwrap());
+}
+
+#[tokio::test]
+async fn a_second_object_for_the_same_account_is_refused_without_create() {
+    let h = harness(Script::default());
+    observe_older_holder(&h);
     h.reconcile(object(json!({}), json!(null), true, false)).await;
 
     assert_eq!(h.journal.aws(), ["GetCallerIdentity"], "no CreateInstance");
@@ -278,25 +283,49 @@ async fn a_second_object_for_the_same_account_is_refused_without_create() {
 }
 
 #[tokio::test]
-async fn a_refusal_never_writes_over_an_arn_the_cache_has_not_seen_yet() {
+async fn a_write_from_a_stale_cache_fails_instead_of_erasing_what_it_did_not_see() {
     let h = harness(Script::default());
-    let mut older = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
-    older["metadata"]["name"] = json!("first");
-    older["metadata"]["uid"] = json!("another-uid");
-    older["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
-    h.ctx.claims.observe(&serde_json::from_value(older).unwrap());
+    observe_older_holder(&h);
     // The API server has this object's ARN; the watch cache does not show it yet.
     let stale =
         object(json!({}), json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"}), true, false);
     let mut stored = stale.clone();
     stored["status"]["instanceArn"] = json!("arn:aws:sso:::instance/ssoins-2222222222222222");
-    *h.cluster.fresh.lock().unwrap() = stored;
+    stored["metadata"]["resourceVersion"] = json!("42");
+    *h.cluster.fresh.lock().unwrap() = stored.clone();
     let cached: Watched = serde_json::from_value(stale).unwrap();
-    let action = reconcile(Arc::new(cached), h.ctx.clone()).await.unwrap();
+    let result = reconcile(Arc::new(cached), h.ctx.clone()).await;
 
-    assert!(h.cluster.status_writes().is_empty(), "nothing written from the stale cache");
-    assert!(h.cluster.events().is_empty());
-    assert_eq!(action, Action::requeue(Duration::from_secs(2)), "looked at again once the cache caught up");
+    assert!(matches!(&result, Err(Error::Kube(kube::Error::Api(s))) if s.code == 409), "{result:?}");
+    assert!(h.journal.entries().contains(&"k8s PATCH status conflict".to_string()), "{:?}", h.journal.entries());
+    assert_eq!(*h.cluster.fresh.lock().unwrap(), stored, "the stored ARN is untouched");
+    assert!(h.cluster.events().is_empty(), "nothing reported from the stale view");
+}
+
+#[tokio::test]
+async fn an_object_gone_from_the_cluster_leaves_no_failure_count_and_frees_its_role_when_unused() {
+    let h = harness(Script::default());
+    let role = "arn:aws:iam::444455556666:role/admin";
+    let with_role = |name: &str, uid: &str| -> Watched {
+        let mut value = object(json!({"credentials": {"roleArn": role}}), json!(null), false, false);
+        value["metadata"]["name"] = json!(name);
+        value["metadata"]["uid"] = json!(uid);
+        serde_json::from_value(value).unwrap()
+    };
+    let (first, second) = (with_role("first", "uid-1"), with_role("second", "uid-2"));
+    for watched in [&first, &second] {
+        h.ctx.claims.observe(watched.0.as_ref().unwrap());
+    }
+    h.ctx.record_failure("uid-1");
+
+    h.ctx.claims.forget("identity/first");
+    super::run::forget_object(&h.ctx, &first);
+    assert_eq!(h.ctx.record_failure("uid-1"), 0, "its failure count went with it");
+    assert!(h.journal.entries().is_empty(), "the role is still used by second");
+
+    h.ctx.claims.forget("identity/second");
+    super::run::forget_object(&h.ctx, &second);
+    assert_eq!(h.journal.entries(), [format!("sessions forget {role}")]);
 }
 
 #[tokio::test]

@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 #
 # identity-center-operator image: one static binary on distroless/static.
+# The sso-admin-emulator image (the chart's optional sandbox emulator) is
+# built from the same builder stage:
 #
 #   docker build -t identity-center-operator:dev .
+#   docker build --target sso-admin-emulator -t sso-admin-emulator:dev .
 #   docker run --rm identity-center-operator:dev crd
 #
 # Why musl-static on distroless/static (and not glibc on distroless/cc):
@@ -32,13 +35,28 @@ COPY . .
 RUN --mount=type=cache,id=ico-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,id=ico-cargo-git,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,id=ico-target,target=/src/target,sharing=locked \
-    cargo build --release --locked --bin identity-center-operator \
+    cargo build --release --locked --bin identity-center-operator --bin sso-admin-emulator \
  && mkdir -p /out \
- && cp target/release/identity-center-operator /out/identity-center-operator \
- && if readelf -d /out/identity-center-operator | grep -q NEEDED; then \
-      echo "identity-center-operator is dynamically linked:"; readelf -d /out/identity-center-operator; exit 1; \
-    fi \
- && /out/identity-center-operator --help >/dev/null
+ && for binary in identity-center-operator sso-admin-emulator; do \
+      cp target/release/$binary /out/$binary \
+      && if readelf -d /out/$binary | grep -q NEEDED; then \
+           echo "$binary is dynamically linked:"; readelf -d /out/$binary; exit 1; \
+         fi \
+      && /out/$binary --help >/dev/null || exit 1; \
+    done
+
+FROM gcr.io/distroless/static-debian12:nonroot AS sso-admin-emulator
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="sso-admin-emulator" \
+      org.opencontainers.image.description="A local AWS IAM Identity Center (SSO Admin) and STS endpoint for tests" \
+      org.opencontainers.image.source="https://github.com/identity-center-operator/identity-center-operator" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+COPY --from=builder /out/sso-admin-emulator /sso-admin-emulator
+USER 65532:65532
+EXPOSE 4566
+ENTRYPOINT ["/sso-admin-emulator"]
+CMD ["--listen", "0.0.0.0:4566"]
 
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=0.1.0
@@ -50,7 +68,7 @@ LABEL org.opencontainers.image.title="identity-center-operator" \
 COPY --from=builder /out/identity-center-operator /identity-center-operator
 # 65532 is distroless's "nonroot"; numeric so that runAsNonRoot can verify it.
 USER 65532:65532
-# /metrics, /healthz, /readyz (run); the emulator listens where --listen says.
+# /metrics, /healthz, /readyz.
 EXPOSE 8080
 ENTRYPOINT ["/identity-center-operator"]
 CMD ["run"]

@@ -11,6 +11,7 @@ TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/identity-center-operator
 export PATH := $(TOOLS)/venv/bin:$(PATH):$(TOOLS)/bin
 PYTHON := $(TOOLS)/venv/bin/python
 BIN := $(CARGO_TARGET_DIR)/debug/identity-center-operator
+EMULATOR_BIN := $(CARGO_TARGET_DIR)/debug/sso-admin-emulator
 
 .PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart bench bench-scale
 
@@ -31,10 +32,11 @@ test: tools lint cargo-test conformance chart
 tools:
 	hack/install-tools.sh
 
-## The binary, with the same dependency features as the test build (dev
-## dependencies add some), so that the dependencies are compiled once.
+## The binaries (the operator and sso-admin-emulator), with the same
+## dependency features as the test build (dev dependencies add some), so
+## that the dependencies are compiled once.
 build:
-	cargo test --no-run
+	cargo test --workspace --no-run
 
 ## Regenerate the CRD (and the chart's copy) from the Rust types.
 crd: build
@@ -43,7 +45,7 @@ crd: build
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 
 cargo-test:
 	hack/build-controlplane.sh >/dev/null
@@ -51,10 +53,10 @@ cargo-test:
 	cargo test --bench scale -- --check 50
 
 conformance: build
-	ICO_BIN=$(BIN) $(PYTHON) -m pytest -q tests/conformance
+	EMULATOR_BIN=$(EMULATOR_BIN) $(PYTHON) -m pytest -q tests/conformance
 
 ## Only the end-to-end suite; `make e2e FILTER=sigkill` runs the scenarios whose name matches.
-e2e:
+e2e: build
 	hack/build-controlplane.sh >/dev/null
 	cargo test --test e2e -- $(FILTER)
 
@@ -64,7 +66,7 @@ chart:
 
 ## Emulator throughput (optimized build; not part of make test).
 bench:
-	cargo bench --bench emulator
+	cargo bench -p sso-admin-emulator --bench throughput
 
 ## N = 100, 1,000 and 5,000 objects on the real control plane (optimized
 ## build; not part of make test, which runs the same harness at N = 50).
@@ -72,5 +74,6 @@ bench:
 bench-scale:
 	hack/build-controlplane.sh >/dev/null
 	hack/install-python.sh matplotlib >/dev/null
+	cargo build --release -p sso-admin-emulator
 	cargo bench --bench scale -- $(or $(SIZES),100 1000 5000) --resync
 	$(PYTHON) bench/plot.py bench/results.json bench/scale.png $(BEFORE)

@@ -10,7 +10,7 @@
 //!   cargo test --bench scale -- --check 50                   (make test: correctness only)
 //!
 //! ICO_BENCH_OPERATOR names another operator binary to measure (an older
-//! build, say); the emulator is always this build's.
+//! build, say); the emulator is always this build's `sso-admin-emulator`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,7 +23,9 @@ use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use test_support::controlplane::ControlPlane;
-use test_support::process::{eventually, free_port, http, spawn, stop};
+use test_support::http::json;
+use test_support::kubectl::Kubectl;
+use test_support::process::{eventually, free_port, spawn, stop, workspace_binary};
 
 const CREATE_SECONDS: f64 = 3.0;
 const DELETE_SECONDS: f64 = 3.0;
@@ -34,19 +36,24 @@ const RESYNC_CHECK_INTERVAL: Duration = Duration::from_secs(240);
 const MAX_CALLS_PER_OBJECT: f64 = 5.0;
 /// Longer than the HTTP clients' idle-connection timeout (90 s).
 const SETTLE: Duration = Duration::from_secs(100);
-const EMULATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
+const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
 
 fn operator_binary() -> PathBuf {
-    std::env::var_os("ICO_BENCH_OPERATOR").map_or_else(|| PathBuf::from(EMULATOR), PathBuf::from)
+    std::env::var_os("ICO_BENCH_OPERATOR").map_or_else(|| PathBuf::from(OPERATOR), PathBuf::from)
 }
 
-/// Runs kubectl, as a user would, and returns how long it took.
+/// Runs kubectl, as a user would, and returns how long it took; off the
+/// runtime's threads, so that the RSS sampler keeps its pace meanwhile.
 async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Duration {
-    let started = Instant::now();
-    let output = tokio::process::Command::new("kubectl").env("KUBECONFIG", kubeconfig).args(args).output().await;
-    let output = output.expect("kubectl runs");
-    assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    started.elapsed()
+    let kubectl = Kubectl::new(kubeconfig);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        kubectl.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        started.elapsed()
+    })
+    .await
+    .expect("kubectl does not panic")
 }
 
 /// A field of /proc/PID/status in MiB: VmRSS (all resident memory), RssAnon
@@ -157,7 +164,7 @@ fn per_object(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, n: 
 }
 
 async fn emulator_calls(addr: &str) -> Vec<Value> {
-    let (status, body) = http("GET", addr, "/_emulator/calls", "").await;
+    let (status, body) = json("GET", addr, "/_emulator/calls", "").await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -193,7 +200,7 @@ fn repeated_creates(calls: &[Value]) -> (u64, u64) {
 
 /// Sums the operator's AWS call counter.
 async fn operator_aws_calls(metrics_addr: &str) -> f64 {
-    let (_, text) = http("GET", metrics_addr, "/metrics", "").await;
+    let (_, text) = json("GET", metrics_addr, "/metrics", "").await;
     let lines = text.lines().filter(|l| l.starts_with("identity_center_operator_aws_calls_total{"));
     lines.filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
 }
@@ -241,8 +248,9 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
     );
     std::fs::write(dir.join("emulator.yaml"), config).unwrap();
     let emulator_addr = format!("127.0.0.1:{}", free_port());
-    let args = ["emulator", "--listen", &emulator_addr, "--config", &dir.join("emulator.yaml").display().to_string()];
-    let mut emulator = spawn(Path::new(EMULATOR), &args.map(String::from), &[], &dir.join("emulator.log"));
+    let args = ["--listen", &emulator_addr, "--config", &dir.join("emulator.yaml").display().to_string()];
+    let emulator_binary = workspace_binary("sso-admin-emulator");
+    let mut emulator = spawn(&emulator_binary, &args.map(String::from), &[], &dir.join("emulator.log"));
     eventually("the emulator to listen", Duration::from_secs(20), || async {
         tokio::net::TcpStream::connect(&emulator_addr).await.ok().map(|_| ())
     })
@@ -276,7 +284,7 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
     let pid = operator.id().unwrap();
     eventually("the operator to be ready", Duration::from_secs(60), || async {
         let up = tokio::net::TcpStream::connect(&metrics_addr).await.is_ok();
-        (up && http("GET", &metrics_addr, "/readyz", "").await.0 == 200).then_some(())
+        (up && json("GET", &metrics_addr, "/readyz", "").await.0 == 200).then_some(())
     })
     .await;
     let rss = RssSampler::start(pid);

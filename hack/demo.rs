@@ -2,28 +2,18 @@
 //! operator, with examples/ applied. Stays up until SIGTERM or Ctrl-C.
 //! Started by `make demo`, stopped by `make demo-stop`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use test_support::controlplane::ControlPlane;
-use test_support::process::{eventually, free_port, http, spawn, stop};
+use test_support::http::json;
+use test_support::kubectl::Kubectl;
+use test_support::process::{eventually, free_port, spawn, stop, workspace_binary};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const DEMO_EMULATOR: &str = "createSeconds: 3\ndeleteSeconds: 3\n";
-
-fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
-    let output = Command::new("kubectl").env("KUBECONFIG", kubeconfig).args(args).output().expect("kubectl runs");
-    assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn operator_binary() -> PathBuf {
-    let examples = std::env::current_exe().unwrap();
-    examples.parent().and_then(Path::parent).unwrap().join("identity-center-operator")
-}
 
 #[tokio::main]
 async fn main() {
@@ -32,15 +22,15 @@ async fn main() {
     let plane = ControlPlane::start().await;
     let kubeconfig = state.join("kubeconfig");
     std::fs::copy(&plane.kubeconfig, &kubeconfig).unwrap();
-    kubectl(&kubeconfig, &["apply", "--server-side", "-f", &format!("{REPO}/crds/")]);
-    kubectl(&kubeconfig, &["wait", "--for=condition=Established", "crd/identitycenterinstances.identitycenter.dev"]);
+    let kubectl = Kubectl::new(&kubeconfig);
+    kubectl.run(&["apply", "--server-side", "-f", &format!("{REPO}/crds/")]);
+    kubectl.run(&["wait", "--for=condition=Established", "crd/identitycenterinstances.identitycenter.dev"]);
 
-    let binary = operator_binary();
     let emulator_addr = format!("127.0.0.1:{}", free_port());
     std::fs::write(state.join("emulator.yaml"), DEMO_EMULATOR).unwrap();
-    let emulator_args =
-        ["emulator", "--listen", &emulator_addr, "--config", &state.join("emulator.yaml").display().to_string()];
-    let mut emulator = spawn(&binary, &emulator_args.map(String::from), &[], &state.join("emulator.log"));
+    let emulator_args = ["--listen", &emulator_addr, "--config", &state.join("emulator.yaml").display().to_string()];
+    let emulator_binary = workspace_binary("sso-admin-emulator");
+    let mut emulator = spawn(&emulator_binary, &emulator_args.map(String::from), &[], &state.join("emulator.log"));
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let envs = [
         ("KUBECONFIG", kubeconfig.display().to_string()),
@@ -52,18 +42,20 @@ async fn main() {
     ]
     .map(|(k, v)| (k.to_string(), v));
     let operator_args = ["run", "--http-addr", &metrics_addr, "--default-region", "eu-west-1"].map(String::from);
-    let mut operator = spawn(&binary, &operator_args, &envs, &state.join("operator.log"));
+    let mut operator =
+        spawn(&workspace_binary("identity-center-operator"), &operator_args, &envs, &state.join("operator.log"));
     eventually("the operator to be ready", Duration::from_secs(60), || async {
         (tokio::net::TcpStream::connect(&metrics_addr).await.is_ok()
-            && http("GET", &metrics_addr, "/readyz", "").await.0 == 200)
+            && json("GET", &metrics_addr, "/readyz", "").await.0 == 200)
             .then_some(())
     })
     .await;
 
-    kubectl(&kubeconfig, &["apply", "-n", "default", "-f", &format!("{REPO}/examples/")]);
-    kubectl(&kubeconfig, &["wait", "-n", "default", "--for=condition=Ready", "ici", "--all", "--timeout=120s"]);
-    println!("{}", kubectl(&kubeconfig, &["get", "ici", "-n", "default", "-o", "wide"]));
-    let (_, calls) = http("GET", &emulator_addr, "/_emulator/calls", "").await;
+    let kubectl = kubectl.in_namespace("default");
+    kubectl.run(&["apply", "-f", &format!("{REPO}/examples/")]);
+    kubectl.run(&["wait", "--for=condition=Ready", "ici", "--all", "--timeout=120s"]);
+    println!("{}", kubectl.run(&["get", "ici", "-o", "wide"]));
+    let (_, calls) = json("GET", &emulator_addr, "/_emulator/calls", "").await;
     let calls: Vec<Value> = serde_json::from_str(&calls).unwrap();
     println!("Calls the emulator received ({}):", calls.len());
     for call in &calls {

@@ -1,15 +1,12 @@
-//! The `identity-center-operator` command: run the operator, print the CRD,
-//! or run the SSO Admin + STS emulator.
+//! The `identity-center-operator` command: run the operator, or print the CRD.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use identity_center_operator::api::IdentityCenterInstance;
 use identity_center_operator::controller::{self, Context, Readiness, Settings};
-use identity_center_operator::emulator::{Config as EmulatorConfig, Emulator};
 use identity_center_operator::leader::Elector;
 use identity_center_operator::metrics::Metrics;
 use identity_center_operator::server;
@@ -34,11 +31,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the operator.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the IdentityCenterInstance CRD as YAML.
     Crd,
-    /// Run the SSO Admin + STS emulator.
-    Emulator(EmulatorArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -91,17 +86,6 @@ struct RunArgs {
     /// Name of the Lease.
     #[arg(long, env = "ICO_LEADER_ELECTION_LEASE", default_value = "identity-center-operator")]
     leader_election_lease: String,
-    #[arg(long, env = "ICO_LOG_FORMAT", value_enum, default_value = "text")]
-    log_format: LogFormat,
-}
-
-#[derive(clap::Args)]
-struct EmulatorArgs {
-    #[arg(long, env = "ICO_EMULATOR_LISTEN", default_value = "127.0.0.1:4566")]
-    listen: SocketAddr,
-    /// YAML or JSON settings (accounts, lifecycle times, faults); see the README's Emulator section.
-    #[arg(long, env = "ICO_EMULATOR_CONFIG")]
-    config: Option<PathBuf>,
     #[arg(long, env = "ICO_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
 }
@@ -232,26 +216,13 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn emulator(args: EmulatorArgs) -> Result<(), Box<dyn std::error::Error>> {
-    init_logging(args.log_format);
-    let config = match &args.config {
-        Some(path) => EmulatorConfig::from_file(path)?,
-        None => EmulatorConfig::default(),
-    };
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    tracing::info!(addr = %listener.local_addr()?, "SSO Admin + STS emulator listening");
-    Emulator::new(config).serve(listener, until(shutdown_signal())).await?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Crd => {
             serde_yaml::to_string(&IdentityCenterInstance::crd()).map(|yaml| print!("{yaml}")).map_err(Into::into)
         }
-        Command::Run(args) => run(args).await,
-        Command::Emulator(args) => emulator(args).await,
+        Command::Run(args) => run(*args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

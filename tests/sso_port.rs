@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
-use identity_center_operator::emulator::{Config, Emulator, FaultRule, Faults};
 use identity_center_operator::sso::aws::AwsSsoAdmin;
 use identity_center_operator::sso::{CreateInstance, ErrorKind, InstanceState, RoleRef, SsoAdmin, Target};
+use sso_admin_emulator::{Config, Emulator, FaultRule, Faults};
 
 /// The port as the operator builds it, with the emulator as its endpoint.
 async fn port(endpoint: &str) -> AwsSsoAdmin {

@@ -32,12 +32,12 @@ def wait_until_up(url: str, process: subprocess.Popen) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def operator_binary() -> str:
-    explicit = os.environ.get("ICO_BIN")
+def emulator_binary() -> str:
+    explicit = os.environ.get("EMULATOR_BIN")
     if explicit:
         return explicit
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    return str(target / "debug" / "identity-center-operator")
+    return str(target / "debug" / "sso-admin-emulator")
 
 
 def serve(command: list, health_path: str):
@@ -62,7 +62,7 @@ def emulator_url(tmp_path_factory):
         "createSeconds: 0.2\ndeleteSeconds: 0.2\nmanagementAccounts: ['999999999999']\n"
         "failCreation:\n- name: doomed\n  reason: Quota reached\n"
     )
-    command = [operator_binary(), "emulator", "--listen", "127.0.0.1:{port}", "--config", str(config)]
+    command = [emulator_binary(), "--listen", "127.0.0.1:{port}", "--config", str(config)]
     yield from serve(command, "/_emulator/health")
 
 

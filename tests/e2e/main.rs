@@ -8,7 +8,8 @@
 mod scenarios;
 mod stack;
 
-use test_support::{controlplane, process};
+use test_support::kubectl::Kubectl;
+use test_support::{controlplane, http, process};
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -19,23 +20,14 @@ use controlplane::ControlPlane;
 
 fn install_crd(plane: &ControlPlane) {
     let crd = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/identitycenterinstances.yaml");
-    let output = std::process::Command::new("kubectl")
-        .env("KUBECONFIG", &plane.kubeconfig)
-        .args(["apply", "--server-side", "--field-manager=e2e", "-f", crd])
-        .output()
-        .expect("kubectl runs");
-    assert!(output.status.success(), "CRD install failed: {}", String::from_utf8_lossy(&output.stderr));
-    let established = std::process::Command::new("kubectl")
-        .env("KUBECONFIG", &plane.kubeconfig)
-        .args([
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/identitycenterinstances.identitycenter.dev",
-        ])
-        .output()
-        .unwrap();
-    assert!(established.status.success(), "{}", String::from_utf8_lossy(&established.stderr));
+    let kubectl = Kubectl::new(&plane.kubeconfig);
+    kubectl.run(&["apply", "--server-side", "--field-manager=e2e", "-f", crd]);
+    kubectl.run(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/identitycenterinstances.identitycenter.dev",
+    ]);
 }
 
 fn scenario_dirs(plane: &ControlPlane) -> Vec<std::path::PathBuf> {

@@ -2,18 +2,19 @@
 //! process and an operator process watching only that namespace.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use identity_center_operator::api::IdentityCenterInstance;
-use identity_center_operator::emulator::Call;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
+use sso_admin_emulator::Call;
+use test_support::kubectl::Kubectl;
 use tokio::process::Child;
 
 use crate::controlplane::ControlPlane;
-use crate::process::{eventually, free_port, http, http_with, spawn, stop};
+use crate::http::{json, request};
+use crate::process::{eventually, free_port, spawn, stop, workspace_binary};
 
 pub const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
 pub const REGION: &str = "eu-west-1";
@@ -59,14 +60,8 @@ impl Stack {
         let config = logs.join("emulator.yaml");
         std::fs::write(&config, emulator_config).unwrap();
         let emulator_addr = format!("127.0.0.1:{}", free_port());
-        let args = [
-            "emulator".into(),
-            "--listen".into(),
-            emulator_addr.clone(),
-            "--config".into(),
-            config.display().to_string(),
-        ];
-        let emulator = spawn(Path::new(OPERATOR), &args, &[], &logs.join("emulator.log"));
+        let args = ["--listen".into(), emulator_addr.clone(), "--config".into(), config.display().to_string()];
+        let emulator = spawn(&workspace_binary("sso-admin-emulator"), &args, &[], &logs.join("emulator.log"));
         eventually("the emulator to listen", Duration::from_secs(20), || async {
             tokio::net::TcpStream::connect(&emulator_addr).await.ok().map(|_| ())
         })
@@ -148,7 +143,7 @@ impl Stack {
             let metrics = metrics.clone();
             async move {
                 let up = tokio::net::TcpStream::connect(&metrics).await.is_ok();
-                (up && http("GET", &metrics, "/readyz", "").await.0 == 200).then_some(())
+                (up && json("GET", &metrics, "/readyz", "").await.0 == 200).then_some(())
             }
         })
         .await;
@@ -235,7 +230,7 @@ impl Stack {
     }
 
     pub async fn calls(&self) -> Vec<Call> {
-        let (status, body) = http("GET", &self.emulator_addr, "/_emulator/calls", "").await;
+        let (status, body) = json("GET", &self.emulator_addr, "/_emulator/calls", "").await;
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
     }
@@ -250,11 +245,11 @@ impl Stack {
     }
 
     pub async fn clear_calls(&self) {
-        assert_eq!(http("DELETE", &self.emulator_addr, "/_emulator/calls", "").await.0, 204);
+        assert_eq!(json("DELETE", &self.emulator_addr, "/_emulator/calls", "").await.0, 204);
     }
 
     pub async fn set_faults(&self, faults: Value) {
-        let (status, body) = http("PUT", &self.emulator_addr, "/_emulator/faults", &faults.to_string()).await;
+        let (status, body) = json("PUT", &self.emulator_addr, "/_emulator/faults", &faults.to_string()).await;
         assert_eq!(status, 204, "{body}");
     }
 
@@ -269,8 +264,8 @@ impl Stack {
             ("x-amz-target", target.as_str()),
             ("authorization", auth.as_str()),
         ];
-        let (status, body) = http_with("POST", &self.emulator_addr, "/", &headers, &body.to_string()).await;
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+        let response = request("POST", &self.emulator_addr, "/", &headers, body.to_string().as_bytes()).await;
+        (response.status, serde_json::from_str(&response.body).unwrap_or(Value::Null))
     }
 
     /// The instances `account` owns in the emulator.
@@ -281,14 +276,9 @@ impl Stack {
         all.into_iter().filter(|i| i["OwnerAccountId"] == account).collect()
     }
 
-    pub fn kubectl(&self, args: &[&str]) -> Output {
-        std::process::Command::new("kubectl")
-            .env("KUBECONFIG", &self.kubeconfig)
-            .arg("--namespace")
-            .arg(&self.namespace)
-            .args(args)
-            .output()
-            .expect("kubectl runs")
+    /// kubectl as the cluster's admin, in this scenario's namespace.
+    pub fn kubectl(&self) -> Kubectl {
+        Kubectl::new(&self.kubeconfig).in_namespace(&self.namespace)
     }
 
     /// Stops every process; each operator must exit cleanly on SIGTERM.

@@ -89,19 +89,14 @@ Operator image reference: repository@digest, else repository:tag
 {{- end }}
 
 {{/*
-Emulator image: its own values where set, otherwise the operator's.
+Emulator image (sso-admin-emulator): by digest, else by tag, else the chart's appVersion.
 */}}
 {{- define "ico.emulatorImage" -}}
 {{- $img := .Values.emulator.image }}
-{{- $repo := default .Values.image.repository $img.repository }}
 {{- if $img.digest }}
-{{- printf "%s@%s" $repo $img.digest }}
-{{- else if $img.tag }}
-{{- printf "%s:%s" $repo $img.tag }}
-{{- else if $img.repository }}
-{{- printf "%s:%s" $repo .Chart.AppVersion }}
+{{- printf "%s@%s" $img.repository $img.digest }}
 {{- else }}
-{{- include "ico.image" . }}
+{{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) }}
 {{- end }}
 {{- end }}
 

@@ -251,7 +251,7 @@ def check_every_option():
     one(docs, "NetworkPolicy")
     emu = one(docs, "Deployment", "identity-center-operator-ci-emulator")
     ec = emu["spec"]["template"]["spec"]["containers"][0]
-    assert ec["args"][:3] == ["emulator", "--listen", "0.0.0.0:4566"], ec["args"]
+    assert ec["args"][:2] == ["--listen", "0.0.0.0:4566"], ec["args"]
     assert "--config" in ec["args"]
     assert_restricted(emu)
     one(docs, "Service", "identity-center-operator-ci-emulator")
@@ -284,8 +284,9 @@ def check_emulator_sandbox():
     assert env_value(dep, "AWS_REGION") == "us-east-1"
     emu = one(docs, "Deployment", RELEASE + "-emulator")
     c = emu["spec"]["template"]["spec"]["containers"][0]
-    assert c["image"] == operator(docs)["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert c["args"] == ["emulator", "--listen", "0.0.0.0:4566"], c["args"]
+    app_version = operator(docs)["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[1]
+    assert c["image"] == "ghcr.io/identity-center-operator/sso-admin-emulator:" + app_version, c["image"]
+    assert c["args"] == ["--listen", "0.0.0.0:4566"], c["args"]
     svc = one(docs, "Service", RELEASE + "-emulator")
     assert svc["spec"]["ports"][0]["port"] == 4566
     assert not of_kind(docs, "ConfigMap")

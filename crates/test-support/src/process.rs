@@ -1,12 +1,10 @@
-//! Child processes that die with the test run, whatever ends it, and the
-//! small HTTP and polling helpers the scenarios share.
+//! Child processes that die with the test run, whatever ends it, and polling.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 /// A free loopback port (bound, then released for the child to take).
@@ -46,26 +44,14 @@ pub async fn stop(child: &mut Child, grace: Duration) -> bool {
     }
 }
 
-/// A plain HTTP/1.1 request to a loopback server; returns status and body.
-pub async fn http(method: &str, addr: &str, path: &str, body: &str) -> (u16, String) {
-    http_with(method, addr, path, &[("content-type", "application/json")], body).await
-}
-
-pub async fn http_with(method: &str, addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{addr}: {e}"));
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, body.to_string())
+/// A binary of this workspace, built next to the running test or benchmark
+/// (`target/<profile>/deps/<test>` -> `target/<profile>/<name>`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the running executable");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<executable>");
+    let binary = profile_dir.join(name);
+    assert!(binary.exists(), "{} is not built: run `cargo build -p {name}` (make test does)", binary.display());
+    binary
 }
 
 /// Polls `check` until it returns Some, or panics with `what` after `limit`.

@@ -4,13 +4,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::controlplane::ControlPlane;
-use crate::process::{eventually, free_port, http, spawn, stop};
+use test_support::kubectl::Kubectl;
+
+use crate::http::json;
+use crate::process::{eventually, free_port, spawn, stop};
 use crate::stack::{CONVERGE, OPERATOR, REGION, Stack};
 
 const RELEASE_NAMESPACE: &str = "ico-system";
@@ -55,20 +57,6 @@ fn documents(rendered: &str, keep: impl Fn(&str) -> bool) -> String {
     kept.collect::<Vec<_>>().join("\n---\n")
 }
 
-fn kubectl_stdin(kubeconfig: &Path, args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// A kubeconfig with the admin's credentials that impersonates the chart's ServiceAccount.
 fn impersonating(plane: &ControlPlane) -> PathBuf {
     let admin = std::fs::read_to_string(&plane.kubeconfig).unwrap();
@@ -80,17 +68,15 @@ fn impersonating(plane: &ControlPlane) -> PathBuf {
 }
 
 pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
-    let admin = plane.kubeconfig.clone();
+    let admin = Kubectl::new(&plane.kubeconfig);
     // The release namespace, and the watched namespaces of ci/every-option-values.yaml.
     for namespace in [RELEASE_NAMESPACE, "identity", "team-a"] {
-        let created = kubectl_stdin(&admin, &["create", "namespace", namespace], "");
-        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        admin.run(&["create", "namespace", namespace]);
     }
     // ServiceMonitor needs the Prometheus operator's CRD, which this cluster does not have.
     let renders = [render("default-values.yaml"), render("every-option-values.yaml")];
     for rendered in &renders {
-        let accepted = kubectl_stdin(
-            &admin,
+        let accepted = admin.output_with_stdin(
             &["apply", "--dry-run=server", "-f", "-"],
             &documents(rendered, |k| k != "ServiceMonitor"),
         );
@@ -101,7 +87,7 @@ pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
         );
     }
     let rbac = documents(&renders[0], |k| ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"].contains(&k));
-    let applied = kubectl_stdin(&admin, &["apply", "-f", "-"], &rbac);
+    let applied = admin.output_with_stdin(&["apply", "-f", "-"], &rbac);
     assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
 
     let stack = Stack::start_as(plane, "rbac", "createSeconds: 1\ndeleteSeconds: 1\n", &impersonating(plane)).await;
@@ -122,9 +108,7 @@ pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
     };
     assert!(reasons.iter().any(|r| r == "InstanceDeleted"), "events were published as the ServiceAccount: {reasons:?}");
 
-    let listed = stack.kubectl(&["auth", "can-i", "--list", "--as", SERVICE_ACCOUNT]);
-    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
-    let table = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let table = stack.kubectl().run(&["auth", "can-i", "--list", "--as", SERVICE_ACCOUNT]);
     let mut extra = Vec::new();
     for line in table.lines().skip(1) {
         // Rows without a resource are non-resource URLs (/healthz, /version...) every user has.
@@ -170,7 +154,7 @@ pub async fn a_forbidden_watch_is_an_error_with_advice(plane: &mut ControlPlane)
     .await;
     assert!(line.contains("ERROR") && line.contains("is the CRD installed") && line.contains("403"), "{line}");
     assert!(!line.contains('\u{1b}'), "no colour codes in a log file: {line:?}");
-    let (status, _) = http("GET", &addr, "/readyz", "").await;
+    let (status, _) = json("GET", &addr, "/readyz", "").await;
     assert_ne!(status, 200, "not ready while nothing could be listed");
     stop(&mut operator, Duration::from_secs(10)).await;
 }

@@ -8,7 +8,8 @@ use kube::api::Api;
 use serde_json::json;
 
 use crate::controlplane::ControlPlane;
-use crate::process::{eventually, http};
+use crate::http::json;
+use crate::process::eventually;
 use crate::stack::Stack;
 
 const LEASE: &str = "identity-center-operator";
@@ -20,7 +21,7 @@ async fn holder(stack: &Stack) -> Option<String> {
 
 /// Reconciles a replica has counted, from its /metrics.
 async fn reconciles(metrics_addr: &str) -> u64 {
-    let (_, text) = http("GET", metrics_addr, "/metrics", "").await;
+    let (_, text) = json("GET", metrics_addr, "/metrics", "").await;
     let counted = text.lines().filter(|l| l.starts_with("identity_center_operator_reconciles_total{"));
     counted.filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
 }

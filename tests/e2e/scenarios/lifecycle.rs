@@ -7,16 +7,12 @@ use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
 use crate::controlplane::ControlPlane;
-use crate::process::{eventually, http};
+use crate::http::json;
+use crate::process::eventually;
 use crate::stack::{CONVERGE, Stack};
 
 const ACCOUNT: &str = "111122223333";
 const FAST: &str = "createSeconds: 1\ndeleteSeconds: 1\n";
-
-fn text(output: &std::process::Output) -> String {
-    assert!(output.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 async fn event_reasons(stack: &Stack, name: &str) -> Vec<String> {
     let events: Api<Event> = Api::namespaced(stack.client.clone(), &stack.namespace);
@@ -41,7 +37,7 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
         "apiVersion: identitycenter.dev/v1alpha1\nkind: IdentityCenterInstance\nmetadata:\n  name: platform\nspec:\n  name: platform-sso\n  tags:\n    team: platform\n",
     )
     .unwrap();
-    text(&stack.kubectl(&["apply", "-f", manifest.to_str().unwrap()]));
+    stack.kubectl().run(&["apply", "-f", manifest.to_str().unwrap()]);
 
     let arn = eventually("the ARN in status", CONVERGE, || async {
         let status = stack.get("platform").await.status?;
@@ -49,7 +45,7 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
     })
     .await;
     assert_ne!(arn.1.as_deref(), Some("ACTIVE"), "the ARN is in status before the instance is ACTIVE");
-    text(&stack.kubectl(&["wait", "--for=condition=Ready", "ici/platform", "--timeout=60s"]));
+    stack.kubectl().run(&["wait", "--for=condition=Ready", "ici/platform", "--timeout=60s"]);
 
     let object = stack.get("platform").await;
     let status = object.status.clone().unwrap();
@@ -70,7 +66,7 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
     assert_eq!(creates[0].request["Name"], "platform-sso");
     assert_eq!(creates[0].request["Tags"], json!([{"Key": "team", "Value": "platform"}]));
 
-    let table = text(&stack.kubectl(&["get", "ici"]));
+    let table = stack.kubectl().run(&["get", "ici"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["NAME", "INSTANCE", "NAME", "ARN", "STATE", "READY", "AGE"], "{table}");
     let row = table.lines().nth(1).unwrap();
@@ -82,22 +78,22 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
             && row.contains("True"),
         "{table}"
     );
-    let wide = text(&stack.kubectl(&["get", "ici", "-o", "wide"]));
+    let wide = stack.kubectl().run(&["get", "ici", "-o", "wide"]);
     assert!(wide.contains("REGION") && wide.contains("eu-west-1") && wide.contains("IDENTITY STORE"), "{wide}");
-    let explained = text(&stack.kubectl(&["explain", "ici.spec"]));
+    let explained = stack.kubectl().run(&["explain", "ici.spec"]);
     for field in
         ["deletionPolicy", "Retain (default)", "instanceArn", "managementPolicy", "exportTo", "Immutable once set"]
     {
         assert!(explained.contains(field), "kubectl explain documents {field}: {explained}");
     }
-    let by_category = text(&stack.kubectl(&["get", "identitycenter"]));
+    let by_category = stack.kubectl().run(&["get", "identitycenter"]);
     assert!(by_category.contains("platform"), "category identitycenter lists it: {by_category}");
 
     let reasons = event_reasons(&stack, "platform").await;
     for reason in ["CreateRequested", "InstanceActive"] {
         assert!(reasons.iter().any(|r| r == reason), "event {reason} in {reasons:?}");
     }
-    let (_, metrics) = http("GET", stack.metrics_addr(), "/metrics", "").await;
+    let (_, metrics) = json("GET", stack.metrics_addr(), "/metrics", "").await;
     assert!(
         metrics.contains(r#"identity_center_operator_aws_calls_total{operation="CreateInstance",outcome="success"} 1"#),
         "{metrics}"

@@ -8,8 +8,8 @@ use aws_sdk_ssoadmin::config::retry::RetryConfig;
 use aws_sdk_ssoadmin::config::{BehaviorVersion, Region};
 use aws_sdk_ssoadmin::error::ProvideErrorMetadata;
 use aws_sdk_ssoadmin::types::{InstanceStatus, Tag};
-use identity_center_operator::emulator::config::{FailCreation, SeedInstance};
-use identity_center_operator::emulator::{Config, Emulator, FaultRule, Faults, RateLimit, Running};
+use sso_admin_emulator::config::{FailCreation, SeedInstance};
+use sso_admin_emulator::{Config, Emulator, FaultRule, Faults, RateLimit, Running};
 
 const ACCOUNT_A: &str = "111122223333";
 const KEY_A: &str = "AKIA111122223333TEST";

@@ -1,6 +1,8 @@
 //! An SSO Admin (2020-07-20) and STS emulator, faithful to the service
 //! model, with fault injection and a call log. Serves both APIs on one port.
 
+#![forbid(unsafe_code)]
+
 mod calls;
 pub mod config;
 mod error;
@@ -24,6 +26,13 @@ use error::ApiError;
 use faults::{FaultState, Injection};
 use sso::SsoState;
 use sts::StsState;
+
+/// The two APIs served on the one port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    Sso,
+    Sts,
+}
 
 /// Who is calling, and where, as the request's signature says.
 #[derive(Clone, Debug)]
@@ -141,13 +150,16 @@ impl Emulator {
         inner.faults.roll(&mut inner.rng, operation, account)
     }
 
-    fn dispatch(&self, caller: &Caller, sso: bool, operation: &str, params: &Value) -> Result<String, ApiError> {
+    fn dispatch(&self, caller: &Caller, service: Service, operation: &str, params: &Value) -> Result<String, ApiError> {
         let inner = &mut *self.lock();
-        if sso {
-            inner.sso.call(&inner.config, &mut inner.rng, caller, operation, params).map(|v| v.to_string())
-        } else {
-            let params = serde_json::from_value(params.clone()).unwrap_or_default();
-            inner.sts.call(&inner.config, &mut inner.rng, caller, operation, &params)
+        match service {
+            Service::Sso => {
+                inner.sso.call(&inner.config, &mut inner.rng, caller, operation, params).map(|v| v.to_string())
+            }
+            Service::Sts => {
+                let params = serde_json::from_value(params.clone()).unwrap_or_default();
+                inner.sts.call(&inner.config, &mut inner.rng, caller, operation, &params)
+            }
         }
     }
 }

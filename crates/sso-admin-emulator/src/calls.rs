@@ -12,6 +12,8 @@ pub struct Call {
     /// `sso` or `sts`.
     pub service: String,
     pub operation: String,
+    /// The access key the request was signed with: tells apart callers in one account.
+    pub access_key: Option<String>,
     pub account: Option<String>,
     pub region: Option<String>,
     pub request: Value,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use k8s_openapi::jiff::Timestamp;
+use jiff::Timestamp;
 use rand::Rng;
 use rand::rngs::StdRng;
 

@@ -1,31 +1,15 @@
 //! Bad input on the wire gets an AWS-shaped error: never a panic, never a hang.
 
-use std::time::Duration;
-
-use identity_center_operator::emulator::{Config, Emulator};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use sso_admin_emulator::{Config, Emulator};
+use test_support::http::{json, request};
 
 const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIA111122223333TEST/20261128/eu-west-1/sso/aws4_request, SignedHeaders=host, Signature=0";
 
-/// Sends one HTTP/1.1 request; returns status, headers and body.
+/// POSTs `body` to the emulator; returns status, lowercased headers and body.
 async fn send(addr: std::net::SocketAddr, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut request =
-        format!("POST / HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response)).await.expect("no hang").unwrap();
-    let text = String::from_utf8_lossy(&response).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_ascii_lowercase(), body.to_string())
+    let response = request("POST", &addr.to_string(), "/", headers, body).await;
+    (response.status, response.head, response.body)
 }
 
 /// (what, headers, body, expected status, expected `__type`)
@@ -137,26 +121,20 @@ async fn control_endpoints_read_and_reset_the_call_log_and_set_faults() {
         ("authorization", AUTH),
     ];
     send(running.addr, &headers, b"{}").await;
-    let control = |method: &'static str, path: &'static str, body: &'static str| async move {
-        let mut stream = TcpStream::connect(running.addr).await.unwrap();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut out = String::new();
-        stream.read_to_string(&mut out).await.unwrap();
-        out
-    };
-    let calls = control("GET", "/_emulator/calls", "").await;
+    let addr = running.addr.to_string();
+    let (status, calls) = json("GET", &addr, "/_emulator/calls", "").await;
+    assert_eq!(status, 200);
     assert!(
-        calls.contains("\"operation\":\"ListInstances\"") && calls.contains("\"account\":\"111122223333\""),
+        calls.contains("\"operation\":\"ListInstances\"")
+            && calls.contains("\"account\":\"111122223333\"")
+            && calls.contains("\"accessKey\":\"AKIA111122223333TEST\""),
         "{calls}"
     );
-    assert!(control("DELETE", "/_emulator/calls", "").await.starts_with("HTTP/1.1 204"));
+    assert_eq!(json("DELETE", &addr, "/_emulator/calls", "").await.0, 204);
     assert!(running.emulator.calls().is_empty());
-    let put = control("PUT", "/_emulator/faults", r#"{"rules":[{"operation":"ListInstances","throttle":1.0}]}"#).await;
-    assert!(put.starts_with("HTTP/1.1 204"), "{put}");
+    let (status, body) =
+        json("PUT", &addr, "/_emulator/faults", r#"{"rules":[{"operation":"ListInstances","throttle":1.0}]}"#).await;
+    assert_eq!(status, 204, "{body}");
     let (status, _, body) = send(running.addr, &headers, b"{}").await;
     assert_eq!(status, 400);
     assert!(body.contains("ThrottlingException"));

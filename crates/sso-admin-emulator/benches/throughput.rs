@@ -5,39 +5,18 @@
 
 use std::time::{Duration, Instant};
 
-use identity_center_operator::emulator::{Config, Emulator};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use sso_admin_emulator::{Config, Emulator};
+use test_support::http::Connection;
 
 const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIA111122223333TEST/20261128/eu-west-1/sso/aws4_request, SignedHeaders=host, Signature=0";
 
-fn request(target: &str, body: &str) -> Vec<u8> {
-    format!(
-        "POST / HTTP/1.1\r\nhost: bench\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: SWBExternalService.{target}\r\nauthorization: {AUTH}\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-/// Reads one response; returns its status and body.
-async fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, Vec<u8>) {
-    let mut line = String::new();
-    reader.read_line(&mut line).await.unwrap();
-    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut length = 0;
-    loop {
-        line.clear();
-        reader.read_line(&mut line).await.unwrap();
-        if line == "\r\n" {
-            break;
-        }
-        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = value.trim().parse().unwrap();
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.unwrap();
-    (status, body)
+/// Sends one SSO Admin request on a kept-alive connection; returns its status and body.
+async fn call(connection: &mut Connection, target: &str, body: &str) -> (u16, String) {
+    let target = format!("SWBExternalService.{target}");
+    let headers =
+        [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target.as_str()), ("authorization", AUTH)];
+    let response = connection.send("POST", "/", &headers, body.as_bytes()).await;
+    (response.status, response.body)
 }
 
 fn main() {
@@ -47,27 +26,24 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async move {
         let running = Emulator::start(Config { create_seconds: 0.0, call_log_limit: 10_000, ..Config::default() }).await.unwrap();
-        let mut setup = BufReader::new(TcpStream::connect(running.addr).await.unwrap());
-        setup.get_mut().write_all(&request("CreateInstance", r#"{"ClientToken":"bench"}"#)).await.unwrap();
-        let (status, created) = read_response(&mut setup).await;
+        let addr = running.addr.to_string();
+        let mut setup = Connection::open(&addr).await;
+        let (status, created) = call(&mut setup, "CreateInstance", r#"{"ClientToken":"bench"}"#).await;
         assert_eq!(status, 200);
-        let created: serde_json::Value = serde_json::from_slice(&created).unwrap();
-        let body = format!(r#"{{"InstanceArn":"{}"}}"#, created["InstanceArn"].as_str().unwrap());
-        let describe = request("DescribeInstance", &body);
+        let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+        let describe = format!(r#"{{"InstanceArn":"{}"}}"#, created["InstanceArn"].as_str().unwrap());
 
         let started = Instant::now();
         let per_connection = requests / connections;
         let workers: Vec<_> = (0..connections)
             .map(|_| {
-                let describe = describe.clone();
-                let addr = running.addr;
+                let (describe, addr) = (describe.clone(), addr.clone());
                 tokio::spawn(async move {
-                    let mut stream = BufReader::new(TcpStream::connect(addr).await.unwrap());
+                    let mut connection = Connection::open(&addr).await;
                     let mut latencies = Vec::with_capacity(per_connection);
                     for _ in 0..per_connection {
                         let sent = Instant::now();
-                        stream.get_mut().write_all(&describe).await.unwrap();
-                        let (status, _) = read_response(&mut stream).await;
+                        let (status, _) = call(&mut connection, "DescribeInstance", &describe).await;
                         assert_eq!(status, 200);
                         latencies.push(sent.elapsed());
                     }

@@ -16,7 +16,7 @@ use super::config::Faults;
 use super::error::ApiError;
 use super::faults::Fault;
 use super::sts::error_xml;
-use super::{Caller, Emulator};
+use super::{Caller, Emulator, Service};
 use super::{sso, sts};
 
 /// AWS refuses request bodies past this size.
@@ -54,12 +54,6 @@ async fn put_faults(State(emulator): State<Emulator>, body: Bytes) -> Response {
         }
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Service {
-    Sso,
-    Sts,
 }
 
 /// The caller's access key and region, from the SigV4 credential scope.
@@ -177,6 +171,7 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
                 seq: 0,
                 service: name(service),
                 operation: "?".into(),
+                access_key: None,
                 account: None,
                 region: None,
                 request: Value::Null,
@@ -189,14 +184,14 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
     let (access_key, region) = match credential(&headers) {
         Ok(credential) => credential,
         Err(error) => {
-            emulator.log(call(&request, None, None, &Err(error.clone())));
+            emulator.log(call(&request, None, None, None, &Err(error.clone())));
             return respond(request.service, &Err(error), &id);
         }
     };
     let account = match emulator.account_of(&access_key) {
         Ok(account) => account,
         Err(error) => {
-            emulator.log(call(&request, None, Some(&region), &Err(error.clone())));
+            emulator.log(call(&request, Some(&access_key), None, Some(&region), &Err(error.clone())));
             return respond(request.service, &Err(error), &id);
         }
     };
@@ -206,7 +201,7 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
     }
     let result = match injection.fault {
         Some(Fault::Drop) => {
-            let mut entry = call(&request, Some(&account), Some(&region), &Ok(String::new()));
+            let mut entry = call(&request, Some(&access_key), Some(&account), Some(&region), &Ok(String::new()));
             entry.outcome = "dropped".into();
             entry.status = 0;
             emulator.log(entry);
@@ -221,12 +216,16 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
         }
         Some(Fault::ServerError) => Err(ApiError::internal()),
         None => {
-            let caller =
-                Caller { access_key, account: account.clone(), region: region.clone(), request_id: id.clone() };
-            emulator.dispatch(&caller, request.service == Service::Sso, &request.operation, &request.params)
+            let caller = Caller {
+                access_key: access_key.clone(),
+                account: account.clone(),
+                region: region.clone(),
+                request_id: id.clone(),
+            };
+            emulator.dispatch(&caller, request.service, &request.operation, &request.params)
         }
     };
-    emulator.log(call(&request, Some(&account), Some(&region), &result));
+    emulator.log(call(&request, Some(&access_key), Some(&account), Some(&region), &result));
     if !injection.after.is_zero() {
         tokio::time::sleep(injection.after).await;
     }
@@ -241,11 +240,18 @@ fn name(service: Service) -> String {
     .into()
 }
 
-fn call(request: &Request, account: Option<&str>, region: Option<&str>, result: &Result<String, ApiError>) -> Call {
+fn call(
+    request: &Request,
+    access_key: Option<&str>,
+    account: Option<&str>,
+    region: Option<&str>,
+    result: &Result<String, ApiError>,
+) -> Call {
     Call {
         seq: 0,
         service: name(request.service),
         operation: request.operation.clone(),
+        access_key: access_key.map(String::from),
         account: account.map(String::from),
         region: region.map(String::from),
         request: request.params.clone(),

@@ -79,7 +79,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::emulator::config::RateLimit;
+    use crate::config::RateLimit;
 
     #[test]
     fn the_bucket_refuses_past_its_burst() {

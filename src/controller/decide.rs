@@ -236,22 +236,59 @@ pub fn tag_changes(desired: &Tags, actual: &Tags) -> TagChanges {
     TagChanges { set, remove }
 }
 
+/// Why an object is let go without touching AWS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// ObserveOnly never writes to AWS, deletion included.
+    ObserveOnly,
+    /// deletionPolicy Retain leaves the instance in AWS.
+    Retained,
+    /// deletionPolicy Delete, but no instance was ever created for the object.
+    NeverCreated,
+}
+
+impl Release {
+    /// The event reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::ObserveOnly => "ObserveOnly",
+            Self::Retained => "Retained",
+            Self::NeverCreated => "NeverCreated",
+        }
+    }
+
+    /// The event note; `arn` is the instance left alone, when one is recorded.
+    pub fn note(self, arn: Option<&str>) -> String {
+        let instance = arn.unwrap_or("no instance");
+        match self {
+            Self::ObserveOnly => format!("ObserveOnly: {instance} is left untouched"),
+            Self::Retained => format!("deletionPolicy Retain: {instance} is left in AWS"),
+            Self::NeverCreated => "No instance was ever created for this object".to_string(),
+        }
+    }
+}
+
 /// What deleting the object does to the instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Deletion {
-    /// Let the object go without touching AWS; the reason names why.
-    Release(&'static str),
+    Release(Release),
     /// Delete this instance, then wait until it is gone.
     Delete(String),
+    /// CreateInstance was asked for at this time, but a crash cut in before
+    /// its ARN was recorded: find the instance (`recovered`), then delete it.
+    Recover(Timestamp),
 }
 
-/// `arn` is the instance this object created or adopted (status), found after a crash if needed.
-pub fn deletion(spec: &IdentityCenterInstanceSpec, arn: Option<&str>) -> Deletion {
-    match (spec.management_policy, spec.deletion_policy, arn) {
-        (ManagementPolicy::ObserveOnly, _, _) => Deletion::Release("ObserveOnly"),
-        (_, DeletionPolicy::Retain, _) => Deletion::Release("Retained"),
-        (_, DeletionPolicy::Delete, None) => Deletion::Release("NeverCreated"),
-        (_, DeletionPolicy::Delete, Some(arn)) => Deletion::Delete(arn.into()),
+/// From the spec and what the status recorded: the ARN, or the moment CreateInstance was asked for.
+pub fn deletion(spec: &IdentityCenterInstanceSpec, status: Option<&IdentityCenterInstanceStatus>) -> Deletion {
+    let arn = status.and_then(|s| s.instance_arn.clone());
+    let requested = status.and_then(|s| s.create_requested_at.as_ref()).map(|t| t.0);
+    match (spec.management_policy, spec.deletion_policy, arn, requested) {
+        (ManagementPolicy::ObserveOnly, _, _, _) => Deletion::Release(Release::ObserveOnly),
+        (_, DeletionPolicy::Retain, _, _) => Deletion::Release(Release::Retained),
+        (_, DeletionPolicy::Delete, Some(arn), _) => Deletion::Delete(arn),
+        (_, DeletionPolicy::Delete, None, Some(requested)) => Deletion::Recover(requested),
+        (_, DeletionPolicy::Delete, None, None) => Deletion::Release(Release::NeverCreated),
     }
 }
 

@@ -5,22 +5,17 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::error_boundary::InvalidObject;
-use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use serde_json::json;
 
 use super::cluster::FIELD_MANAGER;
 use super::conditions::{Outcome, next_conditions};
 use super::context::Context;
-use super::reconcile::Error;
+use super::reconcile::{Error, Next};
 use super::run::Watched;
 use crate::api::IdentityCenterInstance;
 
-pub async fn report(
-    invalid: &InvalidObject,
-    ctx: &Context,
-    recorder: Recorder,
-) -> Result<(&'static str, Action), Error> {
+pub async fn report(invalid: &InvalidObject, ctx: &Context, recorder: Recorder) -> Result<(&'static str, Next), Error> {
     let error = &invalid.error;
     let name = invalid.metadata.name.clone().unwrap_or_default();
     let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
@@ -58,5 +53,5 @@ pub async fn report(
     if let Err(error) = recorder.publish(&event, &reference).await {
         tracing::warn!(%error, "could not publish event");
     }
-    Ok(("stalled", Action::await_change()))
+    Ok(("stalled", Next::on_change()))
 }

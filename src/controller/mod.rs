@@ -14,7 +14,7 @@ mod run;
 
 pub use cluster::FIELD_MANAGER;
 pub use context::{Context, Settings};
-pub use reconcile::{Error, reconcile};
+pub use reconcile::{Error, Next, reconcile};
 pub use run::{Readiness, Watched, run};
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ fn error_policy(object: Arc<Watched>, error: &Error, _: Arc<Context>) -> Action 
 /// When to try again after a Kubernetes API failure; `jitter` in [0, 1).
 /// A conflict only means the watch cache was behind the object: it catches
 /// up within moments.
-fn retry_delay(error: &Error, jitter: f64) -> Duration {
+pub(super) fn retry_delay(error: &Error, jitter: f64) -> Duration {
     let conflict = matches!(error, Error::Kube(kube::Error::Api(status)) if status.code == 409);
     let (base, spread) = if conflict { (1.0, 1.0) } else { (5.0, 10.0) };
     Duration::from_secs_f64(base + spread * jitter.clamp(0.0, 1.0))

@@ -1,5 +1,7 @@
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use super::*;
 
 const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
@@ -204,17 +206,27 @@ fn tag_changes_send_only_the_difference() {
 #[test]
 fn deletion_follows_policy_and_what_was_recorded() {
     let with = |m, d| IdentityCenterInstanceSpec { management_policy: m, deletion_policy: d, ..spec() };
+    let requested: Timestamp = "2026-11-28T10:00:00Z".parse().unwrap();
+    let recorded = |arn: Option<&str>, requested: Option<Timestamp>| IdentityCenterInstanceStatus {
+        instance_arn: arn.map(String::from),
+        create_requested_at: requested.map(Time),
+        ..Default::default()
+    };
     use {DeletionPolicy::*, ManagementPolicy::*};
     let cases = [
-        (with(Manage, Retain), Some(ARN), Deletion::Release("Retained")),
-        (with(Manage, Delete), Some(ARN), Deletion::Delete(ARN.into())),
-        (with(Manage, Delete), None, Deletion::Release("NeverCreated")),
-        (with(ObserveOnly, Delete), Some(ARN), Deletion::Release("ObserveOnly")),
-        (with(Manage, Retain), None, Deletion::Release("Retained")),
+        (with(Manage, Retain), recorded(Some(ARN), None), Deletion::Release(Release::Retained)),
+        (with(Manage, Delete), recorded(Some(ARN), None), Deletion::Delete(ARN.into())),
+        (with(Manage, Delete), recorded(Some(ARN), Some(requested)), Deletion::Delete(ARN.into())),
+        (with(Manage, Delete), recorded(None, Some(requested)), Deletion::Recover(requested)),
+        (with(Manage, Delete), recorded(None, None), Deletion::Release(Release::NeverCreated)),
+        (with(ObserveOnly, Delete), recorded(Some(ARN), None), Deletion::Release(Release::ObserveOnly)),
+        (with(Manage, Retain), recorded(None, Some(requested)), Deletion::Release(Release::Retained)),
     ];
-    for (spec, arn, want) in cases {
-        assert_eq!(deletion(&spec, arn), want, "{:?}/{:?} arn={arn:?}", spec.management_policy, spec.deletion_policy);
+    for (spec, status, want) in cases {
+        let got = deletion(&spec, Some(&status));
+        assert_eq!(got, want, "{:?}/{:?} {status:?}", spec.management_policy, spec.deletion_policy);
     }
+    assert_eq!(deletion(&with(Manage, Delete), None), Deletion::Release(Release::NeverCreated));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kube::runtime::events::EventType;
 
-use super::{Done, Reconcile, Requeue, Stop};
+use super::{Ending, Failure, Reconcile, Requeue, Step};
 use crate::api::ManagementPolicy;
 use crate::controller::claims::key_of;
 use crate::controller::conditions::Outcome;
@@ -20,46 +20,53 @@ const CLAIM_WAIT: Duration = Duration::from_secs(2);
 const VISIBILITY_GRACE: Duration = Duration::from_secs(300);
 
 impl Reconcile<'_> {
-    pub(super) async fn apply(&mut self) -> Result<Done, Stop> {
+    pub(super) async fn apply(&mut self) -> Step {
         let manage = self.object.spec.management_policy == ManagementPolicy::Manage;
         if manage && !self.cluster.has_finalizer() {
             self.cluster.add_finalizer().await?;
         }
         let default_region = self.ctx.settings.default_region.as_deref();
-        let plan = decide::plan(&self.object.spec, self.object.status.as_ref(), default_region)
-            .map_err(|outcome| Stop::Report(outcome, Requeue::OnChange))?;
+        let plan = match decide::plan(&self.object.spec, self.object.status.as_ref(), default_region) {
+            Ok(plan) => plan,
+            Err(outcome) => return Ok(Ending::Report(outcome, Requeue::OnChange)),
+        };
         let target = self.target(&plan.region);
         let account = self.account(&plan.region).await?;
         if let Some(outcome) = decide::account_changed(self.object.status.as_ref(), &account) {
-            return Err(Stop::Report(outcome, Requeue::OnChange));
+            return Ok(Ending::Report(outcome, Requeue::OnChange));
         }
         self.status.target_account_id = Some(account.clone());
-        if manage {
-            self.claim(&account, &plan.region).await?;
+        if manage && let Some(refused) = self.claim(&account, &plan.region).await? {
+            return Ok(refused);
         }
         let arn = match plan.source {
             Source::Recorded(arn) | Source::Adopt(arn) => arn,
-            Source::Discover => self.discover(&target, &account).await?,
+            Source::Discover => match self.discover(&target, &account).await? {
+                Some(arn) => arn,
+                None => return Ok(nothing_to_observe(&account, &target.region)),
+            },
             Source::Create => return self.create(&target, &account).await,
         };
         let Some(instance) = self.describe(&target, &arn).await? else {
-            return Err(self.vanished(&arn));
+            return Ok(self.vanished(&arn));
         };
         if manage && let Some(outcome) = decide::foreign_owner(&instance, &account) {
-            return Err(Stop::Report(outcome, Requeue::OnChange));
+            return Ok(Ending::Report(outcome, Requeue::OnChange));
         }
         self.record(&instance, &plan.region);
         match decide::lifecycle(&instance) {
             Lifecycle::Wait(outcome) => {
-                return Ok((outcome, Requeue::After(decide::poll_delay(self.since_creation()))));
+                return Ok(Ending::Report(outcome, Requeue::After(decide::poll_delay(self.since_creation()))));
             }
-            Lifecycle::Failed(outcome) => return Ok((outcome, Requeue::OnChange)),
+            Lifecycle::Failed(outcome) => return Ok(Ending::Report(outcome, Requeue::OnChange)),
             Lifecycle::Active => {}
         }
         if manage {
             self.sync(&target, &instance).await?;
         }
-        self.export().await?;
+        if let Some(failed) = self.export().await {
+            return Ok(failed);
+        }
         let outcome = if manage {
             Outcome::Ready {
                 reason: "InstanceActive",
@@ -71,16 +78,16 @@ impl Reconcile<'_> {
                 message: format!("Instance {arn} is ACTIVE (observed, never written)"),
             }
         };
-        Ok((outcome, Requeue::Resync))
+        Ok(Ending::Report(outcome, Requeue::Resync))
     }
 
-    /// Refuses this object when another one manages the account; decided
-    /// from the claim index that the watch keeps, without an API call.
-    async fn claim(&self, account: &str, region: &str) -> Result<(), Stop> {
+    /// Refuses this object (Some) when another one manages the account;
+    /// decided from the claim index that the watch keeps, without an API call.
+    async fn claim(&self, account: &str, region: &str) -> Result<Option<Ending>, Failure> {
         let claims = &self.ctx.claims;
         if !claims.is_complete() {
             // Another watched namespace has not listed yet: its objects may hold this account.
-            return Err(Stop::Defer(CLAIM_WAIT));
+            return Ok(Some(Ending::Defer(CLAIM_WAIT)));
         }
         let operator_account = match claims.has_operator_claims() {
             true => Some(self.operator_account(region).await?),
@@ -93,42 +100,28 @@ impl Reconcile<'_> {
             has_instance: self.object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
             created: self.object.metadata.creation_timestamp.as_ref().map(|t| t.0),
         };
-        let Some(holder) = decide::claim_holder(&me, &others) else { return Ok(()) };
-        Err(Stop::Report(
-            Outcome::Stalled {
-                reason: "AccountAlreadyManaged",
-                message: format!(
-                    "Account {account} is already managed by IdentityCenterInstance {}; AWS allows one \
-                         instance per account. Delete one of the two objects, or point this one at another \
-                         account with spec.credentials.roleArn.",
-                    holder.key
-                ),
-            },
+        let Some(holder) = decide::claim_holder(&me, &others) else { return Ok(None) };
+        Ok(Some(Ending::stalled(
+            "AccountAlreadyManaged",
+            format!(
+                "Account {account} is already managed by IdentityCenterInstance {}; AWS allows one instance per \
+                 account. Delete one of the two objects, or point this one at another account with \
+                 spec.credentials.roleArn.",
+                holder.key
+            ),
             Requeue::After(CLAIM_RECHECK),
-        ))
+        )))
     }
 
-    /// ObserveOnly without an ARN: the instance ListInstances shows for the account.
-    async fn discover(&self, target: &Target, account: &str) -> Result<String, Stop> {
+    /// ObserveOnly without an ARN: the instance ListInstances shows for the account, if any.
+    async fn discover(&self, target: &Target, account: &str) -> Result<Option<String>, Failure> {
         let instances = self.ctx.sso.list_instances(target).await?;
-        match decide::observed_instance(&instances, account) {
-            Some(instance) => Ok(instance.arn.clone()),
-            None => Err(Stop::Report(
-                Outcome::Retrying {
-                    reason: "InstanceNotFound",
-                    message: format!(
-                        "ListInstances shows no instance for account {account} in {}; nothing to observe yet.",
-                        target.region
-                    ),
-                },
-                Requeue::Resync,
-            )),
-        }
+        Ok(decide::observed_instance(&instances, account).map(|instance| instance.arn.clone()))
     }
 
     /// DescribeInstance; None when the instance is gone. AWS answers
     /// AccessDenied for a deleted instance, so ListInstances tells the two apart.
-    pub(super) async fn describe(&self, target: &Target, arn: &str) -> Result<Option<Instance>, Stop> {
+    pub(super) async fn describe(&self, target: &Target, arn: &str) -> Result<Option<Instance>, Failure> {
         match self.ctx.sso.describe_instance(target, arn).await {
             Ok(instance) => Ok(Some(instance)),
             Err(error) if error.kind == ErrorKind::AccessDenied => {
@@ -141,13 +134,13 @@ impl Reconcile<'_> {
 
     /// The recorded instance is not there. Just after CreateInstance that is
     /// AWS's eventual consistency; later, a deletion outside Kubernetes.
-    fn vanished(&mut self, arn: &str) -> Stop {
+    fn vanished(&mut self, arn: &str) -> Ending {
         let just_created = self.status.create_requested_at.is_some()
             && self.status.state.is_none()
             && self.since_creation() < VISIBILITY_GRACE;
         if just_created {
             let message = format!("Instance {arn} is not visible in AWS yet");
-            return Stop::Report(
+            return Ending::Report(
                 Outcome::Progressing { reason: "Creating", message },
                 Requeue::After(decide::poll_delay(self.since_creation())),
             );
@@ -155,22 +148,20 @@ impl Reconcile<'_> {
         let region = self.status.region.clone().unwrap_or_default();
         self.status.state = None;
         self.status.state_reason = None;
-        Stop::Report(
-            Outcome::Stalled {
-                reason: "InstanceNotFound",
-                message: format!(
-                    "Instance {arn} is not in AWS (region {region}): it was deleted outside Kubernetes, or never \
-                     existed there. The operator does not re-create it: delete this object, then create a new one \
-                     to get a new instance."
-                ),
-            },
+        Ending::stalled(
+            "InstanceNotFound",
+            format!(
+                "Instance {arn} is not in AWS (region {region}): it was deleted outside Kubernetes, or never \
+                 existed there. The operator does not re-create it: delete this object, then create a new one to \
+                 get a new instance."
+            ),
             Requeue::Resync,
         )
     }
 
     /// Puts the spec's name and tags on an ACTIVE instance, sending only the
     /// difference; removals first, so that the 75-tag limit holds throughout.
-    async fn sync(&mut self, target: &Target, instance: &Instance) -> Result<(), Stop> {
+    async fn sync(&mut self, target: &Target, instance: &Instance) -> Result<(), Failure> {
         let spec = &self.object.spec;
         if let Some(name) = decide::rename(spec, instance) {
             self.ctx.sso.update_instance_name(target, &instance.arn, name).await?;
@@ -194,9 +185,10 @@ impl Reconcile<'_> {
     }
 
     /// Publishes the ids in the spec.exportTo ConfigMap; keys someone else
-    /// wrote are not taken over.
-    async fn export(&self) -> Result<(), Stop> {
-        let Some(export) = &self.object.spec.export_to else { return Ok(()) };
+    /// wrote are not taken over. A failure is reported (Some), not raised:
+    /// the instance itself is fine.
+    async fn export(&self) -> Option<Ending> {
+        let export = self.object.spec.export_to.as_ref()?;
         let status = &self.status;
         let data = [
             ("instanceArn", status.instance_arn.as_ref()),
@@ -207,19 +199,17 @@ impl Reconcile<'_> {
         let data = data.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?.clone()))).collect();
         let name = &export.config_map_name;
         match self.cluster.export(name, data).await {
-            Ok(()) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 409 => Err(Stop::Report(
-                Outcome::Stalled {
-                    reason: "ExportConflict",
-                    message: format!(
-                        "ConfigMap {name} exists and was written by someone else ({}); the operator does not \
-                         take it over. Choose another spec.exportTo.configMapName, or delete that ConfigMap.",
-                        status.message
-                    ),
-                },
+            Ok(()) => None,
+            Err(kube::Error::Api(status)) if status.code == 409 => Some(Ending::stalled(
+                "ExportConflict",
+                format!(
+                    "ConfigMap {name} exists and was written by someone else ({}); the operator does not take it \
+                     over. Choose another spec.exportTo.configMapName, or delete that ConfigMap.",
+                    status.message
+                ),
                 Requeue::OnChange,
             )),
-            Err(error) => Err(Stop::Report(
+            Err(error) => Some(Ending::Report(
                 Outcome::Retrying {
                     reason: "ExportFailed",
                     message: format!("Writing ConfigMap {name} failed: {error}"),
@@ -228,4 +218,10 @@ impl Reconcile<'_> {
             )),
         }
     }
+}
+
+/// ObserveOnly, and the account shows no instance yet.
+fn nothing_to_observe(account: &str, region: &str) -> Ending {
+    let message = format!("ListInstances shows no instance for account {account} in {region}; nothing to observe yet.");
+    Ending::Report(Outcome::Retrying { reason: "InstanceNotFound", message }, Requeue::Resync)
 }

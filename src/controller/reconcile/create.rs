@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::{Done, Reconcile, Requeue, Stop, whole_seconds};
+use super::{Ending, Failure, Reconcile, Requeue, Step, whole_seconds};
 use crate::controller::conditions::Outcome;
 use crate::controller::decide;
 use crate::controller::errors::{created_nothing, is_instance_exists};
@@ -17,7 +17,7 @@ impl Reconcile<'_> {
     /// Creates the instance, or finds the one an earlier attempt created. The
     /// ARN is only put in `self.status`: the reconcile ends here and writes
     /// it as its next call, before anything else reaches AWS or Kubernetes.
-    pub(super) async fn create(&mut self, target: &Target, account: &str) -> Result<Done, Stop> {
+    pub(super) async fn create(&mut self, target: &Target, account: &str) -> Step {
         let poll = Requeue::After(decide::poll_delay(Duration::ZERO));
         // The watch cache may lag behind our own writes: read the object fresh.
         let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
@@ -26,7 +26,7 @@ impl Reconcile<'_> {
             self.status.instance_arn = Some(arn);
             self.status.region = fresh.region;
             self.status.create_requested_at = fresh.create_requested_at;
-            return Ok((Outcome::Progressing { reason: "Creating", message }, poll));
+            return Ok(Ending::Report(Outcome::Progressing { reason: "Creating", message }, poll));
         }
         if let Some(requested) = &fresh.create_requested_at {
             let instances = self.ctx.sso.list_instances(target).await?;
@@ -34,7 +34,7 @@ impl Reconcile<'_> {
                 self.status.create_requested_at = fresh.create_requested_at.clone();
                 self.record_arn(&found.arn, &target.region);
                 let message = format!("Found instance {} created before a restart; recorded its ARN", found.arn);
-                return Ok((Outcome::Progressing { reason: "InstanceRecovered", message }, poll));
+                return Ok(Ending::Report(Outcome::Progressing { reason: "InstanceRecovered", message }, poll));
             }
         }
         // A retry keeps the first marker: the instance an earlier, unanswered
@@ -53,9 +53,9 @@ impl Reconcile<'_> {
                 self.record_arn(&arn, &target.region);
                 let message =
                     format!("CreateInstance returned {arn} in {}; waiting for it to be ACTIVE", target.region);
-                Ok((Outcome::Progressing { reason: "CreateRequested", message }, poll))
+                Ok(Ending::Report(Outcome::Progressing { reason: "CreateRequested", message }, poll))
             }
-            Err(error) => Err(self.create_failed(target, account, error).await),
+            Err(error) => self.create_failed(target, account, error).await,
         }
     }
 
@@ -67,31 +67,25 @@ impl Reconcile<'_> {
     /// AWS answered CreateInstance with an error. A definite refusal created
     /// nothing, so the marker goes: a later look-up must never take another
     /// instance of the account for this object's.
-    async fn create_failed(&mut self, target: &Target, account: &str, error: SsoError) -> Stop {
+    async fn create_failed(&mut self, target: &Target, account: &str, error: SsoError) -> Step {
         if created_nothing(&error) {
             self.status.create_requested_at = None;
-            if let Err(kube) = self.cluster.write_status(&self.status).await {
-                return kube.into();
-            }
+            self.cluster.write_status(&self.status).await?;
         }
         if !is_instance_exists(&error) {
-            return error.into();
+            return Err(error.into());
         }
-        let instances = match self.ctx.sso.list_instances(target).await {
-            Ok(instances) => instances,
-            Err(_) => return error.into(),
-        };
-        let Some(existing) = decide::owned_by(&instances, account) else { return error.into() };
-        Stop::Report(
-            Outcome::Stalled {
-                reason: "InstanceAlreadyExists",
-                message: format!(
-                    "Account {account} already has instance {} and AWS allows one per account. To manage it, \
-                     set spec.instanceArn: {}",
-                    existing.arn, existing.arn
-                ),
-            },
+        // The listing only explains the refusal; without it the refusal itself is reported.
+        let Ok(instances) = self.ctx.sso.list_instances(target).await else { return Err(Failure::Sso(error)) };
+        let Some(existing) = decide::owned_by(&instances, account) else { return Err(Failure::Sso(error)) };
+        Ok(Ending::stalled(
+            "InstanceAlreadyExists",
+            format!(
+                "Account {account} already has instance {} and AWS allows one per account. To manage it, set \
+                 spec.instanceArn: {}",
+                existing.arn, existing.arn
+            ),
             Requeue::OnChange,
-        )
+        ))
     }
 }

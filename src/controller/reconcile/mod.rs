@@ -32,7 +32,36 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
-/// When to look at the object again.
+/// When to look at the object again. It becomes kube's `Action`, which
+/// cannot be read back; tests read this instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Next(Option<Duration>);
+
+impl Next {
+    pub fn after(delay: Duration) -> Self {
+        Self(Some(delay))
+    }
+
+    pub fn on_change() -> Self {
+        Self(None)
+    }
+
+    /// The delay before the next look; None waits for a change of the object.
+    pub fn delay(&self) -> Option<Duration> {
+        self.0
+    }
+}
+
+impl From<Next> for Action {
+    fn from(next: Next) -> Self {
+        match next.0 {
+            Some(delay) => Action::requeue(delay),
+            None => Action::await_change(),
+        }
+    }
+}
+
+/// When to look at the object again, as a step decides it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Requeue {
     After(Duration),
@@ -41,31 +70,51 @@ enum Requeue {
     OnChange,
 }
 
-/// Why a reconcile ended before its last step.
-enum Stop {
+/// How a reconcile ends. Every ending travels as `Ok(Ending)`; only a failed
+/// call travels as `Err(Failure)`.
+enum Ending {
+    /// Write this outcome into the conditions, then look again as `Requeue` says.
     Report(Outcome, Requeue),
+    /// The finalizer is removed: the object is gone, nothing more to write.
+    Released,
     /// Nothing can be decided yet (the watch cache is catching up): look
-    /// again after the delay, reporting nothing.
+    /// again after the delay, writing nothing.
     Defer(Duration),
+}
+
+impl Ending {
+    fn stalled(reason: &'static str, message: String, requeue: Requeue) -> Self {
+        Self::Report(Outcome::Stalled { reason, message }, requeue)
+    }
+}
+
+/// A call that failed. AWS failures are classified into conditions;
+/// Kubernetes failures leave the reconcile for `error_policy`.
+enum Failure {
     Sso(SsoError),
     Kube(kube::Error),
 }
 
-impl From<SsoError> for Stop {
+impl From<SsoError> for Failure {
     fn from(e: SsoError) -> Self {
         Self::Sso(e)
     }
 }
 
-impl From<kube::Error> for Stop {
+impl From<kube::Error> for Failure {
     fn from(e: kube::Error) -> Self {
         Self::Kube(e)
     }
 }
 
-type Done = (Outcome, Requeue);
+type Step = Result<Ending, Failure>;
 
 pub async fn reconcile(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Action, Error> {
+    reconcile_object(object, ctx).await.map(Action::from)
+}
+
+/// One reconcile, ending in when to look again.
+pub(super) async fn reconcile_object(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Next, Error> {
     let started = Instant::now();
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
     let result = match &object.0 {
@@ -74,7 +123,7 @@ pub async fn reconcile(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Action
     };
     let (label, seconds) = (result.as_ref().map_or("error", |(label, _)| label), started.elapsed().as_secs_f64());
     ctx.metrics.reconciled(label, seconds);
-    result.map(|(_, action)| action)
+    result.map(|(_, next)| next)
 }
 
 /// The role an object acts through (`spec.credentials`), if any.
@@ -115,22 +164,17 @@ impl<'a> Reconcile<'a> {
         self.object.uid().unwrap_or_default()
     }
 
-    async fn run(mut self) -> Result<(&'static str, Action), Error> {
-        let result = if self.object.metadata.deletion_timestamp.is_some() {
-            match self.delete().await {
-                Ok(None) => return Ok(("released", Action::await_change())),
-                Ok(Some(done)) => Ok(done),
-                Err(stop) => Err(stop),
-            }
-        } else {
-            self.apply().await
+    async fn run(mut self) -> Result<(&'static str, Next), Error> {
+        let ending = match self.object.metadata.deletion_timestamp {
+            Some(_) => self.delete().await,
+            None => self.apply().await,
         };
-        let (outcome, requeue) = match result {
-            Ok(done) => done,
-            Err(Stop::Report(outcome, requeue)) => (outcome, requeue),
-            Err(Stop::Kube(error)) => return Err(error.into()),
-            Err(Stop::Defer(delay)) => return Ok(("deferred", Action::requeue(delay))),
-            Err(Stop::Sso(error)) => self.failed(&error),
+        let (outcome, requeue) = match ending {
+            Ok(Ending::Report(outcome, requeue)) => (outcome, requeue),
+            Ok(Ending::Released) => return Ok(("released", Next::on_change())),
+            Ok(Ending::Defer(delay)) => return Ok(("deferred", Next::after(delay))),
+            Err(Failure::Kube(error)) => return Err(error.into()),
+            Err(Failure::Sso(error)) => self.failed(&error),
         };
         if !matches!(outcome, Outcome::Retrying { .. }) {
             self.ctx.record_success(&self.uid());
@@ -142,16 +186,16 @@ impl<'a> Reconcile<'a> {
             Outcome::Retrying { .. } => "retrying",
             Outcome::Stalled { .. } => "stalled",
         };
-        let action = match requeue {
-            Requeue::After(delay) => Action::requeue(delay),
-            Requeue::Resync => Action::requeue(self.ctx.resync.next_delay()),
-            Requeue::OnChange => Action::await_change(),
+        let next = match requeue {
+            Requeue::After(delay) => Next::after(delay),
+            Requeue::Resync => Next::after(self.ctx.resync.next_delay()),
+            Requeue::OnChange => Next::on_change(),
         };
-        Ok((label, action))
+        Ok((label, next))
     }
 
     /// Classifies an AWS failure into the outcome to report and the next attempt.
-    fn failed(&self, error: &SsoError) -> Done {
+    fn failed(&self, error: &SsoError) -> (Outcome, Requeue) {
         let classified = classify(error);
         self.ctx.metrics.error(classified.reason);
         tracing::warn!(object = %self.object.name_any(), reason = classified.reason, %error, "reconcile failed");

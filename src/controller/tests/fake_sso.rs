@@ -26,8 +26,9 @@ pub fn instance(state: InstanceState) -> Instance {
 
 #[derive(Default)]
 pub struct Script {
-    /// What DescribeInstance answers; None: AccessDenied (deleted).
-    pub described: Option<Instance>,
+    /// The instances AWS holds, for DescribeInstance by ARN. Any other ARN
+    /// answers AccessDenied, as AWS does for an instance that is gone.
+    pub instances: Vec<Instance>,
     pub listed: Vec<Instance>,
     pub tags: Tags,
     /// Operation -> the error it answers with.
@@ -71,7 +72,8 @@ impl SsoAdmin for FakeSso {
 
     async fn describe_instance(&self, _: &Target, arn: &str) -> Result<Instance, SsoError> {
         self.call("DescribeInstance", format!(" {arn}"))?;
-        self.script.lock().unwrap().described.clone().ok_or_else(|| {
+        let script = self.script.lock().unwrap();
+        script.instances.iter().find(|instance| instance.arn == arn).cloned().ok_or_else(|| {
             SsoError::new("DescribeInstance", ErrorKind::AccessDenied, "not authorized to perform sso:DescribeInstance")
         })
     }

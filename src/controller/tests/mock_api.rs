@@ -24,9 +24,24 @@ pub struct Cluster {
     /// What a GET of the object answers (the "fresh" read).
     pub fresh: Arc<Mutex<Value>>,
     pub sent: Arc<Mutex<Vec<Sent>>>,
+    /// Requests to refuse, each once: (method, what `short` calls it, HTTP status).
+    refusals: Arc<Mutex<Vec<(&'static str, &'static str, u16)>>>,
 }
 
 impl Cluster {
+    /// The next `method` request to `what` (object, status, event, configmap)
+    /// is answered with `code`, as the API server would refuse it.
+    pub fn refuse_next(&self, method: &'static str, what: &'static str, code: u16) {
+        self.refusals.lock().unwrap().push((method, what, code));
+    }
+
+    fn take_refusal(&self, method: &str, path: &str) -> Option<u16> {
+        let mut refusals = self.refusals.lock().unwrap();
+        let wanted = short(method, path);
+        let index = refusals.iter().position(|(m, what, _)| format!("k8s {m} {what}") == wanted)?;
+        Some(refusals.remove(index).2)
+    }
+
     pub fn sent(&self) -> Vec<Sent> {
         self.sent.lock().unwrap().clone()
     }
@@ -60,6 +75,16 @@ fn short(method: &str, path: &str) -> String {
     format!("k8s {method} {what}")
 }
 
+/// A Status as the API server words a refusal with `code`.
+fn refusal(code: u16) -> Value {
+    let (reason, message) = match code {
+        409 => ("Conflict", "Operation cannot be fulfilled: the object has been modified"),
+        422 => ("Invalid", "IdentityCenterInstance.identitycenter.dev \"platform\" is invalid"),
+        _ => ("InternalError", "Internal error occurred: etcdserver: request timed out"),
+    };
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code})
+}
+
 /// What the API server answers; a write whose resourceVersion precondition
 /// is not the stored object's is refused with 409, as the API server does.
 /// Every accepted write of the object gives it a new resourceVersion.
@@ -69,10 +94,7 @@ fn answer(cluster: &Cluster, sent: &Sent) -> Result<Value, Value> {
     if writes_object {
         let expected = &sent.body["metadata"]["resourceVersion"];
         if !expected.is_null() && *expected != current["metadata"]["resourceVersion"] {
-            let message = "the object has been modified; please apply your changes to the latest version";
-            return Err(
-                json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": "Conflict", "code": 409}),
-            );
+            return Err(refusal(409));
         }
         let version: u64 = current["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
         current["metadata"]["resourceVersion"] = json!((version + 1).to_string());
@@ -111,15 +133,17 @@ pub fn client(cluster: Cluster, journal: Journal) -> kube::Client {
                 parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
             let query = parts.uri.query().unwrap_or_default().to_string();
             let sent = Sent { method: method.clone(), path: path.clone(), query, content_type, body };
-            let (status, answer) = match answer(&cluster, &sent) {
+            let refused = cluster.take_refusal(&method, &path).map(|code| Err(refusal(code)));
+            let (status, answer) = match refused.unwrap_or_else(|| answer(&cluster, &sent)) {
                 Ok(answer) => {
                     journal.push(short(&method, &path));
                     cluster.sent.lock().unwrap().push(sent);
                     (StatusCode::OK, answer)
                 }
-                Err(conflict) => {
-                    journal.push(format!("{} conflict", short(&method, &path)));
-                    (StatusCode::CONFLICT, conflict)
+                Err(refused) => {
+                    let code = refused["code"].as_u64().unwrap_or(500) as u16;
+                    journal.push(format!("{} {code}", short(&method, &path)));
+                    (StatusCode::from_u16(code).unwrap(), refused)
                 }
             };
             let response = Response::builder().status(status).body(Body::from(serde_json::to_vec(&answer).unwrap()));

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_sso::{ACCOUNT, ARN, FakeSso, Script, instance};
-use kube::runtime::controller::Action;
 use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
-use super::{Context, Error, Settings, Watched, reconcile};
+use super::reconcile::reconcile_object;
+use super::{Context, Error, Next, Settings, Watched};
 use crate::metrics::Metrics;
 use crate::sso::{ErrorKind, InstanceState, SsoError};
 
@@ -57,32 +57,102 @@ fn harness(script: Script) -> Harness {
     Harness { journal, cluster, sso, ctx }
 }
 
-fn object(spec: Value, status: Value, finalizer: bool, deleting: bool) -> Value {
-    let mut metadata = json!({
-        "name": "platform", "namespace": "identity", "uid": UID, "generation": 2,
-        "resourceVersion": "41", "creationTimestamp": "2026-11-28T10:00:00Z",
-    });
-    if finalizer {
-        metadata["finalizers"] = json!(["identitycenter.dev/finalizer"]);
+/// An IdentityCenterInstance as the API server would send it; by default
+/// with an empty spec, no status, no finalizer, not being deleted.
+#[derive(Clone)]
+struct TestObject {
+    name: String,
+    uid: String,
+    created_at: String,
+    resource_version: String,
+    spec: Value,
+    status: Value,
+    finalized: bool,
+    deleting: bool,
+}
+
+fn object() -> TestObject {
+    TestObject {
+        name: "platform".into(),
+        uid: UID.into(),
+        created_at: "2026-11-28T10:00:00Z".into(),
+        resource_version: "41".into(),
+        spec: json!({}),
+        status: Value::Null,
+        finalized: false,
+        deleting: false,
     }
-    if deleting {
-        metadata["deletionTimestamp"] = json!("2026-11-28T11:00:00Z");
+}
+
+impl TestObject {
+    fn named(self, name: &str, uid: &str) -> Self {
+        Self { name: name.into(), uid: uid.into(), ..self }
     }
-    json!({"apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance", "metadata": metadata, "spec": spec, "status": status})
+
+    fn created_at(self, timestamp: &str) -> Self {
+        Self { created_at: timestamp.into(), ..self }
+    }
+
+    fn resource_version(self, version: &str) -> Self {
+        Self { resource_version: version.into(), ..self }
+    }
+
+    fn spec(self, spec: Value) -> Self {
+        Self { spec, ..self }
+    }
+
+    fn status(self, status: Value) -> Self {
+        Self { status, ..self }
+    }
+
+    /// Carries the operator's finalizer.
+    fn finalized(self) -> Self {
+        Self { finalized: true, ..self }
+    }
+
+    /// Has a deletionTimestamp.
+    fn deleting(self) -> Self {
+        Self { deleting: true, ..self }
+    }
+}
+
+impl From<TestObject> for Value {
+    fn from(object: TestObject) -> Self {
+        let mut metadata = json!({
+            "name": object.name, "namespace": "identity", "uid": object.uid, "generation": 2,
+            "resourceVersion": object.resource_version, "creationTimestamp": object.created_at,
+        });
+        if object.finalized {
+            metadata["finalizers"] = json!(["identitycenter.dev/finalizer"]);
+        }
+        if object.deleting {
+            metadata["deletionTimestamp"] = json!("2026-11-28T11:00:00Z");
+        }
+        json!({
+            "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
+            "metadata": metadata, "spec": object.spec, "status": object.status,
+        })
+    }
 }
 
 impl Harness {
-    async fn reconcile(&self, object: Value) -> Action {
+    async fn reconcile(&self, object: impl Into<Value>) -> Next {
+        self.try_reconcile(object).await.expect("reconcile reaches the API server")
+    }
+
+    /// Reconciles `object`, which the (mock) API server also stores.
+    async fn try_reconcile(&self, object: impl Into<Value>) -> Result<Next, Error> {
+        let object: Value = object.into();
         *self.cluster.fresh.lock().unwrap() = object.clone();
         let object: Watched = serde_json::from_value(object).unwrap();
         if let Ok(valid) = &object.0 {
             self.ctx.claims.observe(valid);
         }
-        reconcile(Arc::new(object), self.ctx.clone()).await.expect("reconcile reaches the API server")
+        reconcile_object(Arc::new(object), self.ctx.clone()).await
     }
 
     /// Reconciles the object as the (mock) API server has it now.
-    async fn reconcile_current(&self) -> Action {
+    async fn reconcile_current(&self) -> Next {
         let current = self.cluster.fresh.lock().unwrap().clone();
         self.reconcile(current).await
     }
@@ -98,13 +168,9 @@ impl Harness {
     }
 }
 
-/// The requeue delay of an action, in seconds. kube's `Action` offers no
-/// getter, and its Debug form is the only way to read it.
-fn requeue_seconds(action: &Action) -> Option<f64> {
-    let text = format!("{action:?}");
-    let inner = text.split("Some(").nth(1)?.split(')').next()?;
-    let duration = std::time::Duration::try_from_secs_f64(inner.trim_end_matches('s').parse().ok()?).ok()?;
-    Some(duration.as_secs_f64())
+/// The requeue delay in seconds; None waits for a change.
+fn requeue_seconds(next: &Next) -> Option<f64> {
+    next.delay().map(|delay| delay.as_secs_f64())
 }
 
 fn created_at(mut instance: crate::sso::Instance, at: &str) -> crate::sso::Instance {
@@ -118,9 +184,9 @@ fn error(operation: &'static str, kind: ErrorKind, message: &str) -> SsoError {
 
 #[tokio::test]
 async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
-    let h = harness(Script { described: Some(instance(InstanceState::CreateInProgress)), ..Default::default() });
+    let h = harness(Script { instances: vec![instance(InstanceState::CreateInProgress)], ..Default::default() });
     let spec = json!({"name": "platform", "tags": {"team": "platform"}});
-    let action = h.reconcile(object(spec, json!(null), false, false)).await;
+    let action = h.reconcile(object().spec(spec)).await;
 
     assert_eq!(
         h.journal.entries(),
@@ -154,7 +220,7 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
     assert_eq!(h.condition("Synced").0, "True");
     assert_eq!(h.last_status()["observedGeneration"], 2);
     assert_eq!(h.cluster.events(), [("Normal".into(), "CreateRequested".into())]);
-    assert_eq!(action, Action::requeue(Duration::from_secs(2)), "first polls are quick");
+    assert_eq!(action, Next::after(Duration::from_secs(2)), "first polls are quick");
 
     h.reconcile_current().await;
     assert_eq!(h.journal.aws().last().unwrap(), "DescribeInstance", "the next look is a DescribeInstance");
@@ -166,9 +232,9 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
 #[tokio::test]
 async fn after_a_crash_between_create_and_status_the_instance_is_found_not_created_again() {
     let listed = vec![created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.5Z")];
-    let h = harness(Script { described: Some(instance(InstanceState::Active)), listed, ..Default::default() });
+    let h = harness(Script { instances: vec![instance(InstanceState::Active)], listed, ..Default::default() });
     let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
-    h.reconcile(object(json!({"name": "platform"}), marker, true, false)).await;
+    h.reconcile(object().spec(json!({"name": "platform"})).status(marker).finalized()).await;
 
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "ListInstances"]);
     assert_eq!(h.cluster.status_writes()[0]["instanceArn"], ARN, "the found ARN is recorded at once");
@@ -186,11 +252,11 @@ async fn recovery_never_takes_an_older_instance_of_the_account_for_its_own() {
     let older = created_at(instance(InstanceState::Active), "2026-01-01T00:00:00Z");
     let h = harness(Script {
         listed: vec![older],
-        described: Some(instance(InstanceState::CreateInProgress)),
+        instances: vec![instance(InstanceState::CreateInProgress)],
         ..Default::default()
     });
     let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
-    h.reconcile(object(json!({}), marker, true, false)).await;
+    h.reconcile(object().status(marker).finalized()).await;
     let aws = h.journal.aws();
     assert_eq!(aws[..3], ["GetCallerIdentity", "ListInstances", "CreateInstance"], "{aws:?}");
     assert!(!h.cluster.events().contains(&("Normal".into(), "InstanceRecovered".into())));
@@ -205,24 +271,23 @@ async fn a_definite_refusal_clears_the_create_marker() {
         errors: [("CreateInstance", error("CreateInstance", ErrorKind::Conflict, text))].into(),
         ..Default::default()
     });
-    h.reconcile(object(json!({"deletionPolicy": "Delete"}), json!(null), true, false)).await;
+    h.reconcile(object().spec(json!({"deletionPolicy": "Delete"})).finalized()).await;
     assert!(h.last_status()["createRequestedAt"].is_null(), "nothing was created: {}", h.last_status());
 
     let unanswered = [("CreateInstance", error("CreateInstance", ErrorKind::Transport, "connection reset"))];
     let h = harness(Script { errors: unanswered.into(), ..Default::default() });
-    h.reconcile(object(json!({}), json!(null), true, false)).await;
+    h.reconcile(object().finalized()).await;
     assert!(h.last_status()["createRequestedAt"].is_string(), "an unanswered call may have created it");
 }
 
 #[tokio::test]
 async fn a_stale_cache_without_the_arn_does_not_create_again() {
-    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
-    let stale = object(json!({}), json!(null), true, false);
-    let mut fresh = stale.clone();
-    fresh["status"] = json!({"instanceArn": ARN, "region": "eu-west-1"});
-    let object: Watched = serde_json::from_value(stale).unwrap();
-    *h.cluster.fresh.lock().unwrap() = fresh;
-    reconcile(Arc::new(object), h.ctx.clone()).await.unwrap();
+    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+    let stale = object().finalized();
+    let fresh = stale.clone().status(json!({"instanceArn": ARN, "region": "eu-west-1"}));
+    let object: Watched = serde_json::from_value(stale.into()).unwrap();
+    *h.cluster.fresh.lock().unwrap() = fresh.into();
+    reconcile_object(Arc::new(object), h.ctx.clone()).await.unwrap();
     assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "{:?}", h.journal.aws());
     assert_eq!(h.last_status()["instanceArn"], ARN);
 }
@@ -232,9 +297,10 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
     let mut described = instance(InstanceState::Active);
     described.name = Some("old-name".into());
     let tags = [("keep", "1"), ("stale", "x")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-    let h = harness(Script { described: Some(described), tags, ..Default::default() });
+    let h = harness(Script { instances: vec![described], tags, ..Default::default() });
     let spec = json!({"name": "new-name", "tags": {"keep": "1", "added": "2"}});
-    let action = h.reconcile(object(spec, json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    let action =
+        h.reconcile(object().spec(spec).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
 
     let aws: Vec<String> = h.journal.entries().into_iter().filter(|e| e.starts_with("sso ")).collect();
     assert_eq!(
@@ -262,18 +328,19 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
 
 /// Another, older object that holds the account and its instance, as the watch saw it.
 fn observe_older_holder(h: &Harness) {
-    let mut older = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
-    older["metadata"]["name"] = json!("first");
-    older["metadata"]["uid"] = json!("another-uid");
-    older["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
-    h.ctx.claims.observe(&serde_json::from_value(older).unwrap());
+    let older = object()
+        .named("first", "another-uid")
+        .created_at("2026-01-01T00:00:00Z")
+        .status(json!({"instanceArn": ARN, "region": "eu-west-1"}))
+        .finalized();
+    h.ctx.claims.observe(&serde_json::from_value(older.into()).unwrap());
 }
 
 #[tokio::test]
 async fn a_second_object_for_the_same_account_is_refused_without_create() {
     let h = harness(Script::default());
     observe_older_holder(&h);
-    h.reconcile(object(json!({}), json!(null), true, false)).await;
+    h.reconcile(object().finalized()).await;
 
     assert_eq!(h.journal.aws(), ["GetCallerIdentity"], "no CreateInstance");
     assert_eq!(h.condition("Stalled"), ("True".into(), "AccountAlreadyManaged".into()));
@@ -288,16 +355,21 @@ async fn a_write_from_a_stale_cache_fails_instead_of_erasing_what_it_did_not_see
     observe_older_holder(&h);
     // The API server has this object's ARN; the watch cache does not show it yet.
     let stale =
-        object(json!({}), json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"}), true, false);
-    let mut stored = stale.clone();
-    stored["status"]["instanceArn"] = json!("arn:aws:sso:::instance/ssoins-2222222222222222");
-    stored["metadata"]["resourceVersion"] = json!("42");
+        object().status(json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"})).finalized();
+    let stored: Value = stale
+        .clone()
+        .status(json!({
+            "createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1",
+            "instanceArn": "arn:aws:sso:::instance/ssoins-2222222222222222",
+        }))
+        .resource_version("42")
+        .into();
     *h.cluster.fresh.lock().unwrap() = stored.clone();
-    let cached: Watched = serde_json::from_value(stale).unwrap();
-    let result = reconcile(Arc::new(cached), h.ctx.clone()).await;
+    let cached: Watched = serde_json::from_value(stale.into()).unwrap();
+    let result = reconcile_object(Arc::new(cached), h.ctx.clone()).await;
 
     assert!(matches!(&result, Err(Error::Kube(kube::Error::Api(s))) if s.code == 409), "{result:?}");
-    assert!(h.journal.entries().contains(&"k8s PATCH status conflict".to_string()), "{:?}", h.journal.entries());
+    assert!(h.journal.entries().contains(&"k8s PATCH status 409".to_string()), "{:?}", h.journal.entries());
     assert_eq!(*h.cluster.fresh.lock().unwrap(), stored, "the stored ARN is untouched");
     assert!(h.cluster.events().is_empty(), "nothing reported from the stale view");
 }
@@ -307,10 +379,8 @@ async fn an_object_gone_from_the_cluster_leaves_no_failure_count_and_frees_its_r
     let h = harness(Script::default());
     let role = "arn:aws:iam::444455556666:role/admin";
     let with_role = |name: &str, uid: &str| -> Watched {
-        let mut value = object(json!({"credentials": {"roleArn": role}}), json!(null), false, false);
-        value["metadata"]["name"] = json!(name);
-        value["metadata"]["uid"] = json!(uid);
-        serde_json::from_value(value).unwrap()
+        let value = object().spec(json!({"credentials": {"roleArn": role}})).named(name, uid);
+        serde_json::from_value(value.into()).unwrap()
     };
     let (first, second) = (with_role("first", "uid-1"), with_role("second", "uid-2"));
     for watched in [&first, &second] {
@@ -334,10 +404,10 @@ async fn no_claim_is_decided_before_every_watched_namespace_has_listed() {
     h.ctx.claims.expect(["identity".to_string(), "team-b".to_string()]);
     h.ctx.claims.relist_started("identity");
     h.ctx.claims.relist_done("identity");
-    let action = h.reconcile(object(json!({}), json!(null), true, false)).await;
+    let action = h.reconcile(object().finalized()).await;
     assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "team-b may hold the account");
     assert!(h.cluster.status_writes().is_empty());
-    assert_eq!(action, Action::requeue(Duration::from_secs(2)));
+    assert_eq!(action, Next::after(Duration::from_secs(2)));
 }
 
 #[tokio::test]
@@ -348,12 +418,12 @@ async fn an_account_that_already_has_an_instance_is_named_with_how_to_adopt_it()
     )];
     let h =
         harness(Script { errors: errors.into(), listed: vec![instance(InstanceState::Active)], ..Default::default() });
-    let action = h.reconcile(object(json!({}), json!(null), true, false)).await;
+    let action = h.reconcile(object().finalized()).await;
 
     assert_eq!(h.condition("Stalled"), ("True".into(), "InstanceAlreadyExists".into()));
     let message = h.last_status()["conditions"][0]["message"].as_str().unwrap().to_string();
     assert!(message.contains(&format!("spec.instanceArn: {ARN}")), "{message}");
-    assert_eq!(action, Action::await_change(), "terminal until the spec changes");
+    assert_eq!(action, Next::on_change(), "terminal until the spec changes");
 }
 
 #[tokio::test]
@@ -363,10 +433,10 @@ async fn the_management_account_stalls_with_advice() {
         errors: [("CreateInstance", error("CreateInstance", ErrorKind::Conflict, text))].into(),
         ..Default::default()
     });
-    let action = h.reconcile(object(json!({}), json!(null), true, false)).await;
+    let action = h.reconcile(object().finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "ManagementAccount".into()));
     assert_eq!(h.condition("Ready"), ("False".into(), "ManagementAccount".into()));
-    assert_eq!(action, Action::await_change());
+    assert_eq!(action, Next::on_change());
     assert_eq!(h.journal.aws().iter().filter(|c| *c == "CreateInstance").count(), 1);
 }
 
@@ -374,7 +444,7 @@ async fn the_management_account_stalls_with_advice() {
 async fn throttling_is_retried_with_growing_jittered_backoff() {
     let errors = [("DescribeInstance", error("DescribeInstance", ErrorKind::Throttling, "Rate exceeded"))];
     let h = harness(Script { errors: errors.into(), ..Default::default() });
-    let settled = object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false);
+    let settled = object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized();
     let mut delays = vec![h.reconcile(settled).await];
     for _ in 0..2 {
         delays.push(h.reconcile_current().await);
@@ -392,18 +462,18 @@ async fn throttling_is_retried_with_growing_jittered_backoff() {
 async fn create_failed_is_terminal_with_the_aws_reason_verbatim() {
     let mut failed = instance(InstanceState::CreateFailed);
     failed.state_reason = Some("Identity store quota reached".into());
-    let h = harness(Script { described: Some(failed), ..Default::default() });
-    let action = h.reconcile(object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    let h = harness(Script { instances: vec![failed], ..Default::default() });
+    let action = h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "CreateFailed".into()));
     assert_eq!(h.last_status()["stateReason"], "Identity store quota reached");
     assert_eq!(h.cluster.events(), [("Warning".into(), "CreateFailed".into())]);
-    assert_eq!(action, Action::await_change());
+    assert_eq!(action, Next::on_change());
 }
 
 #[tokio::test]
 async fn an_instance_deleted_outside_kubernetes_is_reported_not_recreated() {
     let h = harness(Script::default());
-    h.reconcile(object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1", "state": "ACTIVE"}), true, false))
+    h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1", "state": "ACTIVE"})).finalized())
         .await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListInstances"]);
     assert_eq!(h.condition("Ready"), ("False".into(), "InstanceNotFound".into()));
@@ -412,25 +482,37 @@ async fn an_instance_deleted_outside_kubernetes_is_reported_not_recreated() {
 }
 
 #[tokio::test]
+async fn describe_answers_for_the_recorded_arn_only() {
+    let mut other = instance(InstanceState::Active);
+    other.arn = "arn:aws:sso:::instance/ssoins-2222222222222222".into();
+    let h = harness(Script { instances: vec![other.clone()], listed: vec![other], ..Default::default() });
+    h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1", "state": "ACTIVE"})).finalized())
+        .await;
+    assert_eq!(h.journal.entries()[1], format!("sso DescribeInstance {ARN}"));
+    assert_eq!(h.condition("Ready"), ("False".into(), "InstanceNotFound".into()), "another instance is not this one");
+    assert_eq!(h.last_status()["instanceArn"], ARN);
+}
+
+#[tokio::test]
 async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
-    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
+    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
     let status = json!({"instanceArn": ARN, "region": "eu-west-1"});
-    let deleting = object(json!({"deletionPolicy": "Delete"}), status, true, true);
+    let deleting = object().spec(json!({"deletionPolicy": "Delete"})).status(status).finalized().deleting();
     h.reconcile(deleting.clone()).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "DeleteInstance"]);
     assert_eq!(h.last_status()["state"], "DELETE_IN_PROGRESS");
 
-    h.sso.script.lock().unwrap().described = Some(instance(InstanceState::DeleteInProgress));
+    h.sso.script.lock().unwrap().instances = vec![instance(InstanceState::DeleteInProgress)];
     h.reconcile(deleting.clone()).await;
     assert_eq!(h.journal.aws().iter().filter(|c| *c == "DeleteInstance").count(), 1, "sent once");
 
-    h.sso.script.lock().unwrap().described = None;
+    h.sso.script.lock().unwrap().instances.clear();
     let action = h.reconcile(deleting).await;
     assert_eq!(h.journal.aws()[4..], ["DescribeInstance", "ListInstances"], "AccessDenied confirmed by ListInstances");
     let last = h.cluster.sent().into_iter().rfind(|s| s.path.ends_with("/platform")).unwrap();
     assert_eq!(last.body["metadata"]["finalizers"], json!([]), "finalizer released");
     assert!(h.cluster.events().contains(&("Normal".into(), "InstanceDeleted".into())));
-    assert_eq!(action, Action::await_change());
+    assert_eq!(action, Next::on_change());
 }
 
 #[tokio::test]
@@ -445,7 +527,7 @@ async fn retain_and_never_created_release_without_calling_aws() {
         ),
     ] {
         let h = harness(Script::default());
-        h.reconcile(object(spec, status, true, true)).await;
+        h.reconcile(object().spec(spec).status(status).finalized().deleting()).await;
         assert!(h.journal.aws().is_empty(), "{reason}: {:?}", h.journal.aws());
         assert_eq!(h.cluster.events(), [("Normal".into(), reason.into())]);
         assert_eq!(h.journal.entries().last().unwrap(), "k8s PATCH object", "{reason}: finalizer removed");
@@ -455,13 +537,13 @@ async fn retain_and_never_created_release_without_calling_aws() {
 #[tokio::test]
 async fn observe_only_never_writes_to_aws_nor_adds_a_finalizer() {
     let h = harness(Script {
-        described: Some(instance(InstanceState::Active)),
+        instances: vec![instance(InstanceState::Active)],
         listed: vec![instance(InstanceState::Active)],
         ..Default::default()
     });
     let spec =
         json!({"managementPolicy": "ObserveOnly", "name": "other-name", "exportTo": {"configMapName": "sso-ids"}});
-    h.reconcile(object(spec, json!(null), false, false)).await;
+    h.reconcile(object().spec(spec)).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "ListInstances", "DescribeInstance"]);
     assert!(!h.journal.entries().contains(&"k8s PATCH object".to_string()), "no finalizer");
     assert_eq!(h.condition("Ready"), ("True".into(), "Observed".into()));
@@ -476,12 +558,13 @@ async fn observe_only_never_writes_to_aws_nor_adds_a_finalizer() {
 #[tokio::test]
 async fn a_settled_object_writes_no_status_when_nothing_changed() {
     let described = created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.345Z");
-    let h = harness(Script { described: Some(described), ..Default::default() });
+    let h = harness(Script { instances: vec![described], ..Default::default() });
     let spec = json!({"name": "platform"});
-    h.reconcile(object(spec.clone(), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    h.reconcile(object().spec(spec.clone()).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized())
+        .await;
     let settled = h.last_status();
     let before = h.cluster.sent().len();
-    h.reconcile(object(spec, settled, true, false)).await;
+    h.reconcile(object().spec(spec).status(settled).finalized()).await;
     let writes = h.cluster.sent()[before..].iter().filter(|s| s.method != "GET").count();
     assert_eq!(writes, 0, "no status write, no event: {:?}", &h.cluster.sent()[before..]);
 }
@@ -490,8 +573,7 @@ async fn a_settled_object_writes_no_status_when_nothing_changed() {
 async fn a_malformed_object_is_reported_on_its_status_without_losing_its_arn() {
     let h = harness(Script::default());
     let recorded = json!({"instanceArn": ARN, "region": "eu-west-1", "createRequestedAt": "2026-11-28T10:00:01Z"});
-    let mut bad = object(json!({"tags": "not-a-map"}), recorded, true, false);
-    bad["spec"]["deletionPolicy"] = json!("Sometimes");
+    let bad = object().spec(json!({"tags": "not-a-map", "deletionPolicy": "Sometimes"})).status(recorded).finalized();
     let action = h.reconcile(bad).await;
     assert!(h.journal.aws().is_empty());
     let patch = h.cluster.sent().into_iter().find(|s| s.path.ends_with("/status")).unwrap();
@@ -501,13 +583,13 @@ async fn a_malformed_object_is_reported_on_its_status_without_losing_its_arn() {
         ["conditions", "observedGeneration"]
     );
     assert_eq!(h.condition("Stalled"), ("True".into(), "InvalidObject".into()));
-    assert_eq!(action, Action::await_change());
+    assert_eq!(action, Next::on_change());
 }
 
 #[tokio::test]
 async fn a_transient_error_on_a_ready_instance_keeps_ready_and_reports_synced() {
-    let h = harness(Script { described: Some(instance(InstanceState::Active)), ..Default::default() });
-    h.reconcile(object(json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+    h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
     assert_eq!(h.condition("Ready").0, "True");
     h.sso
         .script
@@ -525,9 +607,9 @@ async fn a_changed_role_account_stalls_instead_of_losing_the_instance() {
     let h = harness(Script::default());
     let recorded = json!({"instanceArn": ARN, "region": "eu-west-1", "targetAccountId": ACCOUNT});
     let spec = json!({"deletionPolicy": "Delete", "credentials": {"roleArn": "arn:aws:iam::999988887777:role/x"}});
-    h.reconcile(object(spec.clone(), recorded.clone(), true, false)).await;
+    h.reconcile(object().spec(spec.clone()).status(recorded.clone()).finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "AccountChanged".into()));
-    h.reconcile(object(spec, recorded, true, true)).await;
+    h.reconcile(object().spec(spec).status(recorded).finalized().deleting()).await;
     assert!(h.journal.aws().is_empty(), "nothing is asked of the wrong account: {:?}", h.journal.aws());
     assert!(!h.journal.entries().contains(&"k8s PATCH object".to_string()), "the finalizer stays");
 }
@@ -536,10 +618,54 @@ async fn a_changed_role_account_stalls_instead_of_losing_the_instance() {
 async fn observe_only_then_manage_does_not_take_over_another_accounts_instance() {
     let mut org = instance(InstanceState::Active);
     org.owner_account_id = Some("999999999999".into());
-    let h = harness(Script { described: Some(org), ..Default::default() });
-    h.reconcile(object(json!({"name": "mine"}), json!({"instanceArn": ARN, "region": "eu-west-1"}), true, false)).await;
+    let h = harness(Script { instances: vec![org], ..Default::default() });
+    h.reconcile(
+        object().spec(json!({"name": "mine"})).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized(),
+    )
+    .await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "NotOwnedByTargetAccount".into()));
     let writes: Vec<String> =
         h.journal.aws().into_iter().filter(|c| c.starts_with("Update") || c.contains("Tag")).collect();
     assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[tokio::test]
+async fn an_export_configmap_written_by_someone_else_is_reported_not_taken_over() {
+    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+    h.cluster.refuse_next("PATCH", "configmap", 409);
+    let spec = json!({"exportTo": {"configMapName": "sso-ids"}});
+    let next =
+        h.reconcile(object().spec(spec).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
+    assert!(h.journal.entries().contains(&"k8s PATCH configmap 409".to_string()), "{:?}", h.journal.entries());
+    assert_eq!(h.condition("Stalled"), ("True".into(), "ExportConflict".into()));
+    assert_eq!(h.last_status()["instanceArn"], ARN, "the instance stays recorded");
+    assert_eq!(h.cluster.events(), [("Warning".into(), "ExportConflict".into())]);
+    assert_eq!(next, Next::on_change(), "until the spec names another ConfigMap");
+}
+
+#[tokio::test]
+async fn a_finalizer_write_on_a_stale_version_is_refused_and_retried_soon() {
+    let h = harness(Script::default());
+    // The watch cache saw version 41; the API server has 42 (someone edited the object).
+    *h.cluster.fresh.lock().unwrap() = object().resource_version("42").into();
+    let cached: Watched = serde_json::from_value(object().into()).unwrap();
+    let result = reconcile_object(Arc::new(cached), h.ctx.clone()).await;
+    assert_eq!(h.journal.entries(), ["k8s PATCH object 409"], "nothing reached AWS");
+    let error = result.expect_err("the conflict leaves reconcile for the error policy");
+    assert!(matches!(&error, Error::Kube(kube::Error::Api(status)) if status.code == 409), "{error}");
+    assert_eq!(super::run::retry_delay(&error, 0.0), Duration::from_secs(1), "the cache catches up within moments");
+}
+
+#[tokio::test]
+async fn api_server_refusals_of_a_status_write_go_to_the_error_policy() {
+    for code in [422, 500, 503] {
+        let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+        h.cluster.refuse_next("PATCH", "status", code);
+        let result =
+            h.try_reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
+        let error = result.expect_err("a refused status write fails the reconcile");
+        assert!(matches!(&error, Error::Kube(kube::Error::Api(status)) if status.code == code), "{code}: {error}");
+        assert!(h.cluster.events().is_empty(), "{code}: no event for a transition that was not written");
+        assert_eq!(super::run::retry_delay(&error, 0.0), Duration::from_secs(5), "{code}");
+    }
 }

@@ -7,13 +7,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use identity_center_operator::api::IdentityCenterInstance;
 use identity_center_operator::controller::{self, Context, Readiness, Settings};
-use identity_center_operator::leader::Elector;
+use identity_center_operator::leader::{Elector, FenceLayer, Leadership};
 use identity_center_operator::metrics::Metrics;
 use identity_center_operator::server;
 use identity_center_operator::sso::{Limited, Metered, Rate, RateLimits, SessionLimits, aws::AwsSsoAdmin};
 use kube::CustomResourceExt;
 use kube::runtime::events::Reporter;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// jemalloc's background thread hands memory that objects no longer use back
 /// to the system: after a wave of objects is deleted the operator shrinks
@@ -118,32 +118,28 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Turns true on SIGTERM or Ctrl-C.
-fn shutdown_signal() -> watch::Receiver<bool> {
-    let (sender, receiver) = watch::channel(false);
+/// Cancels `shutdown` on SIGTERM or Ctrl-C.
+fn cancel_on_signal(shutdown: CancellationToken) -> Result<(), std::io::Error> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
+            _ = shutdown.cancelled() => return,
         }
         tracing::info!("shutting down");
-        let _ = sender.send(true);
+        shutdown.cancel();
     });
-    receiver
-}
-
-/// Completes when `signal` turns true; never, if its sender is gone first.
-async fn until(mut signal: watch::Receiver<bool>) {
-    if signal.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
-    }
+    Ok(())
 }
 
 async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     init_logging(args.log_format);
-    let client = kube::Client::try_default().await?;
+    let kube_config = kube::Config::infer().await?;
+    let leadership = if args.leader_election { Leadership::elected() } else { Leadership::unconditional() };
+    // Every write of the controller passes the fence; the elector renews through a client of its own.
+    let client =
+        kube::client::ClientBuilder::try_from(kube_config.clone())?.with_layer(&FenceLayer(leadership.clone())).build();
     let metrics = Arc::new(Metrics::default());
     let sessions = SessionLimits { idle: args.role_session_idle, capacity: args.role_sessions_max };
     let rates = RateLimits {
@@ -151,7 +147,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         per_account: Rate { per_second: args.aws_account_rate, burst: args.aws_account_burst },
     };
     let default_region = args.default_region.or_else(|| std::env::var("AWS_REGION").ok());
-    let aws = AwsSsoAdmin::from_env(sessions, default_region.clone()).await;
+    let aws = AwsSsoAdmin::from_env(sessions, default_region.clone(), leadership.clone()).await;
     let sso = Metered::new(Limited::new(aws, rates), metrics.clone());
     let identity =
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
@@ -161,56 +157,58 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         namespaces: args.watch_namespaces.into_iter().filter(|ns| !ns.is_empty()).collect(),
     };
     let reporter = Reporter { controller: controller::FIELD_MANAGER.into(), instance: Some(identity.clone()) };
-    let ctx = Arc::new(Context::new(client.clone(), Arc::new(sso), settings, reporter, metrics.clone()));
-    let shutdown = shutdown_signal();
+    let ctx = Arc::new(Context::new(client, Arc::new(sso), settings, reporter, metrics.clone()));
+
+    // One token: SIGTERM, Ctrl-C and a lost lease all cancel it, and everything stops on it.
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone())?;
     let readiness = Readiness::default();
     let http = tokio::spawn(server::serve(
         args.http_addr,
         server::router(metrics, readiness.clone()),
-        until(shutdown.clone()),
+        shutdown.clone().cancelled_owned(),
     ));
-
-    let elector = if args.leader_election {
-        let namespace = args
-            .leader_election_namespace
-            .or_else(|| std::env::var("POD_NAMESPACE").ok())
-            .ok_or("leader election needs --leader-election-namespace or POD_NAMESPACE")?;
-        let elector = Elector::new(client, &namespace, &args.leader_election_lease, &identity);
+    let elector = match args.leader_election {
+        true => {
+            let namespace = args
+                .leader_election_namespace
+                .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                .ok_or("leader election needs --leader-election-namespace or POD_NAMESPACE")?;
+            let lease_client = kube::Client::try_from(kube_config)?;
+            Some(Elector::new(lease_client, &namespace, &args.leader_election_lease, &identity, leadership))
+        }
+        false => None,
+    };
+    if let Some(elector) = &elector {
         tokio::select! {
             _ = elector.acquire() => {}
-            _ = until(shutdown.clone()) => return Ok(()),
+            _ = shutdown.cancelled() => return Ok(()),
         }
-        Some(elector)
-    } else {
-        None
+    }
+    // The lease is renewed until the controllers have stopped, so that
+    // in-flight reconciles finish under it after a SIGTERM.
+    let controllers_stopped = CancellationToken::new();
+    let controllers = async {
+        controller::run(ctx, args.concurrency, readiness, shutdown.clone()).await;
+        controllers_stopped.cancel();
     };
-    // `stop` turns true on SIGTERM, or when leadership is lost.
-    let (stop_sender, stop) = watch::channel(false);
-    let forward = {
-        let (stop_sender, shutdown) = (stop_sender.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            until(shutdown).await;
-            stop_sender.send_replace(true);
-        })
-    };
-    let lost = std::sync::atomic::AtomicBool::new(false);
-    let keeper = async {
-        if let Some(elector) = &elector
-            && elector.keep(stop.clone()).await
-        {
-            tracing::error!("lost leadership; stopping");
-            lost.store(true, std::sync::atomic::Ordering::SeqCst);
-            stop_sender.send_replace(true);
+    let keep_lease = async {
+        let Some(elector) = &elector else { return false };
+        let lost = elector.keep(&controllers_stopped).await;
+        if lost {
+            tracing::error!("lost leadership; writing nothing more and stopping");
+            shutdown.cancel();
         }
+        lost
     };
-    tokio::join!(controller::run(ctx, args.concurrency, readiness, stop.clone()), keeper);
-    if let Some(elector) = &elector {
+    let ((), lost) = tokio::join!(controllers, keep_lease);
+    if let Some(elector) = elector.as_ref().filter(|_| !lost) {
         elector.release().await;
     }
-    forward.abort();
+    shutdown.cancel();
     http.abort();
     tracing::info!("stopped");
-    if lost.load(std::sync::atomic::Ordering::SeqCst) {
+    if lost {
         return Err("lost leadership".into());
     }
     Ok(())

@@ -42,7 +42,14 @@ pub fn created_nothing(err: &SsoError) -> bool {
     use ErrorKind::*;
     matches!(
         err.kind,
-        Validation | Conflict | ServiceQuotaExceeded | AccessDenied | Credentials | Throttling | ResourceNotFound
+        Validation
+            | Conflict
+            | ServiceQuotaExceeded
+            | AccessDenied
+            | Credentials
+            | Throttling
+            | ResourceNotFound
+            | NotLeader
     )
 }
 
@@ -90,6 +97,11 @@ pub fn classify(err: &SsoError) -> Classified {
         ErrorKind::ResourceNotFound => {
             ("ResourceNotFound", FAST, "AWS did not find the resource; the operator re-checks the instance.")
         }
+        ErrorKind::NotLeader => (
+            "NotLeader",
+            FAST,
+            "This replica lost its leader lease and sent nothing; the replica that holds the lease carries on.",
+        ),
         ErrorKind::Unknown(_) => ("AwsError", FAST, "An unexpected AWS error; retrying with backoff."),
     };
     Classified { reason, retry, message: format!("{advice} ({detail})") }
@@ -133,6 +145,7 @@ mod tests {
             (err(AccessDenied, "not authorized"), "AccessDenied", SLOW),
             (err(Credentials, "AssumeRole failed"), "CredentialsUnavailable", SLOW),
             (err(ResourceNotFound, "gone"), "ResourceNotFound", FAST),
+            (err(NotLeader, "not sent"), "NotLeader", FAST),
             (err(Unknown("Weird".into()), "?"), "AwsError", FAST),
         ];
         for (error, reason, retry) in cases {
@@ -145,9 +158,16 @@ mod tests {
     #[test]
     fn only_a_definite_refusal_proves_nothing_was_created() {
         use ErrorKind::*;
-        for kind in
-            [Validation, Conflict, ServiceQuotaExceeded, AccessDenied, Credentials, Throttling, ResourceNotFound]
-        {
+        for kind in [
+            Validation,
+            Conflict,
+            ServiceQuotaExceeded,
+            AccessDenied,
+            Credentials,
+            Throttling,
+            ResourceNotFound,
+            NotLeader,
+        ] {
             assert!(created_nothing(&err(kind.clone(), "")), "{kind:?}");
         }
         for kind in [InternalServer, Transport, Unknown("X".into())] {

@@ -14,7 +14,7 @@ use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::reflector;
 use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::claims::{ClaimIndex, key_of};
 use super::context::Context;
@@ -91,16 +91,9 @@ pub(super) fn forget_object(ctx: &Context, object: &Watched) {
 /// How long in-flight reconciles may take to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
-/// Completes when `signal` turns true; never, if its sender is gone first.
-async fn until(mut signal: watch::Receiver<bool>) {
-    if signal.wait_for(|stop| *stop).await.is_err() {
-        future::pending::<()>().await;
-    }
-}
-
-/// Runs until `shutdown` turns true; in-flight reconciles finish first,
+/// Runs until `shutdown` is cancelled; in-flight reconciles finish first,
 /// within a grace period (a watch that never synced holds nothing worth waiting for).
-pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shutdown: watch::Receiver<bool>) {
+pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shutdown: CancellationToken) {
     let scopes: Vec<(String, Api<Watched>)> = if ctx.settings.namespaces.is_empty() {
         vec![(String::new(), Api::all(ctx.client.clone()))]
     } else {
@@ -132,7 +125,7 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
             .predicate_filter(spec_or_deletion, PredicateConfig::default());
         Controller::for_stream(stream, reader)
             .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-            .graceful_shutdown_on(until(shutdown.clone()))
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned())
             .run(reconcile, error_policy, ctx.clone())
             .for_each(|result| {
                 match result {
@@ -150,7 +143,7 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
     });
     let controllers: Vec<_> = controllers.collect();
     let deadline = async {
-        until(shutdown).await;
+        shutdown.cancelled().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {

@@ -15,6 +15,8 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_sdk_ssoadmin::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_ssoadmin::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ssoadmin::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ssoadmin::types::{InstanceStatus, Tag};
 use aws_smithy_http_client::tls;
@@ -23,6 +25,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::sessions::{RoleSessions, SessionLimits};
 use super::{CreateInstance, ErrorKind, Instance, InstanceState, RoleRef, SsoAdmin, SsoError, Tags, Target};
+use crate::leader::{Leadership, NotLeader};
 
 const SESSION_NAME: &str = "identity-center-operator";
 
@@ -33,6 +36,27 @@ pub struct AwsSsoAdmin {
     /// STS with the operator's own credentials: AssumeRole and GetCallerIdentity.
     sts: aws_sdk_sts::Client,
     sessions: RoleSessions,
+    leadership: Leadership,
+}
+
+/// Refuses every SSO Admin request attempt, retries included, right before
+/// it goes on the wire, unless this replica's leader lease is current.
+#[derive(Debug)]
+struct LeaseFence(Leadership);
+
+impl Intercept for LeaseFence {
+    fn name(&self) -> &'static str {
+        "LeaseFence"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.check().map_err(Into::into)
+    }
 }
 
 /// The SSO Admin client for a target and the credentials override its role needs.
@@ -62,7 +86,7 @@ impl AwsSsoAdmin {
     /// Loads the standard AWS configuration from the environment, with one
     /// HTTP client (and connection pool) that every SDK client shares. STS
     /// calls go to `fallback_region` when the environment names no region.
-    pub async fn from_env(limits: SessionLimits, fallback_region: Option<String>) -> Self {
+    pub async fn from_env(limits: SessionLimits, fallback_region: Option<String>, leadership: Leadership) -> Self {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(Duration::from_secs(20))
@@ -73,24 +97,26 @@ impl AwsSsoAdmin {
             .build_https();
         let region = RegionProviderChain::default_provider().or_else(fallback_region.map(Region::new));
         let base = aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
-        Self::with_limits(base.region(region).load().await, limits)
+        Self::with(base.region(region).load().await, limits, leadership)
     }
 
     /// Uses `base` (credentials, endpoint, timeouts, HTTP client) for every target.
     pub fn new(base: SdkConfig) -> Self {
-        Self::with_limits(base, SessionLimits::default())
+        Self::with(base, SessionLimits::default(), Leadership::unconditional())
     }
 
-    fn with_limits(base: SdkConfig, limits: SessionLimits) -> Self {
+    fn with(base: SdkConfig, limits: SessionLimits, leadership: Leadership) -> Self {
         let sts = aws_sdk_sts::Client::new(&base);
-        Self { base, regional: Default::default(), sts, sessions: RoleSessions::new(limits) }
+        Self { base, regional: Default::default(), sts, sessions: RoleSessions::new(limits), leadership }
     }
 
     fn client(&self, region: &str) -> aws_sdk_ssoadmin::Client {
         let mut regional = self.regional.lock().expect("never poisoned");
         let client = regional.entry(region.to_string()).or_insert_with(|| {
             let config = self.base.to_builder().region(Region::new(region.to_string())).build();
-            aws_sdk_ssoadmin::Client::new(&config)
+            let config =
+                aws_sdk_ssoadmin::config::Builder::from(&config).interceptor(LeaseFence(self.leadership.clone()));
+            aws_sdk_ssoadmin::Client::from_conf(config.build())
         });
         client.clone()
     }
@@ -161,6 +187,7 @@ where
 {
     let detail = DisplayErrorContext(&err).to_string();
     let kind = match &err {
+        _ if fenced(&err) => ErrorKind::NotLeader,
         SdkError::ServiceError(service) => match service.err().code() {
             Some(code) => ErrorKind::from_code(code),
             None => ErrorKind::Unknown("unnamed service error".into()),
@@ -178,6 +205,18 @@ where
         _ => detail,
     };
     SsoError::new(operation, kind, message)
+}
+
+/// Whether the request was stopped by [`LeaseFence`] before it was sent.
+fn fenced(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(error) = cause {
+        if error.is::<NotLeader>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// An [`Instance`] from DescribeInstance's output or a ListInstances item,

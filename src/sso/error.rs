@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Transport,
     /// Credentials could not be obtained (AssumeRole refused, no credentials found).
     Credentials,
+    /// Not sent: this replica's leader lease is not current (`leader::Leadership`).
+    NotLeader,
     /// An error code this operator does not know.
     Unknown(String),
 }

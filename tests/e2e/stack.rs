@@ -14,7 +14,7 @@ use tokio::process::Child;
 
 use crate::controlplane::ControlPlane;
 use crate::http::{json, request};
-use crate::process::{eventually, free_port, spawn, stop, workspace_binary};
+use crate::process::{eventually, free_port, freeze, spawn, stop, thaw, workspace_binary};
 
 pub const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
 pub const REGION: &str = "eu-west-1";
@@ -120,15 +120,17 @@ impl Stack {
         ]
         .map(String::from)
         .to_vec();
+        let mut kubeconfig = self.operator_kubeconfig.clone();
         if self.leader_election {
             args.extend(["--leader-election", "--leader-election-namespace", &self.namespace].map(String::from));
             args.extend(["--log-format", "json"].map(String::from));
+            kubeconfig = self.impersonating(&name);
         }
         let envs = [
-            ("KUBECONFIG", self.operator_kubeconfig.display().to_string()),
+            ("KUBECONFIG", kubeconfig.display().to_string()),
             ("POD_NAME", name.clone()),
             ("AWS_ENDPOINT_URL", format!("http://{}", self.emulator_addr)),
-            ("AWS_ACCESS_KEY_ID", "AKIA111122223333E2EX".into()),
+            ("AWS_ACCESS_KEY_ID", Self::access_key(&name)),
             ("AWS_SECRET_ACCESS_KEY", "e2e-secret".into()),
             ("AWS_REGION", REGION.into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
@@ -149,6 +151,54 @@ impl Stack {
         .await;
         self.replicas.push(Replica { name: name.clone(), metrics_addr, child });
         name
+    }
+
+    /// The AWS access key a replica signs with: its own, so that the
+    /// emulator's call log tells replicas apart (all act in 111122223333).
+    pub fn access_key(replica: &str) -> String {
+        let index: u8 = replica.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        format!("AKIA111122223333OPR{}", (b'A' + index % 26) as char)
+    }
+
+    /// The Kubernetes user a replica acts as (with the admin's groups), so
+    /// that the API server's audit log tells replicas apart.
+    pub fn kubernetes_user(replica: &str) -> String {
+        format!("e2e:{replica}")
+    }
+
+    /// A kubeconfig for `replica`: the admin's credentials, impersonating its own user.
+    fn impersonating(&self, replica: &str) -> PathBuf {
+        let admin = std::fs::read_to_string(&self.operator_kubeconfig).unwrap();
+        let user = Self::kubernetes_user(replica);
+        let own =
+            admin.replacen("  user:\n", &format!("  user:\n    as: {user}\n    as-groups: [system:masters]\n"), 1);
+        assert_ne!(admin, own, "the kubeconfig has a user");
+        let path = self.logs.join(format!("{replica}.kubeconfig"));
+        std::fs::write(&path, own).unwrap();
+        path
+    }
+
+    /// SIGSTOP to one replica: it keeps its lease record, connections and queue, and does nothing.
+    pub fn freeze_replica(&self, name: &str) {
+        freeze(&self.replica(name).child);
+    }
+
+    /// SIGCONT to a frozen replica.
+    pub fn thaw_replica(&self, name: &str) {
+        thaw(&self.replica(name).child);
+    }
+
+    fn replica(&self, name: &str) -> &Replica {
+        self.replicas.iter().find(|r| r.name == name).expect("a running replica")
+    }
+
+    /// Waits until a replica exits by itself; returns whether it exited with success.
+    pub async fn wait_replica_exit(&mut self, name: &str, limit: Duration) -> bool {
+        let index = self.replicas.iter().position(|r| r.name == name).expect("a running replica");
+        let mut replica = self.replicas.remove(index);
+        let status = tokio::time::timeout(limit, replica.child.wait()).await;
+        let status = status.unwrap_or_else(|_| panic!("{name} still runs {limit:?} later")).unwrap();
+        status.success()
     }
 
     /// The log file of a replica.

@@ -94,7 +94,23 @@ fn base64(data: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
+/// Every write, who made it and when; reads are not recorded.
+const AUDIT_POLICY: &str = "apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+";
+
 impl ControlPlane {
+    /// The writes the API server has answered so far: audit events (audit.k8s.io/v1).
+    pub fn audited_writes(&self) -> Vec<serde_json::Value> {
+        let log = std::fs::read_to_string(self.dir.path().join("audit.log")).unwrap_or_default();
+        log.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+
     pub async fn start() -> Self {
         let dir = tempfile::Builder::new().prefix("ico-e2e-").tempdir().unwrap();
         let path = dir.path();
@@ -133,6 +149,8 @@ impl ControlPlane {
             "--endpoint-reconciler-type=none".into(),
             "--enable-priority-and-fairness=false".into(),
             "--profiling=false".into(),
+            format!("--audit-policy-file={}", write(path, "audit-policy.yaml", AUDIT_POLICY)),
+            format!("--audit-log-path={}", path.join("audit.log").display()),
             "--v=1".into(),
         ]
         .into();

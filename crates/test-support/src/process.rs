@@ -44,6 +44,24 @@ pub async fn stop(child: &mut Child, grace: Duration) -> bool {
     }
 }
 
+/// SIGSTOP: the child stops dead, as in a long GC pause or a frozen node,
+/// with its connections and timers left as they are.
+pub fn freeze(child: &Child) {
+    signal(child, libc::SIGSTOP);
+}
+
+/// SIGCONT: a frozen child carries on from where it stopped.
+pub fn thaw(child: &Child) {
+    signal(child, libc::SIGCONT);
+}
+
+fn signal(child: &Child, signal: i32) {
+    let pid = child.id().expect("the child is running");
+    // SAFETY: sending a signal to our own child.
+    let sent = unsafe { libc::kill(pid as i32, signal) };
+    assert_eq!(sent, 0, "signal {signal} to {pid}");
+}
+
 /// A binary of this workspace, built next to the running test or benchmark
 /// (`target/<profile>/deps/<test>` -> `target/<profile>/<name>`).
 pub fn workspace_binary(name: &str) -> PathBuf {

@@ -22,7 +22,7 @@ use super::context::Context;
 use super::errors::{Retry, backoff_delay, classify};
 use super::run::Watched;
 use crate::api::{IdentityCenterInstance, IdentityCenterInstanceStatus};
-use crate::sso::{Instance, RoleRef, SsoError, Target};
+use crate::sso::{ErrorKind, Instance, RoleRef, SsoError, Target};
 
 /// Only the Kubernetes API can fail a reconcile: everything from AWS is
 /// classified and reported in the conditions instead.
@@ -174,6 +174,8 @@ impl<'a> Reconcile<'a> {
             Ok(Ending::Released) => return Ok(("released", Next::on_change())),
             Ok(Ending::Defer(delay)) => return Ok(("deferred", Next::after(delay))),
             Err(Failure::Kube(error)) => return Err(error.into()),
+            // Fenced: this replica may write nothing more, its status included.
+            Err(Failure::Sso(error)) if error.kind == ErrorKind::NotLeader => return Ok(("fenced", Next::on_change())),
             Err(Failure::Sso(error)) => self.failed(&error),
         };
         if !matches!(outcome, Outcome::Retrying { .. }) {

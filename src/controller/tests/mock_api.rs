@@ -19,13 +19,15 @@ pub struct Sent {
     pub body: Value,
 }
 
+/// A request to refuse once: (method, what `short` calls it, HTTP status).
+type Refusal = (&'static str, &'static str, u16);
+
 #[derive(Clone, Default)]
 pub struct Cluster {
     /// What a GET of the object answers (the "fresh" read).
     pub fresh: Arc<Mutex<Value>>,
     pub sent: Arc<Mutex<Vec<Sent>>>,
-    /// Requests to refuse, each once: (method, what `short` calls it, HTTP status).
-    refusals: Arc<Mutex<Vec<(&'static str, &'static str, u16)>>>,
+    refusals: Arc<Mutex<Vec<Refusal>>>,
 }
 
 impl Cluster {

@@ -35,6 +35,9 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("only_the_leader_reconciles_and_a_standby_takes_over", |p| {
         Box::pin(leader::only_the_leader_reconciles_and_a_standby_takes_over(p))
     }),
+    ("a_frozen_leader_writes_nothing_after_a_standby_took_over", |p| {
+        Box::pin(leader::a_frozen_leader_writes_nothing_after_a_standby_took_over(p))
+    }),
     ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
     ("a_forbidden_watch_is_an_error_with_advice", |p| Box::pin(chart::a_forbidden_watch_is_an_error_with_advice(p))),
     ("apiserver_restart_resumes_without_duplicates", |p| {

@@ -23,6 +23,7 @@ use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use test_support::controlplane::ControlPlane;
+use test_support::fixtures;
 use test_support::http::json;
 use test_support::kubectl::Kubectl;
 use test_support::process::{eventually, free_port, spawn, stop, workspace_binary};
@@ -214,16 +215,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn manifest(namespace: &str, index: usize) -> Value {
     let account = 200_000_000_000u64 + index as u64;
-    json!({
-        "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
-        "metadata": {"name": format!("scale-{index:05}"), "namespace": namespace},
-        "spec": {
-            "name": format!("scale-{index}"),
-            "tags": {"bench": "scale"},
-            "deletionPolicy": "Delete",
-            "credentials": {"roleArn": format!("arn:aws:iam::{account}:role/identity-center-admin")},
-        },
-    })
+    let spec = json!({
+        "name": format!("scale-{index}"),
+        "tags": {"bench": "scale"},
+        "deletionPolicy": "Delete",
+        "credentials": {"roleArn": format!("arn:aws:iam::{account}:role/identity-center-admin")},
+    });
+    fixtures::instance(&format!("scale-{index:05}"), Some(namespace), spec)
 }
 
 struct Run {

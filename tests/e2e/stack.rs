@@ -1,6 +1,7 @@
 //! One scenario's world: a namespace on the shared control plane, an emulator
 //! process and an operator process watching only that namespace.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sso_admin_emulator::Call;
+use test_support::fixtures;
 use test_support::kubectl::Kubectl;
 use tokio::process::Child;
 
@@ -40,6 +42,8 @@ pub struct Stack {
     started: usize,
     leader_election: bool,
     operator_kubeconfig: PathBuf,
+    /// Replicas that act as a Kubernetes user of their own, by name.
+    replica_kubeconfigs: HashMap<String, PathBuf>,
 }
 
 impl Stack {
@@ -71,6 +75,7 @@ impl Stack {
             client,
             kubeconfig: plane.kubeconfig.clone(),
             operator_kubeconfig: kubeconfig.to_path_buf(),
+            replica_kubeconfigs: HashMap::new(),
             emulator_addr,
             logs,
             emulator,
@@ -87,6 +92,11 @@ impl Stack {
         let mut stack = Self::start_as(plane, namespace, emulator_config, &plane.kubeconfig).await;
         stack.kill_operator().await;
         stack.leader_election = true;
+        for replica in [stack.started + 1, stack.started + 2].map(|n| format!("operator-{n}")) {
+            let user = Self::kubernetes_user(&replica);
+            let kubeconfig = plane.kubeconfig_as(&format!("{namespace}-{replica}"), &user, &["system:masters"]);
+            stack.replica_kubeconfigs.insert(replica, kubeconfig);
+        }
         stack.start_operator().await;
         stack.start_operator().await;
         stack
@@ -120,12 +130,11 @@ impl Stack {
         ]
         .map(String::from)
         .to_vec();
-        let mut kubeconfig = self.operator_kubeconfig.clone();
         if self.leader_election {
             args.extend(["--leader-election", "--leader-election-namespace", &self.namespace].map(String::from));
             args.extend(["--log-format", "json"].map(String::from));
-            kubeconfig = self.impersonating(&name);
         }
+        let kubeconfig = self.replica_kubeconfigs.get(&name).unwrap_or(&self.operator_kubeconfig).clone();
         let envs = [
             ("KUBECONFIG", kubeconfig.display().to_string()),
             ("POD_NAME", name.clone()),
@@ -164,18 +173,6 @@ impl Stack {
     /// that the API server's audit log tells replicas apart.
     pub fn kubernetes_user(replica: &str) -> String {
         format!("e2e:{replica}")
-    }
-
-    /// A kubeconfig for `replica`: the admin's credentials, impersonating its own user.
-    fn impersonating(&self, replica: &str) -> PathBuf {
-        let admin = std::fs::read_to_string(&self.operator_kubeconfig).unwrap();
-        let user = Self::kubernetes_user(replica);
-        let own =
-            admin.replacen("  user:\n", &format!("  user:\n    as: {user}\n    as-groups: [system:masters]\n"), 1);
-        assert_ne!(admin, own, "the kubeconfig has a user");
-        let path = self.logs.join(format!("{replica}.kubeconfig"));
-        std::fs::write(&path, own).unwrap();
-        path
     }
 
     /// SIGSTOP to one replica: it keeps its lease record, connections and queue, and does nothing.
@@ -236,13 +233,13 @@ impl Stack {
 
     /// Creates or updates an object by server-side apply, as `kubectl apply --server-side` would.
     pub async fn apply(&self, name: &str, spec: Value) -> Result<IdentityCenterInstance, kube::Error> {
-        let object = json!({"apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance", "metadata": {"name": name}, "spec": spec});
+        let object = fixtures::instance(name, None, spec);
         self.api().patch(name, &PatchParams::apply("e2e-user").force(), &Patch::Apply(object)).await
     }
 
     /// Creates an object the way `kubectl create` (and client-side apply) does.
     pub async fn create(&self, name: &str, spec: Value) -> Result<IdentityCenterInstance, kube::Error> {
-        let object = json!({"apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance", "metadata": {"name": name}, "spec": spec});
+        let object = fixtures::instance(name, None, spec);
         let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
             self.client.clone(),
             &self.namespace,

@@ -171,6 +171,21 @@ impl ControlPlane {
         plane
     }
 
+    /// A kubeconfig with the admin's credentials that acts as `user` (and
+    /// `groups`) by impersonation; written under `name` in the plane's directory.
+    pub fn kubeconfig_as(&self, name: &str, user: &str, groups: &[&str]) -> PathBuf {
+        let admin = std::fs::read_to_string(&self.kubeconfig).unwrap();
+        let mut identity = format!("  user:\n    as: {user}\n");
+        if !groups.is_empty() {
+            identity.push_str(&format!("    as-groups: [{}]\n", groups.join(", ")));
+        }
+        let impersonating = admin.replacen("  user:\n", &identity, 1);
+        assert_ne!(admin, impersonating, "the admin kubeconfig names a user");
+        let path = self.dir.path().join(format!("kubeconfig-{name}"));
+        std::fs::write(&path, impersonating).unwrap();
+        path
+    }
+
     pub async fn client(&self) -> kube::Client {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).unwrap();
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();

@@ -57,16 +57,6 @@ fn documents(rendered: &str, keep: impl Fn(&str) -> bool) -> String {
     kept.collect::<Vec<_>>().join("\n---\n")
 }
 
-/// A kubeconfig with the admin's credentials that impersonates the chart's ServiceAccount.
-fn impersonating(plane: &ControlPlane) -> PathBuf {
-    let admin = std::fs::read_to_string(&plane.kubeconfig).unwrap();
-    let as_service_account = admin.replacen("  user:\n", &format!("  user:\n    as: {SERVICE_ACCOUNT}\n"), 1);
-    assert_ne!(admin, as_service_account);
-    let path = plane.dir.path().join("kubeconfig-operator-sa");
-    std::fs::write(&path, as_service_account).unwrap();
-    path
-}
-
 pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
     let admin = Kubectl::new(&plane.kubeconfig);
     // The release namespace, and the watched namespaces of ci/every-option-values.yaml.
@@ -90,7 +80,13 @@ pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
     let applied = admin.output_with_stdin(&["apply", "-f", "-"], &rbac);
     assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
 
-    let stack = Stack::start_as(plane, "rbac", "createSeconds: 1\ndeleteSeconds: 1\n", &impersonating(plane)).await;
+    let stack = Stack::start_as(
+        plane,
+        "rbac",
+        "createSeconds: 1\ndeleteSeconds: 1\n",
+        &plane.kubeconfig_as("chart-service-account", SERVICE_ACCOUNT, &[]),
+    )
+    .await;
     stack
         .apply("platform", json!({"name": "rbac", "deletionPolicy": "Delete", "exportTo": {"configMapName": "ids"}}))
         .await
@@ -129,12 +125,9 @@ pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
 /// An operator whose identity may not watch IdentityCenterInstances says so
 /// at error level, with what to check, and is never ready.
 pub async fn a_forbidden_watch_is_an_error_with_advice(plane: &mut ControlPlane) {
-    let admin = std::fs::read_to_string(&plane.kubeconfig).unwrap();
-    let nobody = admin.replacen("  user:\n", "  user:\n    as: system:serviceaccount:default:nobody\n", 1);
+    let kubeconfig = plane.kubeconfig_as("nobody", "system:serviceaccount:default:nobody", &[]);
     let dir = plane.dir.path().join("forbidden");
     std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, nobody).unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let args = ["run", "--http-addr", &addr, "--default-region", REGION].map(String::from);
     let envs = [

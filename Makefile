@@ -38,10 +38,11 @@ tools:
 build:
 	cargo test --workspace --no-run
 
-## Regenerate the CRD (and the chart's copy) from the Rust types.
+## Regenerate the CRDs (and the chart's copies) from the Rust types.
 crd: build
-	$(BIN) crd > crds/identitycenterinstances.yaml
-	cp crds/identitycenterinstances.yaml charts/identity-center-operator/crds/identitycenterinstances.yaml
+	for plural in identitycenterinstances identitycenteraccountgrants; do \
+	  $(BIN) crd $$plural > crds/$$plural.yaml && cp crds/$$plural.yaml charts/identity-center-operator/crds/; \
+	done
 
 lint:
 	cargo fmt --all -- --check

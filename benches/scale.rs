@@ -213,8 +213,27 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The account of object `index`.
+fn account(index: usize) -> u64 {
+    200_000_000_000u64 + index as u64
+}
+
+/// A grant that admits the `n` objects of `namespace`, each in its own account, with deletionPolicy Delete.
+fn grant_for(namespace: &str, n: usize) -> Value {
+    let accounts: Vec<String> = (0..n).map(|index| account(index).to_string()).collect();
+    json!({
+        "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterAccountGrant",
+        "metadata": {"name": namespace},
+        "spec": {
+            "namespaces": {"names": [namespace]},
+            "accounts": {"accountIds": accounts},
+            "deletionPolicies": ["Retain", "Delete"],
+        },
+    })
+}
+
 fn manifest(namespace: &str, index: usize) -> Value {
-    let account = 200_000_000_000u64 + index as u64;
+    let account = account(index);
     let spec = json!({
         "name": format!("scale-{index}"),
         "tags": {"bench": "scale"},
@@ -239,6 +258,10 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
     kubectl(&plane.kubeconfig, &["create", "namespace", &namespace]).await;
     let dir = plane.dir.path().join(&namespace);
     std::fs::create_dir_all(&dir).unwrap();
+    // The operator runs with its default, --tenancy enforced: one grant admits the run's accounts.
+    let grant = dir.join("grant.json");
+    std::fs::write(&grant, grant_for(&namespace, n).to_string()).unwrap();
+    kubectl(&plane.kubeconfig, &["apply", "-f", &grant.display().to_string()]).await;
 
     let config = format!(
         "createSeconds: {CREATE_SECONDS}\ndeleteSeconds: {DELETE_SECONDS}\ncallLogLimit: {}\n",
@@ -505,11 +528,16 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let failed = runtime.block_on(async {
         let plane = ControlPlane::start().await;
-        let crd = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/identitycenterinstances.yaml");
-        kubectl(&plane.kubeconfig, &["apply", "--server-side", "-f", crd]).await;
+        let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/");
+        kubectl(&plane.kubeconfig, &["apply", "--server-side", "-f", crds]).await;
         kubectl(
             &plane.kubeconfig,
-            &["wait", "--for=condition=Established", "crd/identitycenterinstances.identitycenter.dev"],
+            &[
+                "wait",
+                "--for=condition=Established",
+                "crd/identitycenterinstances.identitycenter.dev",
+                "crd/identitycenteraccountgrants.identitycenter.dev",
+            ],
         )
         .await;
         println!("operator under test: {}", operator_binary().display());

@@ -14,6 +14,16 @@ use test_support::process::{eventually, free_port, spawn, stop, workspace_binary
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const DEMO_EMULATOR: &str = "createSeconds: 3\ndeleteSeconds: 3\n";
+/// An object in a namespace that no grant admits.
+const UNGRANTED: &str = "apiVersion: identitycenter.dev/v1alpha1
+kind: IdentityCenterInstance
+metadata:
+  name: unlisted
+spec:
+  deletionPolicy: Delete
+  credentials:
+    roleArn: arn:aws:iam::333344445555:role/identity-center-admin
+";
 
 #[tokio::main]
 async fn main() {
@@ -24,7 +34,12 @@ async fn main() {
     std::fs::copy(&plane.kubeconfig, &kubeconfig).unwrap();
     let kubectl = Kubectl::new(&kubeconfig);
     kubectl.run(&["apply", "--server-side", "-f", &format!("{REPO}/crds/")]);
-    kubectl.run(&["wait", "--for=condition=Established", "crd/identitycenterinstances.identitycenter.dev"]);
+    kubectl.run(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/identitycenterinstances.identitycenter.dev",
+        "crd/identitycenteraccountgrants.identitycenter.dev",
+    ]);
 
     let emulator_addr = format!("127.0.0.1:{}", free_port());
     std::fs::write(state.join("emulator.yaml"), DEMO_EMULATOR).unwrap();
@@ -51,10 +66,20 @@ async fn main() {
     })
     .await;
 
+    // Tenancy is enforced (the default): examples/grant.yaml admits namespace default only.
+    let unlisted = kubectl.in_namespace("team-unlisted");
     let kubectl = kubectl.in_namespace("default");
     kubectl.run(&["apply", "-f", &format!("{REPO}/examples/")]);
     kubectl.run(&["wait", "--for=condition=Ready", "ici", "--all", "--timeout=120s"]);
     println!("{}", kubectl.run(&["get", "ici", "-o", "wide"]));
+    println!("{}", kubectl.run(&["get", "icgrant"]));
+    kubectl.run(&["create", "namespace", "team-unlisted"]);
+    let refused = unlisted.output_with_stdin(&["apply", "-f", "-"], UNGRANTED);
+    assert!(refused.status.success(), "{}", String::from_utf8_lossy(&refused.stderr));
+    unlisted.run(&["wait", "--for=condition=Stalled", "ici/unlisted", "--timeout=60s"]);
+    let jsonpath = r#"jsonpath={.status.conditions[?(@.type=="Stalled")].reason}: {.status.conditions[?(@.type=="Stalled")].message}"#;
+    println!("An object in namespace team-unlisted, which no grant admits, was refused before any AWS call:");
+    println!("  {}\n", unlisted.run(&["get", "ici/unlisted", "-o", jsonpath]));
     let (_, calls) = json("GET", &emulator_addr, "/_emulator/calls", "").await;
     let calls: Vec<Value> = serde_json::from_str(&calls).unwrap();
     println!("Calls the emulator received ({}):", calls.len());

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use identity_center_operator::api::IdentityCenterInstance;
-use identity_center_operator::controller::{self, Context, Readiness, Settings};
+use identity_center_operator::api;
+use identity_center_operator::controller::{self, Context, Readiness, Settings, TenancyMode};
 use identity_center_operator::leader::{Elector, FenceLayer, Leadership};
 use identity_center_operator::metrics::Metrics;
 use identity_center_operator::server;
 use identity_center_operator::sso::{Limited, Metered, Rate, RateLimits, SessionLimits, aws::AwsSsoAdmin};
-use kube::CustomResourceExt;
 use kube::runtime::events::Reporter;
 use tokio_util::sync::CancellationToken;
 
@@ -32,8 +31,15 @@ struct Cli {
 enum Command {
     /// Run the operator.
     Run(Box<RunArgs>),
-    /// Print the IdentityCenterInstance CRD as YAML.
-    Crd,
+    /// Print the CRDs as YAML: all, or the one named by its plural
+    /// (identitycenterinstances, identitycenteraccountgrants).
+    Crd { plural: Option<String> },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Tenancy {
+    Enforced,
+    Open,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,6 +77,10 @@ struct RunArgs {
     /// At most this many roles' credentials are kept at once.
     #[arg(long, env = "ICO_ROLE_SESSIONS_MAX", default_value_t = 10_000)]
     role_sessions_max: usize,
+    /// enforced: an object acts only where an IdentityCenterAccountGrant admits
+    /// it; open: any object may act in any account the operator can reach.
+    #[arg(long, env = "ICO_TENANCY", value_enum, default_value = "enforced")]
+    tenancy: Tenancy,
     /// Namespaces to watch, comma-separated; all when empty.
     #[arg(long, env = "ICO_WATCH_NAMESPACES", value_delimiter = ',')]
     watch_namespaces: Vec<String>,
@@ -155,6 +165,10 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         default_region,
         resync_interval: args.resync_interval,
         namespaces: args.watch_namespaces.into_iter().filter(|ns| !ns.is_empty()).collect(),
+        tenancy: match args.tenancy {
+            Tenancy::Enforced => TenancyMode::Enforced,
+            Tenancy::Open => TenancyMode::Open,
+        },
     };
     let reporter = Reporter { controller: controller::FIELD_MANAGER.into(), instance: Some(identity.clone()) };
     let ctx = Arc::new(Context::new(client, Arc::new(sso), settings, reporter, metrics.clone()));
@@ -214,12 +228,20 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The CRDs as one YAML stream; only the one whose plural is `only`, if given.
+fn crds(only: Option<&str>) -> Result<String, Box<dyn std::error::Error>> {
+    let crds = api::crds();
+    let chosen: Vec<_> = crds.iter().filter(|crd| only.is_none_or(|plural| crd.spec.names.plural == plural)).collect();
+    if chosen.is_empty() {
+        return Err(format!("no CRD named {}", only.unwrap_or_default()).into());
+    }
+    Ok(chosen.into_iter().map(serde_yaml::to_string).collect::<Result<Vec<_>, _>>()?.join("---\n"))
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
-        Command::Crd => {
-            serde_yaml::to_string(&IdentityCenterInstance::crd()).map(|yaml| print!("{yaml}")).map_err(Into::into)
-        }
+        Command::Crd { plural } => crds(plural.as_deref()).map(|yaml| print!("{yaml}")),
         Command::Run(args) => run(*args).await,
     };
     match result {

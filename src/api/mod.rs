@@ -1,18 +1,31 @@
-//! The `IdentityCenterInstance` custom resource: spec, status and conditions.
+//! The custom resources: `IdentityCenterInstance` (spec, status and
+//! conditions) and `IdentityCenterAccountGrant` (tenancy, in `grant`).
 //!
 //! Every constraint that AWS enforces and an OpenAPI schema can express is in
 //! the schema, so the API server refuses a bad object before it reaches AWS.
 
+mod grant;
 mod schema;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::CustomResource;
+use kube::{CustomResource, CustomResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use grant::{
+    AccountSelection, IdentityCenterAccountGrant, IdentityCenterAccountGrantSpec, IdentityCenterAccountGrantStatus,
+    NamespaceSelection,
+};
+
 pub const FINALIZER: &str = "identitycenter.dev/finalizer";
+
+/// Every CRD of the operator, in the order crds/ holds them.
+pub fn crds() -> [CustomResourceDefinition; 2] {
+    [IdentityCenterInstance::crd(), IdentityCenterAccountGrant::crd()]
+}
 
 /// Desired state of one IAM Identity Center instance.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -17,15 +17,19 @@ use crate::tables::shrink_when_sparse;
 /// The account an object acts in, as far as its spec tells without asking AWS.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Account {
-    /// The account of `spec.credentials.roleArn`.
+    /// A known account: that of `spec.credentials.roleArn`, or the one recorded in status.
     Role(String),
-    /// The operator's own credentials; their account is known from GetCallerIdentity.
+    /// The operator's own credentials, not reconciled yet; their account is known from GetCallerIdentity.
     Operator,
 }
 
 impl Account {
+    /// The role's account; else the account a reconcile recorded (the
+    /// operator's own, or that of a grant's default role); else not known yet.
     pub fn of(object: &IdentityCenterInstance) -> Self {
-        match object.spec.credentials.as_ref().and_then(|c| account_of_role(&c.role_arn)) {
+        let named = object.spec.credentials.as_ref().and_then(|c| account_of_role(&c.role_arn));
+        let recorded = object.status.as_ref().and_then(|s| s.target_account_id.as_deref());
+        match named.or(recorded) {
             Some(account) => Self::Role(account.to_string()),
             None => Self::Operator,
         }

@@ -8,6 +8,7 @@ use kube::runtime::events::Reporter;
 
 use super::claims::ClaimIndex;
 use super::resync::ResyncSchedule;
+use super::tenancy::{Mode, Tenancy};
 use crate::metrics::Metrics;
 use crate::sso::SsoAdmin;
 
@@ -19,6 +20,8 @@ pub struct Settings {
     pub resync_interval: Duration,
     /// Namespaces the operator watches; empty means all.
     pub namespaces: Vec<String>,
+    /// Whether grants decide which namespaces may act in which accounts.
+    pub tenancy: Mode,
 }
 
 pub struct Context {
@@ -33,6 +36,8 @@ pub struct Context {
     pub claims: ClaimIndex,
     /// Spreads the drift checks of settled objects over the resync interval.
     pub resync: ResyncSchedule,
+    /// The grants and namespaces, from their watches.
+    pub tenancy: Tenancy,
     /// Consecutive failed reconciles per object UID, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -46,6 +51,7 @@ impl Context {
         metrics: Arc<Metrics>,
     ) -> Self {
         let resync = ResyncSchedule::new(settings.resync_interval);
+        let tenancy = Tenancy::new(settings.tenancy);
         Self {
             client,
             sso,
@@ -55,6 +61,7 @@ impl Context {
             own_account: Default::default(),
             claims: Default::default(),
             resync,
+            tenancy,
             failures: Default::default(),
         }
     }

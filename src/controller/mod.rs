@@ -11,11 +11,13 @@ mod malformed;
 mod reconcile;
 mod resync;
 mod run;
+pub mod tenancy;
 
 pub use cluster::FIELD_MANAGER;
 pub use context::{Context, Settings};
 pub use reconcile::{Error, Next, reconcile};
 pub use run::{Readiness, Watched, run};
+pub use tenancy::Mode as TenancyMode;
 
 #[cfg(test)]
 mod tests;

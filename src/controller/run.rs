@@ -7,18 +7,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt, future};
+use futures::{Stream, StreamExt, TryStreamExt, future};
 use kube::api::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
-use kube::runtime::reflector;
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::claims::{ClaimIndex, key_of};
 use super::context::Context;
 use super::reconcile::{Error, reconcile, role_of};
+use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
 use crate::api::IdentityCenterInstance;
 
 /// What the watch delivers: an object, or the metadata of one that does not
@@ -88,6 +90,19 @@ pub(super) fn forget_object(ctx: &Context, object: &Watched) {
     }
 }
 
+/// The objects of one cache to reconcile again because a grant or a
+/// namespace changed what tenancy says about them.
+fn tenancy_rechecks(ctx: Arc<Context>, cache: Store<Watched>) -> impl Stream<Item = ObjectRef<Watched>> + Send {
+    let changes = ctx.tenancy.subscribe();
+    let ticks = futures::stream::unfold(changes, |mut changes| async move {
+        match changes.recv().await {
+            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(((), changes)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    });
+    ticks.flat_map(move |()| futures::stream::iter(objects_to_recheck(&ctx.tenancy, &cache)))
+}
+
 /// How long in-flight reconciles may take to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
@@ -99,10 +114,15 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
     } else {
         ctx.settings.namespaces.iter().map(|ns| (ns.clone(), Api::namespaced(ctx.client.clone(), ns))).collect()
     };
-    readiness.0.store(scopes.len(), Ordering::SeqCst);
+    let enforced = ctx.tenancy.mode() == TenancyMode::Enforced;
+    // Every watch of objects, and with tenancy enforced those of grants and namespaces.
+    readiness.0.store(scopes.len() + if enforced { 2 } else { 0 }, Ordering::SeqCst);
     ctx.claims.expect(scopes.iter().map(|(scope, _)| scope.clone()));
+    let mut caches = Vec::new();
     let controllers = scopes.into_iter().map(|(scope, api)| {
         let (reader, writer) = reflector::store();
+        caches.push(reader.clone());
+        let rechecks = tenancy_rechecks(ctx.clone(), reader.clone());
         let pending = readiness.0.clone();
         let mut listed = false;
         let watched = ctx.clone();
@@ -124,6 +144,7 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
             .applied_objects()
             .predicate_filter(spec_or_deletion, PredicateConfig::default());
         Controller::for_stream(stream, reader)
+            .reconcile_on(rechecks)
             .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
             .graceful_shutdown_on(shutdown.clone().cancelled_owned())
             .run(reconcile, error_policy, ctx.clone())
@@ -142,12 +163,21 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
             })
     });
     let controllers: Vec<_> = controllers.collect();
+    let tenancy = async {
+        if enforced {
+            future::join(
+                watch_grants(ctx.clone(), readiness.0.clone(), shutdown.clone()),
+                grant_status_loop(ctx.clone(), caches, shutdown.clone()),
+            )
+            .await;
+        }
+    };
     let deadline = async {
         shutdown.cancelled().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {
-        _ = future::join_all(controllers) => {}
+        _ = future::join(future::join_all(controllers), tenancy) => {}
         _ = deadline => tracing::warn!("controllers did not stop within {SHUTDOWN_GRACE:?} of shutdown; stopping anyway"),
     }
 }

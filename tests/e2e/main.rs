@@ -18,15 +18,16 @@ use futures::FutureExt;
 
 use controlplane::ControlPlane;
 
-fn install_crd(plane: &ControlPlane) {
-    let crd = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/identitycenterinstances.yaml");
+fn install_crds(plane: &ControlPlane) {
+    let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/");
     let kubectl = Kubectl::new(&plane.kubeconfig);
-    kubectl.run(&["apply", "--server-side", "--field-manager=e2e", "-f", crd]);
+    kubectl.run(&["apply", "--server-side", "--field-manager=e2e", "-f", crds]);
     kubectl.run(&[
         "wait",
         "--for=condition=Established",
         "--timeout=60s",
         "crd/identitycenterinstances.identitycenter.dev",
+        "crd/identitycenteraccountgrants.identitycenter.dev",
     ]);
 }
 
@@ -62,7 +63,7 @@ fn main() {
         let started = Instant::now();
         let mut plane = ControlPlane::start().await;
         println!("control plane up at {} in {:.1?}", plane.server, started.elapsed());
-        install_crd(&plane);
+        install_crds(&plane);
         let mut failed = Vec::new();
         let mut passed = 0;
         for (name, scenario) in scenarios::ALL {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use identity_center_operator::api::IdentityCenterInstance;
+use identity_center_operator::api::{IdentityCenterAccountGrant, IdentityCenterInstance};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -41,6 +41,8 @@ pub struct Stack {
     /// Replicas started so far, for their names.
     started: usize,
     leader_election: bool,
+    /// --tenancy enforced; the other scenarios run open, as before grants existed.
+    tenancy_enforced: bool,
     operator_kubeconfig: PathBuf,
     /// Replicas that act as a Kubernetes user of their own, by name.
     replica_kubeconfigs: HashMap<String, PathBuf>,
@@ -76,6 +78,7 @@ impl Stack {
             kubeconfig: plane.kubeconfig.clone(),
             operator_kubeconfig: kubeconfig.to_path_buf(),
             replica_kubeconfigs: HashMap::new(),
+            tenancy_enforced: false,
             emulator_addr,
             logs,
             emulator,
@@ -85,6 +88,27 @@ impl Stack {
         };
         stack.start_operator().await;
         stack
+    }
+
+    /// One operator with tenancy enforced: objects need a grant.
+    pub async fn start_enforced(plane: &ControlPlane, namespace: &str, emulator_config: &str) -> Self {
+        let mut stack = Self::start_as(plane, namespace, emulator_config, &plane.kubeconfig).await;
+        stack.enforce_tenancy().await;
+        stack
+    }
+
+    /// Restarts the operator with --tenancy enforced.
+    pub async fn enforce_tenancy(&mut self) {
+        self.kill_operator().await;
+        self.tenancy_enforced = true;
+        self.start_operator().await;
+    }
+
+    /// Creates or replaces a cluster-scoped grant, as an administrator would.
+    pub async fn grant(&self, name: &str, spec: Value) {
+        let grants: Api<IdentityCenterAccountGrant> = Api::all(self.client.clone());
+        let grant = json!({"apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterAccountGrant", "metadata": {"name": name}, "spec": spec});
+        grants.patch(name, &PatchParams::apply("e2e-admin").force(), &Patch::Apply(grant)).await.unwrap();
     }
 
     /// Two operators electing a leader on a Lease in the namespace.
@@ -127,6 +151,8 @@ impl Stack {
             REGION,
             "--resync-interval",
             "10s",
+            "--tenancy",
+            if self.tenancy_enforced { "enforced" } else { "open" },
         ]
         .map(String::from)
         .to_vec();

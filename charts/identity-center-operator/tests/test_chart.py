@@ -34,6 +34,16 @@ EXPECTED_RULES = {
     ("", "configmaps", "create"),
     ("", "configmaps", "patch"),
 }
+TENANCY_RULES = {
+    ("identitycenter.dev", "identitycenteraccountgrants", "get"),
+    ("identitycenter.dev", "identitycenteraccountgrants", "list"),
+    ("identitycenter.dev", "identitycenteraccountgrants", "watch"),
+    ("identitycenter.dev", "identitycenteraccountgrants/status", "get"),
+    ("identitycenter.dev", "identitycenteraccountgrants/status", "patch"),
+    ("", "namespaces", "get"),
+    ("", "namespaces", "list"),
+    ("", "namespaces", "watch"),
+}
 LEASE_RULES = {
     ("coordination.k8s.io", "leases", "create", None),
     ("coordination.k8s.io", "leases", "get", "L"),
@@ -127,7 +137,7 @@ def assert_restricted(dep):
 
 
 def assert_namespaces(docs):
-    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IdentityCenterAccountGrant"}
     for d in docs:
         if d["kind"] in cluster_scoped:
             assert "namespace" not in d["metadata"], d["metadata"]["name"]
@@ -183,11 +193,16 @@ def check_defaults():
     sa = one(docs, "ServiceAccount")
     assert sa["metadata"]["name"] == "identity-center-operator"
     assert pod["serviceAccountName"] == "identity-center-operator"
-    cr = one(docs, "ClusterRole")
+    assert env_value(dep, "ICO_TENANCY") == "enforced", "a fresh install enforces grants"
+    cr = one(docs, "ClusterRole", NS + "-identity-center-operator")
     assert rules_of(cr) == EXPECTED_RULES, rules_of(cr) ^ EXPECTED_RULES
-    crb = one(docs, "ClusterRoleBinding")
-    assert crb["roleRef"]["name"] == cr["metadata"]["name"]
-    assert crb["subjects"] == [{"kind": "ServiceAccount", "name": "identity-center-operator", "namespace": NS}]
+    tenancy = one(docs, "ClusterRole", NS + "-identity-center-operator-tenancy")
+    assert rules_of(tenancy) == TENANCY_RULES, rules_of(tenancy) ^ TENANCY_RULES
+    for role in (cr, tenancy):
+        crb = one(docs, "ClusterRoleBinding", role["metadata"]["name"])
+        assert crb["roleRef"]["name"] == role["metadata"]["name"]
+        assert crb["subjects"] == [{"kind": "ServiceAccount", "name": "identity-center-operator", "namespace": NS}]
+    assert not of_kind(docs, "IdentityCenterAccountGrant"), "no grant unless the values name one"
     assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
     for kind in ("PodDisruptionBudget", "ServiceMonitor", "NetworkPolicy", "ConfigMap"):
         assert not of_kind(docs, kind), kind
@@ -202,7 +217,7 @@ def check_service_account_name_is_stable():
     docs = render("--set", "serviceAccount.create=false", "--set", "serviceAccount.name=existing")
     assert not of_kind(docs, "ServiceAccount")
     assert operator(docs)["spec"]["template"]["spec"]["serviceAccountName"] == "existing"
-    assert one(docs, "ClusterRoleBinding")["subjects"][0]["name"] == "existing"
+    assert [b["subjects"][0]["name"] for b in of_kind(docs, "ClusterRoleBinding")] == ["existing", "existing"]
 
 
 def check_every_option():
@@ -233,7 +248,15 @@ def check_every_option():
     assert env["AWS_SESSION_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
     assert env_value(dep, "RUST_BACKTRACE") == "1"
     assert_restricted(dep)
-    assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
+    # Namespaced mode: cluster-wide, only what tenancy reads (grants, namespaces).
+    tenancy = one(docs, "ClusterRole")
+    assert tenancy["metadata"]["name"].endswith("-tenancy") and rules_of(tenancy) == TENANCY_RULES
+    assert one(docs, "ClusterRoleBinding")["roleRef"]["name"] == tenancy["metadata"]["name"]
+    assert env_value(dep, "ICO_TENANCY") == "enforced"
+    grants = {g["metadata"]["name"]: g["spec"] for g in of_kind(docs, "IdentityCenterAccountGrant")}
+    assert sorted(grants) == ["platform", "team-a"], sorted(grants)
+    assert grants["team-a"]["namespaces"] == {"names": ["team-a"]}
+    assert grants["platform"]["defaultRole"]["externalId"] == "platform-ext"
     roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in of_kind(docs, "Role")}
     for ns in ("identity", "team-a"):
         role = roles[(ns, "identity-center-operator-ci")]
@@ -300,6 +323,13 @@ def make_schema_rejects(*args):
     return check
 
 
+def check_tenancy_open():
+    docs = render("--set", "tenancy=open")
+    assert env_value(operator(docs), "ICO_TENANCY") == "open"
+    names = [r["metadata"]["name"] for r in of_kind(docs, "ClusterRole")]
+    assert names == [NS + "-identity-center-operator"], names
+
+
 def main():
     global HELM, HELM_ERROR
     checks = [
@@ -321,6 +351,9 @@ def main():
         ("schema refuses an unknown key", make_schema_rejects("--set", "bogus=1")),
         ("schema refuses an unknown nested key", make_schema_rejects("--set", "emulator.bogus=1")),
         ("schema refuses logFormat=xml", make_schema_rejects("--set", "logFormat=xml")),
+        ("tenancy open: no tenancy ClusterRole, grants not enforced", check_tenancy_open),
+        ("schema refuses tenancy=lax", make_schema_rejects("--set", "tenancy=lax")),
+        ("schema refuses a grant without accounts", make_schema_rejects("--set", "grants.x.namespaces.names[0]=a")),
         ("schema refuses a bad resyncInterval", make_schema_rejects("--set", "resyncInterval=soon")),
     ]
     passed = failed = 0

@@ -6,6 +6,7 @@ use kube::runtime::events::EventType;
 use super::{Ending, Failure, Reconcile, Requeue, Step, elapsed_since};
 use crate::controller::conditions::Outcome;
 use crate::controller::decide::{self, DeleteProgress, Deletion, Release};
+use crate::controller::tenancy;
 use crate::sso::Target;
 
 impl Reconcile<'_> {
@@ -68,6 +69,19 @@ impl Reconcile<'_> {
                 Ok(Ending::Report(deleting, poll))
             }
         }
+    }
+
+    /// No grant admits the object any more: it is let go without DeleteInstance,
+    /// whatever its deletionPolicy; a grant's removal never deletes an instance.
+    pub(super) async fn release_not_permitted(&mut self, refusal: &str) -> Step {
+        if !self.cluster.has_finalizer() {
+            return Ok(Ending::Released);
+        }
+        let instance = self.status.instance_arn.as_deref().unwrap_or("no instance");
+        let note = format!("Released without DeleteInstance: {instance} is left in AWS. {refusal}");
+        self.cluster.event(EventType::Warning, tenancy::NOT_PERMITTED, note).await;
+        self.cluster.remove_finalizer().await?;
+        Ok(Ending::Released)
     }
 
     /// Lets the object go without touching AWS.

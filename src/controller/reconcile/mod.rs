@@ -15,14 +15,14 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
 
-use super::claims::Account;
 use super::cluster::Cluster;
 use super::conditions::{Outcome, next_conditions, transition_event};
 use super::context::Context;
 use super::errors::{Retry, backoff_delay, classify};
 use super::run::Watched;
-use crate::api::{IdentityCenterInstance, IdentityCenterInstanceStatus};
-use crate::sso::{ErrorKind, Instance, RoleRef, SsoError, Target};
+use super::tenancy::{self, Decision};
+use crate::api::{Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus};
+use crate::sso::{ErrorKind, Instance, RoleRef, SsoError, Target, account_of_role};
 
 /// Only the Kubernetes API can fail a reconcile: everything from AWS is
 /// classified and reported in the conditions instead.
@@ -126,10 +126,13 @@ pub(super) async fn reconcile_object(object: Arc<Watched>, ctx: Arc<Context>) ->
     result.map(|(_, next)| next)
 }
 
-/// The role an object acts through (`spec.credentials`), if any.
+/// The role an object names (`spec.credentials`), if any.
 pub(super) fn role_of(object: &IdentityCenterInstance) -> Option<RoleRef> {
-    let credentials = object.spec.credentials.as_ref()?;
-    Some(RoleRef { role_arn: credentials.role_arn.clone(), external_id: credentials.external_id.clone() })
+    object.spec.credentials.as_ref().map(role_ref)
+}
+
+fn role_ref(credentials: &Credentials) -> RoleRef {
+    RoleRef { role_arn: credentials.role_arn.clone(), external_id: credentials.external_id.clone() }
 }
 
 /// Kubernetes stores times to the second; keeping more would make every
@@ -150,6 +153,9 @@ struct Reconcile<'a> {
     /// The status being built; written at the end, and earlier where a crash must not lose it.
     status: IdentityCenterInstanceStatus,
     previous_conditions: Vec<Condition>,
+    /// The role the object acts through, as tenancy admitted it (its own or a
+    /// grant's default); None: the operator's own credentials.
+    role: Option<RoleRef>,
 }
 
 impl<'a> Reconcile<'a> {
@@ -157,7 +163,8 @@ impl<'a> Reconcile<'a> {
         let status = object.status.clone().unwrap_or_default();
         let previous_conditions = status.conditions.clone();
         let cluster = Cluster::new(ctx.client.clone(), recorder, object.clone());
-        Self { ctx, object, cluster, status, previous_conditions }
+        let role = role_of(&object);
+        Self { ctx, object, cluster, status, previous_conditions, role }
     }
 
     fn uid(&self) -> String {
@@ -165,9 +172,19 @@ impl<'a> Reconcile<'a> {
     }
 
     async fn run(mut self) -> Result<(&'static str, Next), Error> {
-        let ending = match self.object.metadata.deletion_timestamp {
-            Some(_) => self.delete().await,
-            None => self.apply().await,
+        let deleting = self.object.metadata.deletion_timestamp.is_some();
+        // Tenancy first: a refused object gets no AWS call and no finalizer.
+        let ending = match self.ctx.tenancy.decide(&self.object) {
+            Decision::NotYetKnown => Ok(Ending::Defer(tenancy::LIST_WAIT)),
+            Decision::Refused(message) if deleting => self.release_not_permitted(&message).await,
+            Decision::Refused(message) => Ok(Ending::stalled(tenancy::NOT_PERMITTED, message, Requeue::OnChange)),
+            Decision::Act(role) => {
+                self.role = role.as_ref().map(role_ref);
+                match deleting {
+                    true => self.delete().await,
+                    false => self.apply().await,
+                }
+            }
         };
         let (outcome, requeue) = match ending {
             Ok(Ending::Report(outcome, requeue)) => (outcome, requeue),
@@ -231,14 +248,14 @@ impl<'a> Reconcile<'a> {
     }
 
     fn target(&self, region: &str) -> Target {
-        Target { region: region.to_string(), role: role_of(&self.object) }
+        Target { region: region.to_string(), role: self.role.clone() }
     }
 
     /// The account this object acts in: its role's, else the operator's own.
     async fn account(&self, region: &str) -> Result<String, SsoError> {
-        match Account::of(&self.object) {
-            Account::Role(account) => Ok(account),
-            Account::Operator => self.operator_account(region).await,
+        match self.role.as_ref().and_then(|role| account_of_role(&role.role_arn)) {
+            Some(account) => Ok(account.to_string()),
+            None => self.operator_account(region).await,
         }
     }
 

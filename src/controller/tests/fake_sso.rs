@@ -62,10 +62,13 @@ impl SsoAdmin for FakeSso {
     }
 
     async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError> {
-        let detail = format!(
+        let mut detail = format!(
             " token={} name={:?} tags={:?} region={}",
             input.client_token, input.name, input.tags, target.region
         );
+        if let Some(role) = &target.role {
+            detail.push_str(&format!(" role={}", role.role_arn));
+        }
         self.call("CreateInstance", detail)?;
         Ok(ARN.into())
     }

@@ -12,6 +12,7 @@ use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
 use super::reconcile::reconcile_object;
+use super::tenancy::Mode as TenancyMode;
 use super::{Context, Error, Next, Settings, Watched};
 use crate::metrics::Metrics;
 use crate::sso::{ErrorKind, InstanceState, SsoError};
@@ -47,11 +48,16 @@ struct Harness {
 }
 
 fn harness(script: Script) -> Harness {
+    harness_with_tenancy(script, TenancyMode::Open)
+}
+
+fn harness_with_tenancy(script: Script, tenancy: TenancyMode) -> Harness {
     let journal = Journal::default();
     let cluster = mock_api::Cluster::default();
     let client = mock_api::client(cluster.clone(), journal.clone());
     let sso = FakeSso::new(journal.clone(), script);
-    let settings = Settings { default_region: Some("eu-west-1".into()), resync_interval: RESYNC, namespaces: vec![] };
+    let settings =
+        Settings { default_region: Some("eu-west-1".into()), resync_interval: RESYNC, namespaces: vec![], tenancy };
     let reporter = Reporter { controller: "identity-center-operator".into(), instance: Some("test".into()) };
     let ctx = Arc::new(Context::new(client, sso.clone(), settings, reporter, Arc::new(Metrics::default())));
     Harness { journal, cluster, sso, ctx }
@@ -668,4 +674,59 @@ async fn api_server_refusals_of_a_status_write_go_to_the_error_policy() {
         assert!(h.cluster.events().is_empty(), "{code}: no event for a transition that was not written");
         assert_eq!(super::run::retry_delay(&error, 0.0), Duration::from_secs(5), "{code}");
     }
+}
+
+fn grant(spec: Value) -> crate::api::IdentityCenterAccountGrant {
+    serde_json::from_value(json!({
+        "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterAccountGrant",
+        "metadata": {"name": "identity-team"}, "spec": spec,
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn without_a_grant_nothing_reaches_aws_and_no_finalizer_is_added() {
+    let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
+    h.ctx.tenancy.fill(vec![], vec![]);
+    let spec = json!({"credentials": {"roleArn": "arn:aws:iam::222233334444:role/admin"}});
+    let next = h.reconcile(object().spec(spec)).await;
+    assert_eq!(h.journal.entries(), ["k8s PATCH status", "k8s POST event"], "no AWS call, no finalizer");
+    assert_eq!(h.condition("Stalled"), ("True".into(), "NotPermitted".into()));
+    assert_eq!(h.cluster.events(), [("Warning".into(), "NotPermitted".into())]);
+    assert_eq!(next, Next::on_change(), "a grant change brings it back");
+}
+
+#[tokio::test]
+async fn a_grants_default_role_is_the_one_acted_through() {
+    let h = harness_with_tenancy(
+        Script { instances: vec![instance(InstanceState::CreateInProgress)], ..Default::default() },
+        TenancyMode::Enforced,
+    );
+    let default_role = "arn:aws:iam::222233334444:role/tenant-default";
+    h.ctx.tenancy.fill(
+        vec![grant(json!({
+            "namespaces": {"names": ["identity"]},
+            "accounts": {"accountIds": ["999999999999"]},
+            "defaultRole": {"roleArn": default_role},
+        }))],
+        vec![],
+    );
+    h.reconcile(object()).await;
+    let create = h.journal.entries().into_iter().find(|e| e.starts_with("sso CreateInstance")).expect("created");
+    assert!(create.ends_with(&format!("role={default_role}")), "{create}");
+    assert_eq!(h.last_status()["targetAccountId"], "222233334444");
+}
+
+#[tokio::test]
+async fn a_deleted_object_no_grant_admits_any_more_is_released_without_delete_instance() {
+    let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
+    h.ctx.tenancy.fill(vec![], vec![]);
+    let status = json!({"instanceArn": ARN, "region": "eu-west-1"});
+    let next =
+        h.reconcile(object().spec(json!({"deletionPolicy": "Delete"})).status(status).finalized().deleting()).await;
+    assert_eq!(h.journal.entries(), ["k8s POST event", "k8s PATCH object"], "no AWS call: {:?}", h.journal.entries());
+    let last = h.cluster.sent().into_iter().rfind(|s| s.path.ends_with("/platform")).unwrap();
+    assert_eq!(last.body["metadata"]["finalizers"], json!([]), "released");
+    assert_eq!(h.cluster.events(), [("Warning".into(), "NotPermitted".into())]);
+    assert_eq!(next, Next::on_change());
 }

@@ -25,6 +25,10 @@ const ALLOWED: &[(&str, &str)] = &[
     ("configmaps", "[create patch]"),
     ("identitycenterinstances.identitycenter.dev", "[get list watch patch]"),
     ("identitycenterinstances.identitycenter.dev/status", "[get patch]"),
+    // Tenancy, cluster-wide: read the grants and the namespaces' labels, write the grants' status.
+    ("identitycenteraccountgrants.identitycenter.dev", "[get list watch]"),
+    ("identitycenteraccountgrants.identitycenter.dev/status", "[get patch]"),
+    ("namespaces", "[get list watch]"),
     // Granted to every authenticated user by Kubernetes itself.
     ("selfsubjectreviews.authentication.k8s.io", "[create]"),
     ("selfsubjectaccessreviews.authorization.k8s.io", "[create]"),
@@ -80,13 +84,21 @@ pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
     let applied = admin.output_with_stdin(&["apply", "-f", "-"], &rbac);
     assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
 
-    let stack = Stack::start_as(
+    let mut stack = Stack::start_as(
         plane,
         "rbac",
         "createSeconds: 1\ndeleteSeconds: 1\n",
         &plane.kubeconfig_as("chart-service-account", SERVICE_ACCOUNT, &[]),
     )
     .await;
+    // The chart's default, tenancy enforced: its RBAC must cover the grants too.
+    stack.enforce_tenancy().await;
+    let grant = json!({
+        "namespaces": {"names": ["rbac"]},
+        "accounts": {"operatorCredentials": true},
+        "deletionPolicies": ["Retain", "Delete"],
+    });
+    stack.grant("chart-rbac", grant).await;
     stack
         .apply("platform", json!({"name": "rbac", "deletionPolicy": "Delete", "exportTo": {"configMapName": "ids"}}))
         .await

@@ -8,6 +8,7 @@ mod leader;
 mod lifecycle;
 mod observe;
 mod restart;
+mod tenancy;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +39,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("a_frozen_leader_writes_nothing_after_a_standby_took_over", |p| {
         Box::pin(leader::a_frozen_leader_writes_nothing_after_a_standby_took_over(p))
     }),
+    ("grants_decide_before_any_aws_call", |p| Box::pin(tenancy::grants_decide_before_any_aws_call(p))),
     ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
     ("a_forbidden_watch_is_an_error_with_advice", |p| Box::pin(chart::a_forbidden_watch_is_an_error_with_advice(p))),
     ("apiserver_restart_resumes_without_duplicates", |p| {

@@ -1,0 +1,162 @@
+//! `IdentityCenterAccountGrant`: which namespaces may have the operator act
+//! in which AWS accounts, and with which policies. Cluster-scoped, so only a
+//! cluster administrator writes it; an object still names the role it wants,
+//! so that its Git repository shows it, and a grant admits it.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Credentials, DeletionPolicy, ManagementPolicy, schema};
+
+/// Which namespaces, what accounts, which policies.
+// clippy reads the repeated `type_ = "string"` of the print columns as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "identitycenter.dev",
+    version = "v1alpha1",
+    kind = "IdentityCenterAccountGrant",
+    plural = "identitycenteraccountgrants",
+    status = "IdentityCenterAccountGrantStatus",
+    shortname = "icgrant",
+    category = "identitycenter",
+    doc = "Admits IdentityCenterInstances of some namespaces to act in some AWS accounts, with some policies. \
+           With --tenancy enforced (the default), an object no grant admits is refused before any AWS call.",
+    printcolumn(
+        name = "Namespaces",
+        type_ = "string",
+        json_path = ".spec.namespaces.names",
+        description = "Namespaces granted by name"
+    ),
+    printcolumn(
+        name = "Roles",
+        type_ = "string",
+        json_path = ".spec.accounts.roleArns",
+        description = "Role ARNs granted exactly"
+    ),
+    printcolumn(
+        name = "Accounts",
+        type_ = "string",
+        json_path = ".spec.accounts.accountIds",
+        description = "Accounts granted with any role"
+    ),
+    printcolumn(
+        name = "Deletion",
+        type_ = "string",
+        json_path = ".spec.deletionPolicies",
+        description = "deletionPolicy values allowed"
+    ),
+    printcolumn(
+        name = "Admitted",
+        type_ = "integer",
+        json_path = ".status.admitted",
+        description = "Objects this grant admits now"
+    ),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Selector",
+        type_ = "string",
+        json_path = ".spec.namespaces.selector",
+        priority = 1,
+        description = "Namespaces granted by label"
+    ),
+    printcolumn(
+        name = "Operator Credentials",
+        type_ = "boolean",
+        json_path = ".spec.accounts.operatorCredentials",
+        priority = 1,
+        description = "Whether objects may act with the operator's own credentials"
+    ),
+    printcolumn(name = "Default Role", type_ = "string", json_path = ".spec.defaultRole.roleArn", priority = 1)
+)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityCenterAccountGrantSpec {
+    /// The namespaces whose objects this grant admits.
+    pub namespaces: NamespaceSelection,
+    /// The AWS accounts those objects may act in.
+    pub accounts: AccountSelection,
+    /// The deletionPolicy values allowed. Default: Retain only, so a tenant may
+    /// create instances but not delete them.
+    #[serde(default = "retain_only")]
+    #[schemars(length(min = 1), extend("x-kubernetes-list-type" = "set"))]
+    pub deletion_policies: Vec<DeletionPolicy>,
+    /// The managementPolicy values allowed. Default: Manage and ObserveOnly.
+    #[serde(default = "every_management_policy")]
+    #[schemars(length(min = 1), extend("x-kubernetes-list-type" = "set"))]
+    pub management_policies: Vec<ManagementPolicy>,
+    /// The role that objects of these namespaces act through when they name
+    /// none (spec.credentials), as ACK's default role does. This grant admits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_role: Option<Credentials>,
+    /// An external ID that every admitted object's credentials must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 1224), pattern(r"^[\w+=,.@:/-]*$"))]
+    pub required_external_id: Option<String>,
+}
+
+/// Namespaces by name, by label, or both: a namespace that either matches is granted.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "size(self.names) > 0 || has(self.selector)",
+    "message": "name namespaces, select them by label, or both",
+}]))]
+pub struct NamespaceSelection {
+    #[serde(default)]
+    #[schemars(
+        extend("x-kubernetes-list-type" = "set"),
+        inner(length(min = 1, max = 63), pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))
+    )]
+    pub names: Vec<String>,
+    /// A label selector on Namespace objects; `{}` selects every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+}
+
+/// Accounts by exact role ARN, by account ID (any role there), and the operator's own.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "size(self.roleArns) > 0 || size(self.accountIds) > 0 || self.operatorCredentials",
+    "message": "grant at least one role ARN, account ID, or the operator's own credentials",
+}]))]
+pub struct AccountSelection {
+    /// Roles that objects may name in spec.credentials.roleArn, exactly.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "set"), inner(pattern(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")))]
+    pub role_arns: Vec<String>,
+    /// Accounts in which objects may name any role.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "set"), inner(pattern(r"^\d{12}$")))]
+    pub account_ids: Vec<String>,
+    /// Whether objects without spec.credentials may act with the operator's own credentials.
+    #[serde(default)]
+    pub operator_credentials: bool,
+}
+
+fn retain_only() -> Vec<DeletionPolicy> {
+    vec![DeletionPolicy::Retain]
+}
+
+fn every_management_policy() -> Vec<ManagementPolicy> {
+    vec![ManagementPolicy::Manage, ManagementPolicy::ObserveOnly]
+}
+
+/// What the operator observes of a grant.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityCenterAccountGrantStatus {
+    /// How many IdentityCenterInstances this grant admits now.
+    #[serde(default)]
+    pub admitted: u32,
+    /// The metadata.generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready: the operator enforces this grant as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "schema::conditions")]
+    pub conditions: Vec<Condition>,
+}

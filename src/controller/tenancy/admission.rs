@@ -1,0 +1,299 @@
+//! Whether a grant admits an object: a pure function of what the object
+//! asks for, its namespace's labels and the grants.
+
+use std::collections::BTreeMap;
+
+use kube::ResourceExt;
+use kube::core::{Selector, SelectorExt};
+
+use crate::api::{Credentials, DeletionPolicy, IdentityCenterAccountGrant, ManagementPolicy};
+use crate::sso::account_of_role;
+
+/// What an object asks to do.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub namespace: &'a str,
+    /// The namespace's labels; None when the namespace is not (yet) known.
+    pub namespace_labels: Option<&'a BTreeMap<String, String>>,
+    pub role: Option<&'a Credentials>,
+    pub deletion_policy: DeletionPolicy,
+    pub management_policy: ManagementPolicy,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// `grant` admits the object, acting through `role`: its own, the
+    /// grant's default role, or (None) the operator's own credentials.
+    Admitted {
+        grant: String,
+        role: Option<Credentials>,
+    },
+    Refused {
+        message: String,
+    },
+}
+
+/// Whether `grant` applies to the namespace at all.
+pub fn selects_namespace(
+    grant: &IdentityCenterAccountGrant,
+    namespace: &str,
+    labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    let selection = &grant.spec.namespaces;
+    if selection.names.iter().any(|name| name == namespace) {
+        return true;
+    }
+    let (Some(selector), Some(labels)) = (&selection.selector, labels) else { return false };
+    // An invalid selector (an unknown operator) selects nothing; the grant's Ready condition says why.
+    Selector::try_from(selector.clone()).is_ok_and(|selector| selector.matches(labels))
+}
+
+/// Why `grant`, which selects the namespace, does not admit the request; None when it does.
+fn refusal(grant: &IdentityCenterAccountGrant, request: &Request, role: Option<&Credentials>) -> Option<String> {
+    let spec = &grant.spec;
+    let account_granted = match role {
+        // The grant that names a default role grants it, named or not.
+        Some(role) if spec.default_role.as_ref().is_some_and(|default| default.role_arn == role.role_arn) => true,
+        Some(role) => {
+            spec.accounts.role_arns.contains(&role.role_arn)
+                || account_of_role(&role.role_arn)
+                    .is_some_and(|account| spec.accounts.account_ids.iter().any(|a| a == account))
+        }
+        None => spec.accounts.operator_credentials,
+    };
+    if !account_granted {
+        return Some(match role {
+            Some(role) => format!("does not grant role {}", role.role_arn),
+            None => "does not grant the operator's own credentials".to_string(),
+        });
+    }
+    if let Some(required) = &spec.required_external_id
+        && role.and_then(|r| r.external_id.as_ref()) != Some(required)
+    {
+        return Some("requires spec.credentials.externalId to be the one it names".to_string());
+    }
+    if !spec.deletion_policies.contains(&request.deletion_policy) {
+        return Some(format!("allows deletionPolicy {:?} only", spec.deletion_policies));
+    }
+    if !spec.management_policies.contains(&request.management_policy) {
+        return Some(format!("allows managementPolicy {:?} only", spec.management_policies));
+    }
+    None
+}
+
+/// The first grant (by name) that admits the request, or a refusal that
+/// names the namespace, what was asked and what grant would admit it.
+pub fn admit(request: &Request, grants: &[&IdentityCenterAccountGrant]) -> Admission {
+    let mut grants: Vec<&IdentityCenterAccountGrant> =
+        grants.iter().copied().filter(|g| selects_namespace(g, request.namespace, request.namespace_labels)).collect();
+    grants.sort_by_key(|g| g.name_any());
+    let mut reasons = Vec::new();
+    for grant in &grants {
+        let role = request.role.or(grant.spec.default_role.as_ref());
+        match refusal(grant, request, role) {
+            None => return Admission::Admitted { grant: grant.name_any(), role: role.cloned() },
+            Some(reason) => reasons.push(format!("{} {reason}", grant.name_any())),
+        }
+    }
+    let asked = match request.role {
+        Some(role) => match account_of_role(&role.role_arn) {
+            Some(account) => format!("role {} (account {account})", role.role_arn),
+            None => format!("role {}", role.role_arn),
+        },
+        None => "the operator's own credentials".to_string(),
+    };
+    let considered = match reasons.is_empty() {
+        true => format!("No IdentityCenterAccountGrant selects namespace {}.", request.namespace),
+        false => format!("Grants for namespace {}: {}.", request.namespace, reasons.join("; ")),
+    };
+    let accounts = match request.role {
+        Some(role) => format!("spec.accounts.roleArns lists {} (or accountIds its account)", role.role_arn),
+        None => "spec.accounts.operatorCredentials is true".to_string(),
+    };
+    Admission::Refused {
+        message: format!(
+            "Namespace {} may not act with {asked}, deletionPolicy {:?}, managementPolicy {:?}: no \
+             IdentityCenterAccountGrant admits it. {considered} A cluster administrator can admit it with a grant \
+             whose spec.namespaces selects {}, whose {accounts}, and whose deletionPolicies and \
+             managementPolicies include these values. Nothing was sent to AWS.",
+            request.namespace, request.deletion_policy, request.management_policy, request.namespace
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const ROLE: &str = "arn:aws:iam::222233334444:role/identity-center-admin";
+    const OTHER_ROLE: &str = "arn:aws:iam::555566667777:role/identity-center-admin";
+
+    fn grant(name: &str, spec: Value) -> IdentityCenterAccountGrant {
+        serde_json::from_value(json!({
+            "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterAccountGrant",
+            "metadata": {"name": name}, "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    fn credentials(role: &str, external_id: Option<&str>) -> Credentials {
+        Credentials { role_arn: role.into(), external_id: external_id.map(String::from) }
+    }
+
+    struct Case {
+        what: &'static str,
+        namespace: &'static str,
+        role: Option<Credentials>,
+        deletion: DeletionPolicy,
+        management: ManagementPolicy,
+        /// Some((grant, role acted through)) when admitted.
+        want: Option<(&'static str, Option<Credentials>)>,
+    }
+
+    fn case(what: &'static str, namespace: &'static str, role: Option<Credentials>) -> Case {
+        Case {
+            what,
+            namespace,
+            role,
+            deletion: DeletionPolicy::Retain,
+            management: ManagementPolicy::Manage,
+            want: None,
+        }
+    }
+
+    impl Case {
+        fn deleting(self) -> Self {
+            Self { deletion: DeletionPolicy::Delete, ..self }
+        }
+        fn observing(self) -> Self {
+            Self { management: ManagementPolicy::ObserveOnly, ..self }
+        }
+        fn admitted_by(self, grant: &'static str, role: Option<Credentials>) -> Self {
+            Self { want: Some((grant, role)), ..self }
+        }
+    }
+
+    #[test]
+    fn grants_admit_by_namespace_account_policy_and_external_id() {
+        let grants = [
+            grant(
+                "team-a",
+                json!({
+                    "namespaces": {"names": ["team-a"]},
+                    "accounts": {"roleArns": [ROLE]},
+                }),
+            ),
+            grant(
+                "platform",
+                json!({
+                    "namespaces": {"selector": {"matchLabels": {"tier": "platform"}}},
+                    "accounts": {"accountIds": ["555566667777"], "operatorCredentials": true},
+                    "deletionPolicies": ["Retain", "Delete"],
+                    "managementPolicies": ["Manage"],
+                }),
+            ),
+            grant(
+                "defaulted",
+                json!({
+                    "namespaces": {"names": ["team-b"]},
+                    "accounts": {"roleArns": [OTHER_ROLE]},
+                    "defaultRole": {"roleArn": ROLE, "externalId": "ext-1"},
+                    "requiredExternalId": "ext-1",
+                }),
+            ),
+        ];
+        let labels = BTreeMap::from([("tier".to_string(), "platform".to_string())]);
+        let role = Some(credentials(ROLE, None));
+        let cases = [
+            case("exact role, Retain", "team-a", role.clone()).admitted_by("team-a", role.clone()),
+            case("exact role, Delete is not granted", "team-a", role.clone()).deleting(),
+            case("ObserveOnly is granted by default", "team-a", role.clone())
+                .observing()
+                .admitted_by("team-a", role.clone()),
+            case("another account", "team-a", Some(credentials(OTHER_ROLE, None))),
+            case("own credentials not granted", "team-a", None),
+            case("namespace without a grant", "team-z", role.clone()),
+            case("selector and account id", "platform-1", Some(credentials(OTHER_ROLE, None)))
+                .deleting()
+                .admitted_by("platform", Some(credentials(OTHER_ROLE, None))),
+            case("selector and own credentials", "platform-1", None).admitted_by("platform", None),
+            case("selector, ObserveOnly not granted", "platform-1", None).observing(),
+            case("default role for an object that names none", "team-b", None)
+                .admitted_by("defaulted", Some(credentials(ROLE, Some("ext-1")))),
+            case("named role with the required external id", "team-b", Some(credentials(OTHER_ROLE, Some("ext-1"))))
+                .admitted_by("defaulted", Some(credentials(OTHER_ROLE, Some("ext-1")))),
+            case("named role without the required external id", "team-b", Some(credentials(OTHER_ROLE, None))),
+            case("naming the default role is granted too", "team-b", Some(credentials(ROLE, Some("ext-1"))))
+                .admitted_by("defaulted", Some(credentials(ROLE, Some("ext-1")))),
+            case("the default role still needs the required external id", "team-b", Some(credentials(ROLE, None))),
+        ];
+        let grants: Vec<&IdentityCenterAccountGrant> = grants.iter().collect();
+        for case in cases {
+            let namespace_labels = case.namespace.starts_with("platform").then_some(&labels);
+            let request = Request {
+                namespace: case.namespace,
+                namespace_labels,
+                role: case.role.as_ref(),
+                deletion_policy: case.deletion,
+                management_policy: case.management,
+            };
+            let got = admit(&request, &grants);
+            match (&case.want, &got) {
+                (Some((grant, role)), Admission::Admitted { grant: got_grant, role: got_role }) => {
+                    assert_eq!((grant, role), (&got_grant.as_str(), got_role), "{}", case.what);
+                }
+                (None, Admission::Refused { message }) => {
+                    assert!(message.contains(&format!("Namespace {}", case.namespace)), "{}: {message}", case.what);
+                }
+                _ => panic!("{}: {got:?}", case.what),
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_what_was_asked_and_what_would_admit_it() {
+        let grants = [grant("team-a", json!({"namespaces": {"names": ["team-a"]}, "accounts": {"roleArns": [ROLE]}}))];
+        let role = credentials(OTHER_ROLE, None);
+        let request = Request {
+            namespace: "team-a",
+            namespace_labels: None,
+            role: Some(&role),
+            deletion_policy: DeletionPolicy::Delete,
+            management_policy: ManagementPolicy::Manage,
+        };
+        let Admission::Refused { message } = admit(&request, &[&grants[0]]) else { panic!("refused") };
+        for part in [
+            "Namespace team-a",
+            OTHER_ROLE,
+            "account 555566667777",
+            "deletionPolicy Delete",
+            "team-a does not grant role",
+            "spec.accounts.roleArns lists",
+            "Nothing was sent to AWS",
+        ] {
+            assert!(message.contains(part), "{part:?} in {message}");
+        }
+        let unselected = Request { namespace: "team-z", ..request };
+        let Admission::Refused { message } = admit(&unselected, &[&grants[0]]) else { panic!("refused") };
+        assert!(message.contains("No IdentityCenterAccountGrant selects namespace team-z"), "{message}");
+    }
+
+    #[test]
+    fn an_invalid_selector_selects_nothing() {
+        let broken = grant(
+            "broken",
+            json!({
+                "namespaces": {"selector": {"matchExpressions": [{"key": "tier", "operator": "Sometimes", "values": ["a"]}]}},
+                "accounts": {"operatorCredentials": true},
+            }),
+        );
+        let labels = BTreeMap::from([("tier".to_string(), "a".to_string())]);
+        assert!(!selects_namespace(&broken, "x", Some(&labels)));
+        let everything =
+            grant("all", json!({"namespaces": {"selector": {}}, "accounts": {"operatorCredentials": true}}));
+        assert!(selects_namespace(&everything, "x", Some(&labels)), "{{}} selects every namespace");
+        assert!(!selects_namespace(&everything, "x", None), "a namespace not yet seen has no labels to match");
+    }
+}

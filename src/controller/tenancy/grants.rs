@@ -1,0 +1,248 @@
+//! The grants' side of tenancy: the watches that fill the caches of grants
+//! and namespaces, the objects to look at again when they change, and the
+//! grants' own status.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt, TryStreamExt, future};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
+use kube::core::Selector;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::{Decision, Mode, NOT_PERMITTED, Tenancy};
+use crate::api::{IdentityCenterAccountGrant, IdentityCenterAccountGrantStatus};
+use crate::controller::Watched;
+use crate::controller::cluster::FIELD_MANAGER;
+use crate::controller::conditions::STALLED;
+use crate::controller::context::Context;
+
+/// How often the grants' status is brought up to date (written only when it changed).
+const STATUS_PERIOD: Duration = Duration::from_secs(5);
+
+/// Marks the first complete list of one tenancy watch, and tells the
+/// controllers whenever admissions may have turned.
+fn on_event<K>(tenancy: &Tenancy, pending: &AtomicCounter, listed: &mut bool, event: &watcher::Event<K>) {
+    match event {
+        watcher::Event::InitDone => {
+            if !*listed {
+                *listed = true;
+                tenancy.listed_once();
+                pending.fetch_sub(1, Ordering::SeqCst);
+            }
+            tenancy.notify();
+        }
+        watcher::Event::Apply(_) | watcher::Event::Delete(_) => tenancy.notify(),
+        watcher::Event::Init | watcher::Event::InitApply(_) => {}
+    }
+}
+
+type AtomicCounter = std::sync::atomic::AtomicUsize;
+
+/// Logs a failing tenancy watch; the watch retries with backoff.
+async fn drain<T, E: std::fmt::Display>(stream: impl Stream<Item = Result<T, E>>, what: &'static str) {
+    stream
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::error!(
+                    %error,
+                    "watching {what} failed; with --tenancy enforced the operator must list and watch \
+                     identitycenteraccountgrants and namespaces (the chart's ClusterRole grants it)"
+                );
+            }
+            future::ready(())
+        })
+        .await;
+}
+
+/// Fills the caches of grants and namespaces (metadata only) until `shutdown`.
+/// `pending` counts the watches not yet listed, for /readyz.
+pub async fn watch_grants(ctx: Arc<Context>, pending: Arc<AtomicCounter>, shutdown: CancellationToken) {
+    let Some((grant_writer, namespace_writer)) = ctx.tenancy.take_writers() else { return };
+    let (mut grants_listed, mut namespaces_listed) = (false, false);
+    let grants = watcher(Api::<IdentityCenterAccountGrant>::all(ctx.client.clone()), watcher::Config::default())
+        .default_backoff()
+        .modify(|grant| grant.managed_fields_mut().clear())
+        .reflect(grant_writer)
+        .inspect_ok(|event| on_event(&ctx.tenancy, &pending, &mut grants_listed, event));
+    let namespaces = watcher(Api::<PartialObjectMeta<Namespace>>::all(ctx.client.clone()), watcher::Config::default())
+        .default_backoff()
+        .modify(|namespace| namespace.managed_fields_mut().clear())
+        .reflect(namespace_writer)
+        .inspect_ok(|event| on_event(&ctx.tenancy, &pending, &mut namespaces_listed, event));
+    tokio::select! {
+        _ = future::join(drain(grants, "IdentityCenterAccountGrants"), drain(namespaces, "Namespaces")) => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+/// The objects whose admission differs from what their status reports: a
+/// grant was added, removed or changed, or a namespace's labels.
+pub fn objects_to_recheck(tenancy: &Tenancy, objects: &Store<Watched>) -> Vec<ObjectRef<Watched>> {
+    let refused_now = |object| matches!(tenancy.decide(object), Decision::Refused(_));
+    let reported_refused = |object: &crate::api::IdentityCenterInstance| {
+        object.condition(STALLED).is_some_and(|c| c.status == "True" && c.reason == NOT_PERMITTED)
+    };
+    let objects = objects.state();
+    let turned = objects.iter().filter(|watched| match &watched.0 {
+        Ok(object) => refused_now(object) != reported_refused(object),
+        Err(_) => false,
+    });
+    turned.map(|watched| ObjectRef::from_obj(watched.as_ref())).collect()
+}
+
+/// The grant's status as it should read now.
+fn status_of(
+    grant: &IdentityCenterAccountGrant,
+    admitted: u32,
+    mode: Mode,
+    now: Timestamp,
+) -> IdentityCenterAccountGrantStatus {
+    let invalid_selector = (grant.spec.namespaces.selector.clone()).and_then(|s| Selector::try_from(s).err());
+    let (ready, reason, message) = match (mode, invalid_selector) {
+        (Mode::Open, _) => (
+            "False",
+            "NotEnforced",
+            "The operator runs with --tenancy open: grants are not read, and any object may act in any account \
+             the operator can reach."
+                .to_string(),
+        ),
+        (Mode::Enforced, Some(error)) => (
+            "False",
+            "InvalidSelector",
+            format!(
+                "spec.namespaces.selector selects nothing: {error}. Namespaces named in spec.namespaces.names are still granted."
+            ),
+        ),
+        (Mode::Enforced, None) => {
+            ("True", "Enforced", "The operator admits objects of the namespaces and accounts this grant names.".into())
+        }
+    };
+    let generation = grant.metadata.generation;
+    let previous = grant.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+    let last_transition_time = match previous {
+        Some(previous) if previous.status == ready => previous.last_transition_time.clone(),
+        _ => Time(Timestamp::from_second(now.as_second()).unwrap_or(now)),
+    };
+    let condition = Condition {
+        type_: "Ready".into(),
+        status: ready.into(),
+        reason: reason.into(),
+        message,
+        observed_generation: generation,
+        last_transition_time,
+    };
+    IdentityCenterAccountGrantStatus { admitted, observed_generation: generation, conditions: vec![condition] }
+}
+
+/// Keeps every grant's status (objects admitted, Ready) current until
+/// `shutdown`; `objects` are the controllers' caches.
+pub async fn grant_status_loop(ctx: Arc<Context>, objects: Vec<Store<Watched>>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(STATUS_PERIOD);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let tenancy = &ctx.tenancy;
+        if !tenancy.is_listed() || tenancy.mode() == Mode::Open && tenancy.grants().is_empty() {
+            continue;
+        }
+        let grants = tenancy.grants();
+        let grant_refs: Vec<&IdentityCenterAccountGrant> = grants.iter().map(AsRef::as_ref).collect();
+        let mut admitted: HashMap<String, u32> = HashMap::new();
+        if tenancy.mode() == Mode::Enforced {
+            for watched in objects.iter().flat_map(Store::state) {
+                if let Ok(object) = &watched.0
+                    && let Some(grant) = tenancy.admitting_grant(object, &grant_refs)
+                {
+                    *admitted.entry(grant).or_default() += 1;
+                }
+            }
+        }
+        for grant in &grants {
+            let status = status_of(
+                grant,
+                admitted.get(&grant.name_any()).copied().unwrap_or(0),
+                tenancy.mode(),
+                Timestamp::now(),
+            );
+            if grant.status.as_ref() != Some(&status) {
+                write_status(&ctx.client, grant, &status).await;
+            }
+        }
+    }
+}
+
+async fn write_status(
+    client: &kube::Client,
+    grant: &IdentityCenterAccountGrant,
+    status: &IdentityCenterAccountGrantStatus,
+) {
+    let api: Api<IdentityCenterAccountGrant> = Api::all(client.clone());
+    let patch = json!({
+        "apiVersion": IdentityCenterAccountGrant::api_version(&()),
+        "kind": IdentityCenterAccountGrant::kind(&()),
+        "status": status,
+    });
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    if let Err(error) = api.patch_status(&grant.name_any(), &params, &Patch::Apply(patch)).await {
+        tracing::warn!(grant = %grant.name_any(), %error, "could not write the grant's status");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn grant(spec: Value, status: Value) -> IdentityCenterAccountGrant {
+        serde_json::from_value(json!({
+            "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterAccountGrant",
+            "metadata": {"name": "team-a", "generation": 3}, "spec": spec, "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_grant_reports_what_it_admits_and_whether_it_is_enforced() {
+        let now: Timestamp = "2026-11-30T10:00:00Z".parse().unwrap();
+        let valid = json!({"namespaces": {"names": ["team-a"]}, "accounts": {"operatorCredentials": true}});
+        let broken = json!({
+            "namespaces": {"selector": {"matchExpressions": [{"key": "a", "operator": "Sometimes"}]}},
+            "accounts": {"operatorCredentials": true},
+        });
+        let cases = [
+            (valid.clone(), Mode::Enforced, 4, "True", "Enforced"),
+            (broken, Mode::Enforced, 0, "False", "InvalidSelector"),
+            (valid.clone(), Mode::Open, 0, "False", "NotEnforced"),
+        ];
+        for (spec, mode, admitted, ready, reason) in cases {
+            let status = status_of(&grant(spec, Value::Null), admitted, mode, now);
+            let condition = &status.conditions[0];
+            assert_eq!(
+                (status.admitted, condition.status.as_str(), condition.reason.as_str()),
+                (admitted, ready, reason)
+            );
+            assert_eq!((status.observed_generation, condition.observed_generation), (Some(3), Some(3)));
+        }
+        let written = status_of(&grant(valid.clone(), Value::Null), 1, Mode::Enforced, now);
+        let later: Timestamp = "2026-11-30T11:00:00Z".parse().unwrap();
+        let again = status_of(&grant(valid, serde_json::to_value(&written).unwrap()), 2, Mode::Enforced, later);
+        assert_eq!(
+            again.conditions[0].last_transition_time, written.conditions[0].last_transition_time,
+            "no transition"
+        );
+    }
+}

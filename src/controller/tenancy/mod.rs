@@ -1,0 +1,164 @@
+//! Tenancy: which namespaces may have the operator act in which AWS
+//! accounts. With `enforced`, every reconcile first asks the grants
+//! (`admission`), from the watch caches of grants and namespaces, before any
+//! AWS call; `grants` keeps the grants' status and re-reconciles the objects
+//! whose admission a grant change turned around.
+
+pub mod admission;
+mod grants;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::ResourceExt;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{self, Store, store::Writer};
+use tokio::sync::broadcast;
+
+pub use grants::{grant_status_loop, objects_to_recheck, watch_grants};
+
+use self::admission::{Admission, Request};
+use crate::api::{IdentityCenterAccountGrant, IdentityCenterInstance};
+
+/// `--tenancy`: whether grants are enforced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every object needs a grant before the operator acts for it.
+    Enforced,
+    /// Any object may act in any account the operator can reach (no grants read).
+    Open,
+}
+
+/// The condition reason of an object that no grant admits.
+pub const NOT_PERMITTED: &str = "NotPermitted";
+
+/// How long a reconcile waits for the grants and namespaces to be listed.
+pub const LIST_WAIT: Duration = Duration::from_secs(2);
+
+/// What tenancy says about one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Act, through this role (None: the operator's own credentials).
+    Act(Option<crate::api::Credentials>),
+    Refused(String),
+    /// The grants or namespaces are not listed yet: nothing can be decided.
+    NotYetKnown,
+}
+
+type Writers = (Writer<IdentityCenterAccountGrant>, Writer<PartialObjectMeta<Namespace>>);
+
+pub struct Tenancy {
+    mode: Mode,
+    grants: Store<IdentityCenterAccountGrant>,
+    namespaces: Store<PartialObjectMeta<Namespace>>,
+    /// Taken once by the watches that fill the stores.
+    writers: Mutex<Option<Writers>>,
+    /// Watches (grants, namespaces) that have not listed yet.
+    unlisted: AtomicUsize,
+    /// A grant or a namespace's labels changed: admissions may have turned.
+    changed: broadcast::Sender<()>,
+}
+
+impl Tenancy {
+    pub fn new(mode: Mode) -> Self {
+        let (grants, grant_writer) = reflector::store();
+        let (namespaces, namespace_writer) = reflector::store();
+        Self {
+            mode,
+            grants,
+            namespaces,
+            writers: Mutex::new(Some((grant_writer, namespace_writer))),
+            unlisted: AtomicUsize::new(2),
+            changed: broadcast::channel(16).0,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Whether every tenancy watch has listed (always, when open).
+    pub fn is_listed(&self) -> bool {
+        self.mode == Mode::Open || self.unlisted.load(Ordering::SeqCst) == 0
+    }
+
+    fn listed_once(&self) {
+        let _ = self.unlisted.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<()> {
+        self.changed.subscribe()
+    }
+
+    fn notify(&self) {
+        let _ = self.changed.send(());
+    }
+
+    fn take_writers(&self) -> Option<Writers> {
+        self.writers.lock().expect("never poisoned").take()
+    }
+
+    pub fn grants(&self) -> Vec<std::sync::Arc<IdentityCenterAccountGrant>> {
+        self.grants.state()
+    }
+
+    /// The decision for `object`, from the watch caches only.
+    pub fn decide(&self, object: &IdentityCenterInstance) -> Decision {
+        if self.mode == Mode::Open {
+            return Decision::Act(object.spec.credentials.clone());
+        }
+        if !self.is_listed() {
+            return Decision::NotYetKnown;
+        }
+        let grants = self.grants.state();
+        match self.admission(object, &grants.iter().map(AsRef::as_ref).collect::<Vec<_>>()) {
+            Admission::Admitted { role, .. } => Decision::Act(role),
+            Admission::Refused { message } => Decision::Refused(message),
+        }
+    }
+
+    fn admission(&self, object: &IdentityCenterInstance, grants: &[&IdentityCenterAccountGrant]) -> Admission {
+        let namespace = object.namespace().unwrap_or_default();
+        let namespace_object = self.namespaces.get(&reflector::ObjectRef::new(&namespace));
+        let request = Request {
+            namespace: &namespace,
+            namespace_labels: namespace_object.as_ref().map(|n| n.labels()),
+            role: object.spec.credentials.as_ref(),
+            deletion_policy: object.spec.deletion_policy,
+            management_policy: object.spec.management_policy,
+        };
+        admission::admit(&request, grants)
+    }
+
+    /// The grant that admits `object`, if any.
+    fn admitting_grant(
+        &self,
+        object: &IdentityCenterInstance,
+        grants: &[&IdentityCenterAccountGrant],
+    ) -> Option<String> {
+        match self.admission(object, grants) {
+            Admission::Admitted { grant, .. } => Some(grant),
+            Admission::Refused { .. } => None,
+        }
+    }
+
+    /// Fills the caches as the watches would, and marks them listed.
+    #[cfg(test)]
+    pub fn fill(&self, grants: Vec<IdentityCenterAccountGrant>, namespaces: Vec<PartialObjectMeta<Namespace>>) {
+        let (mut grant_writer, mut namespace_writer) = self.take_writers().expect("filled once");
+        grant_writer.apply_watcher_event(&kube::runtime::watcher::Event::Init);
+        for grant in grants {
+            grant_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitApply(grant));
+        }
+        grant_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitDone);
+        namespace_writer.apply_watcher_event(&kube::runtime::watcher::Event::Init);
+        for namespace in namespaces {
+            namespace_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitApply(namespace));
+        }
+        namespace_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitDone);
+        self.listed_once();
+        self.listed_once();
+    }
+}

@@ -156,9 +156,9 @@ impl Stack {
         ]
         .map(String::from)
         .to_vec();
+        args.extend(["--log-format", "json"].map(String::from));
         if self.leader_election {
             args.extend(["--leader-election", "--leader-election-namespace", &self.namespace].map(String::from));
-            args.extend(["--log-format", "json"].map(String::from));
         }
         let kubeconfig = self.replica_kubeconfigs.get(&name).unwrap_or(&self.operator_kubeconfig).clone();
         let envs = [
@@ -227,6 +227,16 @@ impl Stack {
     /// The log file of a replica.
     pub fn replica_log(&self, name: &str) -> PathBuf {
         self.logs.join(format!("{name}.log"))
+    }
+
+    /// Every log line of every operator process this stack started, parsed
+    /// (they log JSON), and the raw text of them all.
+    pub fn operator_logs(&self) -> (Vec<Value>, String) {
+        let text: String = (1..=self.started)
+            .filter_map(|n| std::fs::read_to_string(self.replica_log(&format!("operator-{n}"))).ok())
+            .collect();
+        let lines = text.lines().map(|l| serde_json::from_str(l).expect("--log-format json writes JSON lines"));
+        (lines.collect(), text)
     }
 
     /// A path in this scenario's log directory.

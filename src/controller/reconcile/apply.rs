@@ -166,7 +166,7 @@ impl Reconcile<'_> {
         if let Some(name) = decide::rename(spec, instance) {
             self.ctx.sso.update_instance_name(target, &instance.arn, name).await?;
             let note = format!("Renamed instance {} from {:?} to {name:?}", instance.arn, instance.name);
-            self.cluster.event(EventType::Normal, "InstanceRenamed", note).await;
+            self.report(EventType::Normal, "InstanceRenamed", note).await;
         }
         let actual = self.ctx.sso.list_tags(target, &instance.arn).await?;
         let changes = decide::tag_changes(&spec.tags, &actual);
@@ -179,7 +179,7 @@ impl Reconcile<'_> {
         if !changes.is_empty() {
             let set: Vec<&str> = changes.set.keys().map(String::as_str).collect();
             let note = format!("Tags set: {set:?}; removed: {:?}", changes.remove);
-            self.cluster.event(EventType::Normal, "TagsUpdated", note).await;
+            self.report(EventType::Normal, "TagsUpdated", note).await;
         }
         Ok(())
     }

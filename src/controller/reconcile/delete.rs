@@ -56,7 +56,7 @@ impl Reconcile<'_> {
         match decide::delete_progress(instance.as_ref()) {
             DeleteProgress::Gone => {
                 let note = format!("Instance {arn} is deleted");
-                self.cluster.event(EventType::Normal, "InstanceDeleted", note).await;
+                self.report(EventType::Normal, "InstanceDeleted", note).await;
                 self.cluster.remove_finalizer().await?;
                 Ok(Ending::Released)
             }
@@ -65,7 +65,7 @@ impl Reconcile<'_> {
                 self.ctx.sso.delete_instance(target, arn).await?;
                 self.status.state = Some("DELETE_IN_PROGRESS".into());
                 let note = format!("DeleteInstance sent for {arn}");
-                self.cluster.event(EventType::Normal, "DeleteRequested", note).await;
+                self.report(EventType::Normal, "DeleteRequested", note).await;
                 Ok(Ending::Report(deleting, poll))
             }
         }
@@ -79,7 +79,7 @@ impl Reconcile<'_> {
         }
         let instance = self.status.instance_arn.as_deref().unwrap_or("no instance");
         let note = format!("Released without DeleteInstance: {instance} is left in AWS. {refusal}");
-        self.cluster.event(EventType::Warning, tenancy::NOT_PERMITTED, note).await;
+        self.report(EventType::Warning, tenancy::NOT_PERMITTED, note).await;
         self.cluster.remove_finalizer().await?;
         Ok(Ending::Released)
     }
@@ -87,7 +87,7 @@ impl Reconcile<'_> {
     /// Lets the object go without touching AWS.
     async fn release(&self, release: Release) -> Step {
         let note = release.note(self.status.instance_arn.as_deref());
-        self.cluster.event(EventType::Normal, release.reason(), note).await;
+        self.report(EventType::Normal, release.reason(), note).await;
         self.cluster.remove_finalizer().await.map_err(Failure::Kube)?;
         Ok(Ending::Released)
     }

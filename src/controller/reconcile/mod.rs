@@ -15,6 +15,7 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
 
+use super::claims::key_of;
 use super::cluster::Cluster;
 use super::conditions::{Outcome, next_conditions, transition_event};
 use super::context::Context;
@@ -116,6 +117,7 @@ pub async fn reconcile(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Action
 /// One reconcile, ending in when to look again.
 pub(super) async fn reconcile_object(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Next, Error> {
     let started = Instant::now();
+    let _in_flight = ctx.metrics.reconcile_started();
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
     let result = match &object.0 {
         Ok(valid) => Reconcile::new(valid.clone(), &ctx, recorder).run().await,
@@ -205,6 +207,7 @@ impl<'a> Reconcile<'a> {
             Outcome::Retrying { .. } => "retrying",
             Outcome::Stalled { .. } => "stalled",
         };
+        self.ctx.metrics.object_state(&self.uid(), label, outcome.reason());
         let next = match requeue {
             Requeue::After(delay) => Next::after(delay),
             Requeue::Resync => Next::after(self.ctx.resync.next_delay()),
@@ -242,9 +245,25 @@ impl<'a> Reconcile<'a> {
             transition_event(&self.previous_conditions, &self.status.conditions, outcome)
         {
             let type_ = if warning { EventType::Warning } else { EventType::Normal };
-            self.cluster.event(type_, reason, note).await;
+            self.report(type_, reason, note).await;
         }
         Ok(())
+    }
+
+    /// Publishes an event and logs the same change: INFO (WARN for a
+    /// warning) with the object, ARN, account and region as fields. Every AWS
+    /// write and every state change goes through here; no credential does.
+    async fn report(&self, type_: EventType, reason: &str, note: String) {
+        let status = &self.status;
+        let object = key_of(&self.object);
+        let arn = status.instance_arn.as_deref().unwrap_or("-");
+        let account = status.target_account_id.as_deref().unwrap_or("-");
+        let region = status.region.as_deref().unwrap_or("-");
+        match type_ {
+            EventType::Warning => tracing::warn!(%object, reason, arn, account, region, "{note}"),
+            EventType::Normal => tracing::info!(%object, reason, arn, account, region, "{note}"),
+        }
+        self.cluster.event(type_, reason, note).await;
     }
 
     fn target(&self, region: &str) -> Target {

@@ -184,6 +184,31 @@ pub async fn deletion_policies(plane: &mut ControlPlane) {
     stack.delete("never-created").await;
     stack.wait_gone("never-created").await;
     assert_eq!(stack.count("DeleteInstance").await, 1, "nothing to delete for an object that never got an ARN");
+
+    // One INFO line per AWS write and state change, with the object, ARN, account and region as fields.
+    let (lines, text) = stack.operator_logs();
+    let changes = |object: &str| -> Vec<Value> {
+        let of_object = lines.iter().filter(|l| l["fields"]["object"] == format!("deletion/{object}"));
+        of_object.map(|l| l["fields"].clone()).collect()
+    };
+    let reasons = |object: &str| -> Vec<String> {
+        changes(object).iter().filter_map(|f| f["reason"].as_str().map(String::from)).collect()
+    };
+    assert_eq!(
+        reasons("delete-me"),
+        ["CreateRequested", "InstanceActive", "DeleteRequested", "Deleting", "InstanceDeleted"],
+        "{:?}",
+        changes("delete-me")
+    );
+    for fields in changes("delete-me") {
+        assert!(fields["arn"].as_str().is_some_and(|arn| arn.starts_with("arn:aws:sso:::instance/")), "{fields}");
+        assert_eq!((fields["account"].as_str(), fields["region"].as_str()), (Some("300000000001"), Some("eu-west-1")));
+    }
+    assert_eq!(reasons("retain-me").last().map(String::as_str), Some("Retained"));
+    assert!(lines.iter().any(|l| l["level"] == "INFO" && l["fields"]["reason"] == "InstanceActive"), "at INFO");
+    for secret in ["e2e-secret", "SecretAccessKey", "SessionToken", "secret_access_key"] {
+        assert!(!text.contains(secret), "a log line holds credentials ({secret})");
+    }
     let organization = stack.instances_of("300000000003").await;
     assert_eq!(organization.len(), 1, "the organization's instance in that account is untouched");
     let reasons = event_reasons(&stack, "retain-me").await;

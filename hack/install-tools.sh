@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs or builds everything `make test` needs beyond Rust and Go, once:
-# kube-apiserver, etcd (and kubectl if missing) and Helm from their Go
+# kube-apiserver, etcd (and kubectl if missing), Helm and promtool from their Go
 # modules into ~/.cache/identity-center-operator/bin; Lua 5.1 from Debian;
 # the Python packages of the tests from PyPI, in a virtual environment there.
 set -euo pipefail
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 hack/build-controlplane.sh >/dev/null
 hack/install-helm.sh >/dev/null
+hack/install-promtool.sh >/dev/null
 hack/install-lua.sh >/dev/null
 
 hack/install-python.sh >/dev/null

@@ -179,7 +179,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let readiness = Readiness::default();
     let http = tokio::spawn(server::serve(
         args.http_addr,
-        server::router(metrics, readiness.clone()),
+        server::router(metrics.clone(), readiness.clone()),
         shutdown.clone().cancelled_owned(),
     ));
     let elector = match args.leader_election {
@@ -199,6 +199,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             _ = shutdown.cancelled() => return Ok(()),
         }
     }
+    metrics.set_leader(true);
     // The lease is renewed until the controllers have stopped, so that
     // in-flight reconciles finish under it after a SIGTERM.
     let controllers_stopped = CancellationToken::new();
@@ -210,12 +211,14 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         let Some(elector) = &elector else { return false };
         let lost = elector.keep(&controllers_stopped).await;
         if lost {
+            metrics.set_leader(false);
             tracing::error!("lost leadership; writing nothing more and stopping");
             shutdown.cancel();
         }
         lost
     };
     let ((), lost) = tokio::join!(controllers, keep_lease);
+    metrics.set_leader(false);
     if let Some(elector) = elector.as_ref().filter(|_| !lost) {
         elector.release().await;
     }

@@ -1,4 +1,4 @@
-//! /metrics (Prometheus text), /healthz and /readyz.
+//! /metrics (OpenMetrics text), /healthz and /readyz.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,7 +27,8 @@ pub fn router(metrics: Arc<Metrics>, readiness: Readiness) -> Router {
 }
 
 async fn metrics_text(State(shared): State<Shared>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], shared.metrics.render())
+    // prometheus-client writes the OpenMetrics text format (it ends in "# EOF").
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], shared.metrics.render())
 }
 
 /// Ready once every watch has listed its objects (and on standby replicas,

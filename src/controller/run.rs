@@ -81,6 +81,7 @@ fn index_event(claims: &ClaimIndex, scope: &str, event: &watcher::Event<Watched>
 pub(super) fn forget_object(ctx: &Context, object: &Watched) {
     if let Some(uid) = object.uid() {
         ctx.record_success(&uid);
+        ctx.metrics.object_gone(&uid);
     }
     let Ok(valid) = &object.0 else { return };
     if let Some(role) = role_of(valid)

@@ -1,7 +1,8 @@
-//! Counts every call through the port by operation and outcome.
+//! Counts every call through the port by operation and outcome, and times it.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 
@@ -19,12 +20,13 @@ impl<S> Metered<S> {
     }
 
     async fn count<T>(&self, operation: &str, call: impl Future<Output = Result<T, SsoError>>) -> Result<T, SsoError> {
+        let started = Instant::now();
         let result = call.await;
         let outcome = match &result {
             Ok(_) => "success".to_string(),
             Err(e) => e.kind.to_string(),
         };
-        self.metrics.aws_call(operation, &outcome);
+        self.metrics.aws_call(operation, &outcome, started.elapsed());
         result
     }
 }

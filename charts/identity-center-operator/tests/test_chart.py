@@ -8,6 +8,7 @@ Helm comes from $HELM, else the pinned build cached by hack/install-helm.sh
 exits non-zero when any check fails.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -323,6 +324,37 @@ def make_schema_rejects(*args):
     return check
 
 
+def check_alerts_and_dashboard():
+    docs = render(*ci("every-option-values.yaml"))
+    rule = one(docs, "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    with open(os.path.join(CHART, "files", "prometheus-rules.yaml")) as f:
+        assert rule["spec"] == yaml.safe_load(f), "the PrometheusRule is the tested rule file, verbatim"
+    alerts = [r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert alerts == ["IdentityCenterInstancesStalled", "IdentityCenterAwsErrors",
+                      "IdentityCenterOperatorNoLeader", "IdentityCenterReconcileErrors"], alerts
+    dashboard = one(docs, "ConfigMap", "identity-center-operator-ci-dashboard")
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert dashboard["metadata"]["annotations"]["grafana_folder"] == "Identity"
+    with open(os.path.join(CHART, "files", "grafana-dashboard.json")) as f:
+        assert json.loads(dashboard["data"]["identity-center-operator.json"]) == json.load(f)
+    defaults = render(*ci("default-values.yaml"))
+    assert not of_kind(defaults, "PrometheusRule") and not of_kind(defaults, "ConfigMap")
+
+
+def check_alert_rules_with_promtool():
+    promtool = os.environ.get("PROMTOOL") or subprocess.run(
+        [os.path.join(REPO, "hack", "install-promtool.sh")],
+        check=True, stdout=subprocess.PIPE, text=True,
+    ).stdout.strip().splitlines()[-1]
+    out = subprocess.run([promtool, "test", "rules", os.path.join(HERE, "prometheus-rules.test.yaml")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert out.returncode == 0, out.stdout
+    out = subprocess.run([promtool, "check", "rules", os.path.join(CHART, "files", "prometheus-rules.yaml")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert out.returncode == 0, out.stdout
+
+
 def check_tenancy_open():
     docs = render("--set", "tenancy=open")
     assert env_value(operator(docs), "ICO_TENANCY") == "open"
@@ -352,6 +384,8 @@ def main():
         ("schema refuses an unknown nested key", make_schema_rejects("--set", "emulator.bogus=1")),
         ("schema refuses logFormat=xml", make_schema_rejects("--set", "logFormat=xml")),
         ("tenancy open: no tenancy ClusterRole, grants not enforced", check_tenancy_open),
+        ("PrometheusRule and Grafana dashboard render from files/", check_alerts_and_dashboard),
+        ("promtool: the alert rules pass their unit tests", check_alert_rules_with_promtool),
         ("schema refuses tenancy=lax", make_schema_rejects("--set", "tenancy=lax")),
         ("schema refuses a grant without accounts", make_schema_rejects("--set", "grants.x.namespaces.names[0]=a")),
         ("schema refuses a bad resyncInterval", make_schema_rejects("--set", "resyncInterval=soon")),

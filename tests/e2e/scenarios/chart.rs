@@ -67,12 +67,12 @@ pub async fn chart_rbac_is_enough_and_no_more(plane: &mut ControlPlane) {
     for namespace in [RELEASE_NAMESPACE, "identity", "team-a"] {
         admin.run(&["create", "namespace", namespace]);
     }
-    // ServiceMonitor needs the Prometheus operator's CRD, which this cluster does not have.
+    // ServiceMonitor and PrometheusRule need the Prometheus operator's CRDs, which this cluster does not have.
     let renders = [render("default-values.yaml"), render("every-option-values.yaml")];
     for rendered in &renders {
         let accepted = admin.output_with_stdin(
             &["apply", "--dry-run=server", "-f", "-"],
-            &documents(rendered, |k| k != "ServiceMonitor"),
+            &documents(rendered, |k| !["ServiceMonitor", "PrometheusRule"].contains(&k)),
         );
         assert!(
             accepted.status.success(),

@@ -34,10 +34,13 @@ pub async fn only_the_leader_reconciles_and_a_standby_takes_over(plane: &mut Con
     stack.wait_for("platform", "Ready", "True").await;
     for (name, metrics) in stack.replicas() {
         let counted = reconciles(&metrics).await;
+        let (_, text) = json("GET", &metrics, "/metrics", "").await;
         if name == leader {
             assert!(counted > 0, "the leader {name} reconciled");
+            assert!(text.contains("identity_center_operator_leader 1"), "{name} reports leadership");
         } else {
             assert_eq!(counted, 0, "the standby {name} reconciled nothing");
+            assert!(text.contains("identity_center_operator_leader 0"), "{name} reports it is a standby");
         }
     }
 

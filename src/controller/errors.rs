@@ -82,8 +82,10 @@ pub fn classify(err: &SsoError) -> Classified {
         ErrorKind::AccessDenied => (
             "AccessDenied",
             SLOW,
-            "The operator's AWS identity may not perform this call; grant the sso:* permission it names (and \
-             the role trust for spec.credentials). Retrying slowly.",
+            "The operator's AWS identity may not perform this call; grant the permission AWS names (sso:*, and \
+             to create or delete an instance identitystore:CreateIdentityStore, identitystore:DeleteIdentityStore \
+             and iam:CreateServiceLinkedRole; deploy/iam/ holds the policies), and the role trust for \
+             spec.credentials. Retrying slowly.",
         ),
         ErrorKind::Credentials => (
             "CredentialsUnavailable",

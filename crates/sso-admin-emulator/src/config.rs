@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::iam::IamConfig;
+
 /// The account a request acts in when its access key is neither configured
 /// nor carries 12 digits.
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
@@ -37,6 +39,9 @@ pub struct Config {
     pub seed: Option<u64>,
     /// The call log keeps this many most recent calls.
     pub call_log_limit: usize,
+    /// IAM-style authorization: when set, every call needs the actions AWS
+    /// requires for it, allowed by the policy of its access key or role.
+    pub iam: Option<IamConfig>,
 }
 
 impl Default for Config {
@@ -55,6 +60,7 @@ impl Default for Config {
             faults: Faults::default(),
             seed: None,
             call_log_limit: 100_000,
+            iam: None,
         }
     }
 }

@@ -195,6 +195,16 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
             return respond(request.service, &Err(error), &id);
         }
     };
+    let caller = Caller {
+        access_key: access_key.clone(),
+        account: account.clone(),
+        region: region.clone(),
+        request_id: id.clone(),
+    };
+    if let Err(error) = emulator.authorize(&caller, request.service, &request.operation, &request.params) {
+        emulator.log(call(&request, Some(&access_key), Some(&account), Some(&region), &Err(error.clone())));
+        return respond(request.service, &Err(error), &id);
+    }
     let injection = emulator.roll_faults(&request.operation, &account);
     if !injection.before.is_zero() {
         tokio::time::sleep(injection.before).await;
@@ -215,15 +225,7 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
             Err(ApiError::new(500, "InternalFailure", "internal failure"))
         }
         Some(Fault::ServerError) => Err(ApiError::internal()),
-        None => {
-            let caller = Caller {
-                access_key: access_key.clone(),
-                account: account.clone(),
-                region: region.clone(),
-                request_id: id.clone(),
-            };
-            emulator.dispatch(&caller, request.service, &request.operation, &request.params)
-        }
+        None => emulator.dispatch(&caller, request.service, &request.operation, &request.params),
     };
     emulator.log(call(&request, Some(&access_key), Some(&account), Some(&region), &result));
     if !injection.after.is_zero() {

@@ -8,6 +8,7 @@ pub mod config;
 mod error;
 mod faults;
 mod http;
+pub mod iam;
 mod sso;
 mod sts;
 mod validate;
@@ -143,6 +144,29 @@ impl Emulator {
     fn account_of(&self, access_key: &str) -> Result<String, ApiError> {
         let inner = self.lock();
         inner.sts.session_account(access_key).unwrap_or_else(|| Ok(inner.config.account_of(access_key)))
+    }
+
+    /// IAM-style authorization, when configured: every action the operation
+    /// needs must be allowed by the caller's policy (its role's, for a session).
+    fn authorize(&self, caller: &Caller, service: Service, operation: &str, params: &Value) -> Result<(), ApiError> {
+        let inner = self.lock();
+        let Some(iam_config) = &inner.config.iam else { return Ok(()) };
+        let (principal, principal_arn) = match inner.sts.session_role(&caller.access_key) {
+            Some((role, session_arn)) => (role, session_arn),
+            None => (caller.access_key.clone(), format!("arn:aws:iam::{}:user/{}", caller.account, caller.access_key)),
+        };
+        let policy = iam_config.policies.get(&principal);
+        for action in iam::required_actions(service, operation, params) {
+            let verdict = iam::evaluate(policy, action);
+            if verdict != iam::Verdict::Allowed {
+                let message = iam::denial(&principal_arn, action, &verdict);
+                return Err(match service {
+                    Service::Sso => ApiError::access_denied(message),
+                    Service::Sts => ApiError::new(403, "AccessDenied", message),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn roll_faults(&self, operation: &str, account: &str) -> Injection {

@@ -51,6 +51,13 @@ impl StsState {
         Some(Ok(session.account.clone()))
     }
 
+    /// The role a session key acts as, and the session's ARN; None for a key this emulator did not issue.
+    pub fn session_role(&self, access_key: &str) -> Option<(String, String)> {
+        let s = self.sessions.get(access_key)?;
+        let role = format!("arn:aws:iam::{}:role/{}", s.account, s.role_name);
+        Some((role, format!("arn:aws:sts::{}:assumed-role/{}/{}", s.account, s.role_name, s.session_name)))
+    }
+
     /// Runs one STS action and returns its XML answer.
     pub fn call(
         &mut self,

@@ -4,6 +4,7 @@ mod admission;
 mod chart;
 mod contention;
 mod crash;
+mod iam;
 mod leader;
 mod lifecycle;
 mod observe;
@@ -40,6 +41,9 @@ pub const ALL: &[(&str, Scenario)] = &[
         Box::pin(leader::a_frozen_leader_writes_nothing_after_a_standby_took_over(p))
     }),
     ("grants_decide_before_any_aws_call", |p| Box::pin(tenancy::grants_decide_before_any_aws_call(p))),
+    ("iam_policies_are_enough_and_each_action_is_needed", |p| {
+        Box::pin(iam::iam_policies_are_enough_and_each_action_is_needed(p))
+    }),
     ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
     ("a_forbidden_watch_is_an_error_with_advice", |p| Box::pin(chart::a_forbidden_watch_is_an_error_with_advice(p))),
     ("apiserver_restart_resumes_without_duplicates", |p| {

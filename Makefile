@@ -13,7 +13,7 @@ PYTHON := $(TOOLS)/venv/bin/python
 BIN := $(CARGO_TARGET_DIR)/debug/identity-center-operator
 EMULATOR_BIN := $(CARGO_TARGET_DIR)/debug/sso-admin-emulator
 
-.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart bench bench-scale
+.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart image image-smoke bench bench-scale
 
 ## Start a local control plane, the emulator and the operator; apply examples/.
 demo: build
@@ -26,8 +26,8 @@ demo-stop:
 
 ## Everything CI checks: formatting and lints, the Rust suites (unit,
 ## reconcile, emulator conformance, CRD freshness, end to end), the boto3 and
-## moto conformance, the chart and its Argo CD health check.
-test: tools lint cargo-test conformance chart
+## moto conformance, the chart and its Argo CD health check, and the images.
+test: tools lint cargo-test conformance chart image-smoke
 
 tools:
 	hack/install-tools.sh
@@ -64,6 +64,17 @@ e2e: build
 chart:
 	$(PYTHON) charts/identity-center-operator/argocd/run_tests.py
 	$(PYTHON) charts/identity-center-operator/tests/test_chart.py
+
+## The release musl-static binaries and the images of the operator and the
+## emulator, as OCI archives in target/image (buildah, no daemon, FROM scratch).
+image:
+	hack/image.sh
+
+## Runs the images' root filesystems (chroot as 65532): --version, crd, and,
+## on the real control plane, /readyz and one object to Ready.
+image-smoke: image
+	hack/build-controlplane.sh >/dev/null
+	cargo run --example image-smoke -- target/image
 
 ## Emulator throughput (optimized build; not part of make test).
 bench:

@@ -26,7 +26,7 @@ use test_support::controlplane::ControlPlane;
 use test_support::fixtures;
 use test_support::http::json;
 use test_support::kubectl::Kubectl;
-use test_support::process::{eventually, free_port, spawn, stop, workspace_binary};
+use test_support::process::{eventually, free_port, listening, ready, spawn, stop, workspace_binary};
 
 const CREATE_SECONDS: f64 = 3.0;
 const DELETE_SECONDS: f64 = 3.0;
@@ -272,10 +272,7 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
     let args = ["--listen", &emulator_addr, "--config", &dir.join("emulator.yaml").display().to_string()];
     let emulator_binary = workspace_binary("sso-admin-emulator");
     let mut emulator = spawn(&emulator_binary, &args.map(String::from), &[], &dir.join("emulator.log"));
-    eventually("the emulator to listen", Duration::from_secs(20), || async {
-        tokio::net::TcpStream::connect(&emulator_addr).await.ok().map(|_| ())
-    })
-    .await;
+    listening("the emulator to listen", &emulator_addr, Duration::from_secs(20)).await;
 
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let resync = if run.resync_check { format!("{}s", RESYNC_CHECK_INTERVAL.as_secs()) } else { "10m".into() };
@@ -303,11 +300,7 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
     .map(String::from);
     let mut operator = spawn(&operator_binary(), &operator_args, &envs, &dir.join("operator.log"));
     let pid = operator.id().unwrap();
-    eventually("the operator to be ready", Duration::from_secs(60), || async {
-        let up = tokio::net::TcpStream::connect(&metrics_addr).await.is_ok();
-        (up && json("GET", &metrics_addr, "/readyz", "").await.0 == 200).then_some(())
-    })
-    .await;
+    ready("the operator to be ready", &metrics_addr, Duration::from_secs(60)).await;
     let rss = RssSampler::start(pid);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_idle = rss.current();

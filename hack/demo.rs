@@ -10,7 +10,7 @@ use serde_json::Value;
 use test_support::controlplane::ControlPlane;
 use test_support::http::json;
 use test_support::kubectl::Kubectl;
-use test_support::process::{eventually, free_port, spawn, stop, workspace_binary};
+use test_support::process::{free_port, ready, spawn, stop, workspace_binary};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const DEMO_EMULATOR: &str = "createSeconds: 3\ndeleteSeconds: 3\n";
@@ -59,12 +59,7 @@ async fn main() {
     let operator_args = ["run", "--http-addr", &metrics_addr, "--default-region", "eu-west-1"].map(String::from);
     let mut operator =
         spawn(&workspace_binary("identity-center-operator"), &operator_args, &envs, &state.join("operator.log"));
-    eventually("the operator to be ready", Duration::from_secs(60), || async {
-        (tokio::net::TcpStream::connect(&metrics_addr).await.is_ok()
-            && json("GET", &metrics_addr, "/readyz", "").await.0 == 200)
-            .then_some(())
-    })
-    .await;
+    ready("the operator to be ready", &metrics_addr, Duration::from_secs(60)).await;
 
     // Tenancy is enforced (the default): examples/grant.yaml admits namespace default only.
     let unlisted = kubectl.in_namespace("team-unlisted");

@@ -12,9 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use test_support::controlplane::ControlPlane;
-use test_support::http::json;
 use test_support::kubectl::Kubectl;
-use test_support::process::{eventually, free_port, spawn, stop};
+use test_support::process::{free_port, listening, ready, spawn, stop};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const USER: &str = "65532:65532";
@@ -87,10 +86,7 @@ async fn main() {
     let emulator_addr = format!("127.0.0.1:{}", free_port());
     let (program, args) = in_image(&emulator, &["/sso-admin-emulator", "--listen", &emulator_addr]);
     let mut emulator_process = spawn(&program, &args, &[], &work.path().join("emulator.log"));
-    eventually("the emulator image to listen", Duration::from_secs(20), || async {
-        tokio::net::TcpStream::connect(&emulator_addr).await.ok()
-    })
-    .await;
+    listening("the emulator image to listen", &emulator_addr, Duration::from_secs(20)).await;
 
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let envs = [
@@ -108,11 +104,7 @@ async fn main() {
     );
     let started = Instant::now();
     let mut operator_process = spawn(&program, &args, &envs, &work.path().join("operator.log"));
-    eventually("the operator image to be ready", Duration::from_secs(30), || async {
-        let up = tokio::net::TcpStream::connect(&metrics_addr).await.is_ok();
-        (up && json("GET", &metrics_addr, "/readyz", "").await.0 == 200).then_some(())
-    })
-    .await;
+    ready("the operator image to be ready", &metrics_addr, Duration::from_secs(30)).await;
     let ready_after = started.elapsed();
     println!(
         "ok - start to /readyz on an empty cluster: {:.0} ms (target 1000 ms)",

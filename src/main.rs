@@ -1,4 +1,6 @@
-//! The `identity-center-operator` command: run the operator, or print the CRD.
+//! The `identity-center-operator` command: run the operator, or print the CRDs.
+
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;

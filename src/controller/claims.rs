@@ -10,24 +10,32 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::decide::Claimant;
-use crate::api::{IdentityCenterInstance, ManagementPolicy};
+use crate::api::{Credentials, IdentityCenterInstance, ManagementPolicy};
 use crate::sso::account_of_role;
 use crate::tables::shrink_when_sparse;
 
-/// The account an object acts in, as far as its spec tells without asking AWS.
+/// The account an object acts in, as far as its role tells without asking AWS.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Account {
-    /// A known account: that of `spec.credentials.roleArn`, or the one recorded in status.
+    /// A known account: its role's, or (operator's credentials) the one a reconcile recorded.
     Role(String),
     /// The operator's own credentials, not reconciled yet; their account is known from GetCallerIdentity.
     Operator,
 }
 
+/// How tenancy lets an object act, which decides what it claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acting {
+    /// Through this role (its own, or a grant's default), or (None) the operator's own credentials.
+    As(Option<Credentials>),
+    /// No grant admits it: it claims nothing, so it can block no one.
+    Refused,
+}
+
 impl Account {
-    /// The role's account; else the account a reconcile recorded (the
-    /// operator's own, or that of a grant's default role); else not known yet.
-    pub fn of(object: &IdentityCenterInstance) -> Self {
-        let named = object.spec.credentials.as_ref().and_then(|c| account_of_role(&c.role_arn));
+    /// The role's account; else the account a reconcile recorded; else not known yet.
+    fn of(object: &IdentityCenterInstance, role: Option<&Credentials>) -> Self {
+        let named = role.and_then(|c| account_of_role(&c.role_arn));
         let recorded = object.status.as_ref().and_then(|s| s.target_account_id.as_deref());
         match named.or(recorded) {
             Some(account) => Self::Role(account.to_string()),
@@ -91,20 +99,23 @@ impl ClaimIndex {
         self.index.lock().expect("the claim index is never poisoned")
     }
 
-    /// Records the object as the watch now shows it.
-    pub fn observe(&self, object: &IdentityCenterInstance) {
+    /// Records the object as the watch now shows it, acting as tenancy lets it.
+    pub fn observe(&self, object: &IdentityCenterInstance, acting: Acting) {
         let key = key_of(object);
         let mut index = self.lock();
         for seen in index.relisting.values_mut() {
             seen.insert(key.clone());
         }
-        if object.spec.management_policy != ManagementPolicy::Manage {
-            index.remove(&key);
-            return;
-        }
+        let role = match acting {
+            Acting::As(role) if object.spec.management_policy == ManagementPolicy::Manage => role,
+            Acting::As(_) | Acting::Refused => {
+                index.remove(&key);
+                return;
+            }
+        };
         let entry = Entry {
-            account: Account::of(object),
-            role_arn: object.spec.credentials.as_ref().map(|c| c.role_arn.clone()),
+            account: Account::of(object, role.as_ref()),
+            role_arn: role.map(|c| c.role_arn),
             has_instance: object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
             created: object.metadata.creation_timestamp.as_ref().map(|t| t.0),
         };
@@ -193,6 +204,12 @@ mod tests {
 
     use super::*;
 
+    /// Observes an object acting through its own role, as open tenancy lets it.
+    fn observe(index: &ClaimIndex, object: IdentityCenterInstance) {
+        let role = object.spec.credentials.clone();
+        index.observe(&object, Acting::As(role));
+    }
+
     struct ObjectBuilder {
         value: serde_json::Value,
     }
@@ -238,11 +255,11 @@ mod tests {
     #[test]
     fn claimants_are_found_by_account_and_the_operator_account_joins_its_own() {
         let index = ClaimIndex::default();
-        index.observe(&object("a", "one").role(ROLE_A).build());
-        index.observe(&object("b", "two").role(ROLE_A2).with_instance().build());
-        index.observe(&object("c", "three").role(ROLE_B).build());
-        index.observe(&object("d", "own").build());
-        index.observe(&object("e", "watcher").role(ROLE_A).observe_only().build());
+        observe(&index, object("a", "one").role(ROLE_A).build());
+        observe(&index, object("b", "two").role(ROLE_A2).with_instance().build());
+        observe(&index, object("c", "three").role(ROLE_B).build());
+        observe(&index, object("d", "own").build());
+        observe(&index, object("e", "watcher").role(ROLE_A).observe_only().build());
 
         let cases: [(&str, Option<&str>, &[&str]); 4] = [
             ("111111111111", None, &["a/one", "b/two"]),
@@ -261,22 +278,22 @@ mod tests {
     #[test]
     fn an_object_that_changes_its_role_or_policy_moves_or_leaves() {
         let index = ClaimIndex::default();
-        index.observe(&object("a", "one").role(ROLE_A).build());
-        index.observe(&object("a", "one").role(ROLE_B).build());
+        observe(&index, object("a", "one").role(ROLE_A).build());
+        observe(&index, object("a", "one").role(ROLE_B).build());
         assert!(keys(index.claimants("111111111111", None)).is_empty());
         assert_eq!(keys(index.claimants("222222222222", None)), ["a/one"]);
-        index.observe(&object("a", "one").role(ROLE_B).observe_only().build());
+        observe(&index, object("a", "one").role(ROLE_B).observe_only().build());
         assert!(index.is_empty(), "ObserveOnly claims nothing");
     }
 
     #[test]
     fn a_relist_drops_what_it_no_longer_shows_in_its_own_namespace_only() {
         let index = ClaimIndex::default();
-        index.observe(&object("a", "kept").role(ROLE_A).build());
-        index.observe(&object("a", "deleted-while-away").role(ROLE_A).build());
-        index.observe(&object("b", "other-watch").role(ROLE_B).build());
+        observe(&index, object("a", "kept").role(ROLE_A).build());
+        observe(&index, object("a", "deleted-while-away").role(ROLE_A).build());
+        observe(&index, object("b", "other-watch").role(ROLE_B).build());
         index.relist_started("a");
-        index.observe(&object("a", "kept").role(ROLE_A).build());
+        observe(&index, object("a", "kept").role(ROLE_A).build());
         index.relist_done("a");
         assert_eq!(keys(index.claimants("111111111111", None)), ["a/kept"]);
         assert_eq!(keys(index.claimants("222222222222", None)), ["b/other-watch"], "another watch's objects stay");
@@ -302,12 +319,27 @@ mod tests {
     #[test]
     fn a_role_is_in_use_while_another_object_acts_through_it() {
         let index = ClaimIndex::default();
-        index.observe(&object("a", "one").role(ROLE_A).build());
-        index.observe(&object("a", "two").role(ROLE_A2).build());
+        observe(&index, object("a", "one").role(ROLE_A).build());
+        observe(&index, object("a", "two").role(ROLE_A2).build());
         assert!(!index.role_in_use(ROLE_A, "a/one"), "same account, other role");
-        index.observe(&object("b", "three").role(ROLE_A).build());
+        observe(&index, object("b", "three").role(ROLE_A).build());
         assert!(index.role_in_use(ROLE_A, "a/one"));
         index.forget("b/three");
         assert!(!index.role_in_use(ROLE_A, "a/one"));
+    }
+
+    #[test]
+    fn a_refused_object_claims_nothing_and_a_default_role_claims_its_account() {
+        let index = ClaimIndex::default();
+        let refused = object("evil", "squatter").role(ROLE_A).build();
+        index.observe(&refused, Acting::Refused);
+        assert!(index.claimants(account_of_role(ROLE_A).unwrap(), None).is_empty(), "blocks no one");
+        let defaulted = object("team", "defaulted").build();
+        let default_role = Credentials { role_arn: ROLE_B.into(), external_id: None };
+        index.observe(&defaulted, Acting::As(Some(default_role)));
+        let claimants = index.claimants(account_of_role(ROLE_B).unwrap(), Some("999999999999"));
+        assert_eq!(claimants.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["team/defaulted"]);
+        assert!(!index.has_operator_claims(), "not taken for an object of the operator's account");
+        assert!(index.role_in_use(ROLE_B, "other/key"), "its role's credentials are in use");
     }
 }

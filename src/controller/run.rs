@@ -17,7 +17,7 @@ use kube::{Resource, ResourceExt};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::claims::{ClaimIndex, key_of};
+use super::claims::key_of;
 use super::context::Context;
 use super::reconcile::{Error, reconcile, role_of};
 use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
@@ -62,12 +62,13 @@ pub(super) fn retry_delay(error: &Error, jitter: f64) -> Duration {
 }
 
 /// Keeps the claim index in step with one watch of `scope` ("" for all namespaces).
-fn index_event(claims: &ClaimIndex, scope: &str, event: &watcher::Event<Watched>) {
+fn index_event(ctx: &Context, scope: &str, event: &watcher::Event<Watched>) {
+    let claims = &ctx.claims;
     match event {
         watcher::Event::Init => claims.relist_started(scope),
         watcher::Event::InitDone => claims.relist_done(scope),
         watcher::Event::Apply(object) | watcher::Event::InitApply(object) => match &object.0 {
-            Ok(valid) => claims.observe(valid),
+            Ok(valid) => claims.observe(valid, ctx.tenancy.acting(valid)),
             // An object that does not parse claims nothing until it is fixed.
             Err(_) => claims.forget(&key_of(object)),
         },
@@ -101,7 +102,7 @@ fn tenancy_rechecks(ctx: Arc<Context>, cache: Store<Watched>) -> impl Stream<Ite
             Err(broadcast::error::RecvError::Closed) => None,
         }
     });
-    ticks.flat_map(move |()| futures::stream::iter(objects_to_recheck(&ctx.tenancy, &cache)))
+    ticks.flat_map(move |()| futures::stream::iter(objects_to_recheck(&ctx, &cache)))
 }
 
 /// How long in-flight reconciles may take to finish after shutdown starts.
@@ -132,7 +133,7 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
             // The cache holds every object: keep only what reconciles read.
             .modify(|object| object.managed_fields_mut().clear())
             .inspect_ok(move |event| {
-                index_event(&watched.claims, &scope, event);
+                index_event(&watched, &scope, event);
                 if let watcher::Event::Delete(object) = event {
                     forget_object(&watched, object);
                 }

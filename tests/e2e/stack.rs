@@ -16,7 +16,7 @@ use tokio::process::Child;
 
 use crate::controlplane::ControlPlane;
 use crate::http::{json, request};
-use crate::process::{eventually, free_port, freeze, spawn, stop, thaw, workspace_binary};
+use crate::process::{eventually, free_port, freeze, listening, ready, spawn, stop, thaw, workspace_binary};
 
 pub const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
 pub const REGION: &str = "eu-west-1";
@@ -68,10 +68,7 @@ impl Stack {
         let emulator_addr = format!("127.0.0.1:{}", free_port());
         let args = ["--listen".into(), emulator_addr.clone(), "--config".into(), config.display().to_string()];
         let emulator = spawn(&workspace_binary("sso-admin-emulator"), &args, &[], &logs.join("emulator.log"));
-        eventually("the emulator to listen", Duration::from_secs(20), || async {
-            tokio::net::TcpStream::connect(&emulator_addr).await.ok().map(|_| ())
-        })
-        .await;
+        listening("the emulator to listen", &emulator_addr, Duration::from_secs(20)).await;
         let mut stack = Self {
             namespace: namespace.into(),
             client,
@@ -176,14 +173,7 @@ impl Stack {
         .map(|(k, v)| (k.to_string(), v));
         let child = spawn(Path::new(OPERATOR), &args, &envs, &self.logs.join(format!("{name}.log")));
         let metrics = metrics_addr.clone();
-        eventually("the operator to be ready (/readyz)", CONVERGE, || {
-            let metrics = metrics.clone();
-            async move {
-                let up = tokio::net::TcpStream::connect(&metrics).await.is_ok();
-                (up && json("GET", &metrics, "/readyz", "").await.0 == 200).then_some(())
-            }
-        })
-        .await;
+        ready("the operator to be ready (/readyz)", &metrics, CONVERGE).await;
         self.replicas.push(Replica { name: name.clone(), metrics_addr, child });
         name
     }

@@ -213,7 +213,7 @@ impl SsoState {
                 let tags: Vec<Value> = instance.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
                 Ok(page(tags, start, TAG_PAGE, "Tags"))
             }
-            other => unreachable!("dispatch only passes modeled operations, got {other}"),
+            other => Err(ApiError::new(400, "UnknownOperationException", format!("Unknown operation {other}"))),
         }
     }
 

@@ -17,6 +17,8 @@ const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 struct Session {
     account: String,
+    /// The role's ARN, its path included: the IAM policies are looked up by it.
+    role_arn: String,
     role_name: String,
     session_name: String,
     expires: SystemTime,
@@ -54,8 +56,10 @@ impl StsState {
     /// The role a session key acts as, and the session's ARN; None for a key this emulator did not issue.
     pub fn session_role(&self, access_key: &str) -> Option<(String, String)> {
         let s = self.sessions.get(access_key)?;
-        let role = format!("arn:aws:iam::{}:role/{}", s.account, s.role_name);
-        Some((role, format!("arn:aws:sts::{}:assumed-role/{}/{}", s.account, s.role_name, s.session_name)))
+        Some((
+            s.role_arn.clone(),
+            format!("arn:aws:sts::{}:assumed-role/{}/{}", s.account, s.role_name, s.session_name),
+        ))
     }
 
     /// Runs one STS action and returns its XML answer.
@@ -71,7 +75,7 @@ impl StsState {
         let result = match action {
             "GetCallerIdentity" => self.caller_identity(access_key, account),
             "AssumeRole" => self.assume_role(config, rng, account, params)?,
-            other => unreachable!("dispatch only passes modeled actions, got {other}"),
+            other => return Err(ApiError::new(400, "InvalidAction", format!("Could not find operation {other}"))),
         };
         Ok(format!(
             "<{action}Response xmlns=\"{NAMESPACE}\"><{action}Result>{result}</{action}Result>\
@@ -146,7 +150,8 @@ impl StsState {
             sn = escape(&session_name),
             rn = escape(&role_name),
         );
-        self.sessions.insert(access_key, Session { account, role_name, session_name, expires });
+        let role_arn = role_arn.to_string();
+        self.sessions.insert(access_key, Session { account, role_arn, role_name, session_name, expires });
         Ok(body)
     }
 }

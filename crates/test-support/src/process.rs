@@ -72,8 +72,17 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     binary
 }
 
-/// Polls `check` until it returns Some, or panics with `what` after `limit`.
-pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+/// Polls `check` every 200 ms until it returns Some, or panics with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    poll_every(Duration::from_millis(200), what, limit, check).await
+}
+
+/// Polls `check` every `interval` until it returns Some, or panics with `what` after `limit`.
+pub async fn poll_every<T, F, Fut>(interval: Duration, what: &str, limit: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -86,6 +95,24 @@ where
         if tokio::time::Instant::now() > deadline {
             panic!("timed out after {limit:?} waiting for {what}");
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(interval).await;
     }
+}
+
+/// Waits until something accepts connections on `addr`.
+pub async fn listening(what: &str, addr: &str, limit: Duration) {
+    poll_every(Duration::from_millis(10), what, limit, || async {
+        tokio::net::TcpStream::connect(addr).await.ok().map(|_| ())
+    })
+    .await;
+}
+
+/// Waits until the operator at `addr` answers GET /readyz with 200; polls
+/// every 10 ms, so that the time it took can be measured.
+pub async fn ready(what: &str, addr: &str, limit: Duration) {
+    poll_every(Duration::from_millis(10), what, limit, || async {
+        let up = tokio::net::TcpStream::connect(addr).await.is_ok();
+        (up && crate::http::json("GET", addr, "/readyz", "").await.0 == 200).then_some(())
+    })
+    .await;
 }

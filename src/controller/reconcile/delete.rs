@@ -27,6 +27,10 @@ impl Reconcile<'_> {
         }
         let arn = match (arn, self.status.create_requested_at.as_ref()) {
             (Some(arn), _) => arn,
+            // The instance to recover was created in the recorded account; another account's must not be taken.
+            (None, Some(_)) if self.status.target_account_id.as_deref().is_some_and(|recorded| recorded != account) => {
+                return Ok(recovery_account_changed(self.status.target_account_id.as_deref(), &account));
+            }
             (None, Some(requested)) => {
                 let instances = self.ctx.sso.list_instances(&target).await?;
                 match decide::recovered(&instances, &account, requested.0) {
@@ -91,6 +95,16 @@ impl Reconcile<'_> {
         self.cluster.remove_finalizer().await.map_err(Failure::Kube)?;
         Ok(Ending::Released)
     }
+}
+
+fn recovery_account_changed(recorded: Option<&str>, account: &str) -> Ending {
+    let recorded = recorded.unwrap_or_default();
+    let message = format!(
+        "CreateInstance was sent in account {recorded}, but the object now acts in account {account}; the \
+         operator does not look for its instance there. Restore the role (or the grant's default role) of account \
+         {recorded}, or set deletionPolicy: Retain to release the object."
+    );
+    Ending::stalled("AccountChanged", message, Requeue::OnChange)
 }
 
 fn region_unknown() -> Ending {

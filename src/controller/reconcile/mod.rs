@@ -62,6 +62,9 @@ impl From<Next> for Action {
     }
 }
 
+/// When a reconcile that the lease fence stopped is tried again.
+const FENCED_RETRY: Duration = Duration::from_secs(5);
+
 /// When to look at the object again, as a step decides it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Requeue {
@@ -179,7 +182,10 @@ impl<'a> Reconcile<'a> {
         let ending = match self.ctx.tenancy.decide(&self.object) {
             Decision::NotYetKnown => Ok(Ending::Defer(tenancy::LIST_WAIT)),
             Decision::Refused(message) if deleting => self.release_not_permitted(&message).await,
-            Decision::Refused(message) => Ok(Ending::stalled(tenancy::NOT_PERMITTED, message, Requeue::OnChange)),
+            // A grant change rechecks it; the delay covers a change that raced with this decision.
+            Decision::Refused(message) => {
+                Ok(Ending::stalled(tenancy::NOT_PERMITTED, message, Requeue::After(tenancy::REFUSED_RECHECK)))
+            }
             Decision::Act(role) => {
                 self.role = role.as_ref().map(role_ref);
                 match deleting {
@@ -194,7 +200,10 @@ impl<'a> Reconcile<'a> {
             Ok(Ending::Defer(delay)) => return Ok(("deferred", Next::after(delay))),
             Err(Failure::Kube(error)) => return Err(error.into()),
             // Fenced: this replica may write nothing more, its status included.
-            Err(Failure::Sso(error)) if error.kind == ErrorKind::NotLeader => return Ok(("fenced", Next::on_change())),
+            // If the lease comes back (a late renewal), the object is looked at again.
+            Err(Failure::Sso(error)) if error.kind == ErrorKind::NotLeader => {
+                return Ok(("fenced", Next::after(FENCED_RETRY)));
+            }
             Err(Failure::Sso(error)) => self.failed(&error),
         };
         if !matches!(outcome, Outcome::Retrying { .. }) {

@@ -20,9 +20,10 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{Decision, Mode, NOT_PERMITTED, Tenancy};
+use super::{NOT_PERMITTED, Tenancy};
 use crate::api::{IdentityCenterAccountGrant, IdentityCenterAccountGrantStatus};
 use crate::controller::Watched;
+use crate::controller::claims::Acting;
 use crate::controller::cluster::FIELD_MANAGER;
 use crate::controller::conditions::STALLED;
 use crate::controller::context::Context;
@@ -86,10 +87,17 @@ pub async fn watch_grants(ctx: Arc<Context>, pending: Arc<AtomicCounter>, shutdo
     }
 }
 
-/// The objects whose admission differs from what their status reports: a
-/// grant was added, removed or changed, or a namespace's labels.
-pub fn objects_to_recheck(tenancy: &Tenancy, objects: &Store<Watched>) -> Vec<ObjectRef<Watched>> {
-    let refused_now = |object| matches!(tenancy.decide(object), Decision::Refused(_));
+/// A grant was added, removed or changed, or a namespace's labels: brings
+/// the claim index in step with what tenancy now admits, and returns the
+/// objects whose admission differs from what their status reports.
+pub fn objects_to_recheck(ctx: &Context, objects: &Store<Watched>) -> Vec<ObjectRef<Watched>> {
+    let tenancy = &ctx.tenancy;
+    let refused_now = |object| {
+        let acting = tenancy.acting(object);
+        let refused = acting == Acting::Refused;
+        ctx.claims.observe(object, acting);
+        refused
+    };
     let reported_refused = |object: &crate::api::IdentityCenterInstance| {
         object.condition(STALLED).is_some_and(|c| c.status == "True" && c.reason == NOT_PERMITTED)
     };
@@ -101,30 +109,20 @@ pub fn objects_to_recheck(tenancy: &Tenancy, objects: &Store<Watched>) -> Vec<Ob
     turned.map(|watched| ObjectRef::from_obj(watched.as_ref())).collect()
 }
 
-/// The grant's status as it should read now.
-fn status_of(
-    grant: &IdentityCenterAccountGrant,
-    admitted: u32,
-    mode: Mode,
-    now: Timestamp,
-) -> IdentityCenterAccountGrantStatus {
+/// The grant's status as it should read now. (With tenancy open the
+/// operator does not watch grants, so it never writes one.)
+fn status_of(grant: &IdentityCenterAccountGrant, admitted: u32, now: Timestamp) -> IdentityCenterAccountGrantStatus {
     let invalid_selector = (grant.spec.namespaces.selector.clone()).and_then(|s| Selector::try_from(s).err());
-    let (ready, reason, message) = match (mode, invalid_selector) {
-        (Mode::Open, _) => (
-            "False",
-            "NotEnforced",
-            "The operator runs with --tenancy open: grants are not read, and any object may act in any account \
-             the operator can reach."
-                .to_string(),
-        ),
-        (Mode::Enforced, Some(error)) => (
+    let (ready, reason, message) = match invalid_selector {
+        Some(error) => (
             "False",
             "InvalidSelector",
             format!(
-                "spec.namespaces.selector selects nothing: {error}. Namespaces named in spec.namespaces.names are still granted."
+                "spec.namespaces.selector selects nothing: {error}. Namespaces named in spec.namespaces.names are \
+                 still granted."
             ),
         ),
-        (Mode::Enforced, None) => {
+        None => {
             ("True", "Enforced", "The operator admits objects of the namespaces and accounts this grant names.".into())
         }
     };
@@ -155,28 +153,21 @@ pub async fn grant_status_loop(ctx: Arc<Context>, objects: Vec<Store<Watched>>, 
             _ = tick.tick() => {}
         }
         let tenancy = &ctx.tenancy;
-        if !tenancy.is_listed() || tenancy.mode() == Mode::Open && tenancy.grants().is_empty() {
+        if !tenancy.is_listed() {
             continue;
         }
         let grants = tenancy.grants();
         let grant_refs: Vec<&IdentityCenterAccountGrant> = grants.iter().map(AsRef::as_ref).collect();
         let mut admitted: HashMap<String, u32> = HashMap::new();
-        if tenancy.mode() == Mode::Enforced {
-            for watched in objects.iter().flat_map(Store::state) {
-                if let Ok(object) = &watched.0
-                    && let Some(grant) = tenancy.admitting_grant(object, &grant_refs)
-                {
-                    *admitted.entry(grant).or_default() += 1;
-                }
+        for watched in objects.iter().flat_map(Store::state) {
+            if let Ok(object) = &watched.0
+                && let Some(grant) = tenancy.admitting_grant(object, &grant_refs)
+            {
+                *admitted.entry(grant).or_default() += 1;
             }
         }
         for grant in &grants {
-            let status = status_of(
-                grant,
-                admitted.get(&grant.name_any()).copied().unwrap_or(0),
-                tenancy.mode(),
-                Timestamp::now(),
-            );
+            let status = status_of(grant, admitted.get(&grant.name_any()).copied().unwrap_or(0), Timestamp::now());
             if grant.status.as_ref() != Some(&status) {
                 write_status(&ctx.client, grant, &status).await;
             }
@@ -223,13 +214,9 @@ mod tests {
             "namespaces": {"selector": {"matchExpressions": [{"key": "a", "operator": "Sometimes"}]}},
             "accounts": {"operatorCredentials": true},
         });
-        let cases = [
-            (valid.clone(), Mode::Enforced, 4, "True", "Enforced"),
-            (broken, Mode::Enforced, 0, "False", "InvalidSelector"),
-            (valid.clone(), Mode::Open, 0, "False", "NotEnforced"),
-        ];
-        for (spec, mode, admitted, ready, reason) in cases {
-            let status = status_of(&grant(spec, Value::Null), admitted, mode, now);
+        let cases = [(valid.clone(), 4, "True", "Enforced"), (broken, 0, "False", "InvalidSelector")];
+        for (spec, admitted, ready, reason) in cases {
+            let status = status_of(&grant(spec, Value::Null), admitted, now);
             let condition = &status.conditions[0];
             assert_eq!(
                 (status.admitted, condition.status.as_str(), condition.reason.as_str()),
@@ -237,9 +224,9 @@ mod tests {
             );
             assert_eq!((status.observed_generation, condition.observed_generation), (Some(3), Some(3)));
         }
-        let written = status_of(&grant(valid.clone(), Value::Null), 1, Mode::Enforced, now);
+        let written = status_of(&grant(valid.clone(), Value::Null), 1, now);
         let later: Timestamp = "2026-11-30T11:00:00Z".parse().unwrap();
-        let again = status_of(&grant(valid, serde_json::to_value(&written).unwrap()), 2, Mode::Enforced, later);
+        let again = status_of(&grant(valid, serde_json::to_value(&written).unwrap()), 2, later);
         assert_eq!(
             again.conditions[0].last_transition_time, written.conditions[0].last_transition_time,
             "no transition"

@@ -20,6 +20,7 @@ use tokio::sync::broadcast;
 pub use grants::{grant_status_loop, objects_to_recheck, watch_grants};
 
 use self::admission::{Admission, Request};
+use super::claims::Acting;
 use crate::api::{IdentityCenterAccountGrant, IdentityCenterInstance};
 
 /// `--tenancy`: whether grants are enforced.
@@ -33,6 +34,10 @@ pub enum Mode {
 
 /// The condition reason of an object that no grant admits.
 pub const NOT_PERMITTED: &str = "NotPermitted";
+
+/// How long a refused object waits before it is looked at again, besides
+/// the recheck every grant change triggers.
+pub const REFUSED_RECHECK: Duration = Duration::from_secs(300);
 
 /// How long a reconcile waits for the grants and namespaces to be listed.
 pub const LIST_WAIT: Duration = Duration::from_secs(2);
@@ -116,6 +121,16 @@ impl Tenancy {
         match self.admission(object, &grants.iter().map(AsRef::as_ref).collect::<Vec<_>>()) {
             Admission::Admitted { role, .. } => Decision::Act(role),
             Admission::Refused { message } => Decision::Refused(message),
+        }
+    }
+
+    /// How the object may act, for the claim index: its admitted role, or
+    /// refused; while the caches are not listed, as its spec says.
+    pub fn acting(&self, object: &IdentityCenterInstance) -> Acting {
+        match self.decide(object) {
+            Decision::Act(role) => Acting::As(role),
+            Decision::Refused(_) => Acting::Refused,
+            Decision::NotYetKnown => Acting::As(object.spec.credentials.clone()),
         }
     }
 

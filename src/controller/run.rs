@@ -17,9 +17,9 @@ use kube::{Resource, ResourceExt};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::claims::key_of;
+use super::claims::{Acting, key_of};
 use super::context::Context;
-use super::reconcile::{Error, reconcile, role_of};
+use super::reconcile::{Error, reconcile, role_of, role_ref};
 use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
 use crate::api::IdentityCenterInstance;
 
@@ -77,15 +77,19 @@ fn index_event(ctx: &Context, scope: &str, event: &watcher::Event<Watched>) {
 }
 
 /// An object is gone from the cluster (released by its finalizer, or deleted
-/// without one): nothing is kept for it, nor for its role once no other
-/// managing object acts through it.
+/// without one): nothing is kept for it, nor for the role it acted through
+/// (its own, or a grant's default) once no other managing object uses it.
 pub(super) fn forget_object(ctx: &Context, object: &Watched) {
     if let Some(uid) = object.uid() {
         ctx.record_success(&uid);
         ctx.metrics.object_gone(&uid);
     }
     let Ok(valid) = &object.0 else { return };
-    if let Some(role) = role_of(valid)
+    let role = match ctx.tenancy.acting(valid) {
+        Acting::As(Some(credentials)) => Some(role_ref(&credentials)),
+        Acting::As(None) | Acting::Refused => role_of(valid),
+    };
+    if let Some(role) = role
         && !ctx.claims.role_in_use(&role.role_arn, &key_of(valid))
     {
         ctx.sso.forget_role(&role);

@@ -136,7 +136,7 @@ pub(super) fn role_of(object: &IdentityCenterInstance) -> Option<RoleRef> {
     object.spec.credentials.as_ref().map(role_ref)
 }
 
-fn role_ref(credentials: &Credentials) -> RoleRef {
+pub(super) fn role_ref(credentials: &Credentials) -> RoleRef {
     RoleRef { role_arn: credentials.role_arn.clone(), external_id: credentials.external_id.clone() }
 }
 

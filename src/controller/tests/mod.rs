@@ -732,3 +732,20 @@ async fn a_deleted_object_no_grant_admits_any_more_is_released_without_delete_in
     assert_eq!(h.cluster.events(), [("Warning".into(), "NotPermitted".into())]);
     assert_eq!(next, Next::on_change());
 }
+
+#[tokio::test]
+async fn the_default_role_of_a_gone_object_is_forgotten_once_unused() {
+    let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
+    let default_role = "arn:aws:iam::222233334444:role/tenant-default";
+    h.ctx.tenancy.fill(
+        vec![grant(json!({
+            "namespaces": {"names": ["identity"]},
+            "accounts": {"accountIds": ["999999999999"]},
+            "defaultRole": {"roleArn": default_role},
+        }))],
+        vec![],
+    );
+    let gone: Watched = serde_json::from_value(object().into()).unwrap();
+    super::run::forget_object(&h.ctx, &gone);
+    assert_eq!(h.journal.entries(), [format!("sessions forget {default_role}")]);
+}

@@ -521,18 +521,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let failed = runtime.block_on(async {
         let plane = ControlPlane::start().await;
-        let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/");
-        kubectl(&plane.kubeconfig, &["apply", "--server-side", "-f", crds]).await;
-        kubectl(
-            &plane.kubeconfig,
-            &[
-                "wait",
-                "--for=condition=Established",
-                "crd/identitycenterinstances.identitycenter.dev",
-                "crd/identitycenteraccountgrants.identitycenter.dev",
-            ],
-        )
-        .await;
+        plane.install_crds(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/crds")));
         println!("operator under test: {}", operator_binary().display());
         let mut results = Vec::new();
         let mut failures = Vec::new();

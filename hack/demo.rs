@@ -2,7 +2,7 @@
 //! operator, with examples/ applied. Stays up until SIGTERM or Ctrl-C.
 //! Started by `make demo`, stopped by `make demo-stop`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -33,13 +33,7 @@ async fn main() {
     let kubeconfig = state.join("kubeconfig");
     std::fs::copy(&plane.kubeconfig, &kubeconfig).unwrap();
     let kubectl = Kubectl::new(&kubeconfig);
-    kubectl.run(&["apply", "--server-side", "-f", &format!("{REPO}/crds/")]);
-    kubectl.run(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/identitycenterinstances.identitycenter.dev",
-        "crd/identitycenteraccountgrants.identitycenter.dev",
-    ]);
+    plane.install_crds(Path::new(&format!("{REPO}/crds")));
 
     let emulator_addr = format!("127.0.0.1:{}", free_port());
     std::fs::write(state.join("emulator.yaml"), DEMO_EMULATOR).unwrap();

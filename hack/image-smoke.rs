@@ -73,13 +73,7 @@ async fn main() {
 
     let plane = ControlPlane::start().await;
     let kubectl = Kubectl::new(&plane.kubeconfig);
-    kubectl.run(&["apply", "--server-side", "-f", &format!("{REPO}/crds/")]);
-    kubectl.run(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/identitycenterinstances.identitycenter.dev",
-        "crd/identitycenteraccountgrants.identitycenter.dev",
-    ]);
+    plane.install_crds(Path::new(&format!("{REPO}/crds")));
     // The kubeconfig goes into the image's root, readable by 65532; it names the API server's CA.
     std::fs::copy(&plane.kubeconfig, operator.join("kubeconfig")).unwrap();
 

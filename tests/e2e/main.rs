@@ -8,7 +8,6 @@
 mod scenarios;
 mod stack;
 
-use test_support::kubectl::Kubectl;
 use test_support::{controlplane, http, process};
 
 use std::panic::AssertUnwindSafe;
@@ -17,19 +16,6 @@ use std::time::Instant;
 use futures::FutureExt;
 
 use controlplane::ControlPlane;
-
-fn install_crds(plane: &ControlPlane) {
-    let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/");
-    let kubectl = Kubectl::new(&plane.kubeconfig);
-    kubectl.run(&["apply", "--server-side", "--field-manager=e2e", "-f", crds]);
-    kubectl.run(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/identitycenterinstances.identitycenter.dev",
-        "crd/identitycenteraccountgrants.identitycenter.dev",
-    ]);
-}
 
 fn scenario_dirs(plane: &ControlPlane) -> Vec<std::path::PathBuf> {
     let entries = std::fs::read_dir(plane.dir.path()).unwrap().filter_map(Result::ok);
@@ -63,7 +49,7 @@ fn main() {
         let started = Instant::now();
         let mut plane = ControlPlane::start().await;
         println!("control plane up at {} in {:.1?}", plane.server, started.elapsed());
-        install_crds(&plane);
+        plane.install_crds(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/crds")));
         let mut failed = Vec::new();
         let mut passed = 0;
         for (name, scenario) in scenarios::ALL {

@@ -186,6 +186,14 @@ impl ControlPlane {
         path
     }
 
+    /// Installs the CRDs in `dir` (server-side apply, as the README says to)
+    /// and waits until the API server serves every one of them.
+    pub fn install_crds(&self, dir: &Path) {
+        let kubectl = crate::kubectl::Kubectl::new(&self.kubeconfig);
+        kubectl.run(&["apply", "--server-side", "--field-manager=test-support", "-f", &dir.display().to_string()]);
+        kubectl.run(&["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
+    }
+
     pub async fn client(&self) -> kube::Client {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).unwrap();
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt, future};
@@ -32,8 +32,15 @@ use crate::controller::context::Context;
 const STATUS_PERIOD: Duration = Duration::from_secs(5);
 
 /// Marks the first complete list of one tenancy watch, and tells the
-/// controllers whenever admissions may have turned.
-fn on_event<K>(tenancy: &Tenancy, pending: &AtomicCounter, listed: &mut bool, event: &watcher::Event<K>) {
+/// controllers whenever admissions may have turned: after a (re)list, and
+/// after a change that `matters`.
+fn on_event<K>(
+    tenancy: &Tenancy,
+    pending: &AtomicCounter,
+    listed: &mut bool,
+    event: &watcher::Event<K>,
+    matters: bool,
+) {
     match event {
         watcher::Event::InitDone => {
             if !*listed {
@@ -43,8 +50,8 @@ fn on_event<K>(tenancy: &Tenancy, pending: &AtomicCounter, listed: &mut bool, ev
             }
             tenancy.notify();
         }
-        watcher::Event::Apply(_) | watcher::Event::Delete(_) => tenancy.notify(),
-        watcher::Event::Init | watcher::Event::InitApply(_) => {}
+        watcher::Event::Apply(_) | watcher::Event::Delete(_) if matters => tenancy.notify(),
+        _ => {}
     }
 }
 
@@ -75,12 +82,25 @@ pub async fn watch_grants(ctx: Arc<Context>, pending: Arc<AtomicCounter>, shutdo
         .default_backoff()
         .modify(|grant| grant.managed_fields_mut().clear())
         .reflect(grant_writer)
-        .inspect_ok(|event| on_event(&ctx.tenancy, &pending, &mut grants_listed, event));
+        .inspect_ok(|event| on_event(&ctx.tenancy, &pending, &mut grants_listed, event, true));
+    // Only a namespace's labels matter to admission: any other change of
+    // its metadata must not make every object be looked at again.
+    let labels_changed = AtomicBool::new(false);
     let namespaces = watcher(Api::<PartialObjectMeta<Namespace>>::all(ctx.client.clone()), watcher::Config::default())
         .default_backoff()
         .modify(|namespace| namespace.managed_fields_mut().clear())
+        .inspect_ok(|event| {
+            let changed = match event {
+                watcher::Event::Apply(namespace) => ctx.tenancy.labels_differ(namespace),
+                _ => true,
+            };
+            labels_changed.store(changed, Ordering::SeqCst);
+        })
         .reflect(namespace_writer)
-        .inspect_ok(|event| on_event(&ctx.tenancy, &pending, &mut namespaces_listed, event));
+        .inspect_ok(|event| {
+            let matters = labels_changed.load(Ordering::SeqCst);
+            on_event(&ctx.tenancy, &pending, &mut namespaces_listed, event, matters)
+        });
     tokio::select! {
         _ = future::join(drain(grants, "IdentityCenterAccountGrants"), drain(namespaces, "Namespaces")) => {}
         _ = shutdown.cancelled() => {}

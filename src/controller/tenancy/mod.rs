@@ -109,6 +109,12 @@ impl Tenancy {
         self.grants.state()
     }
 
+    /// Whether `namespace`'s labels differ from those in the cache (a new namespace counts).
+    fn labels_differ(&self, namespace: &PartialObjectMeta<Namespace>) -> bool {
+        let cached = self.namespaces.get(&reflector::ObjectRef::from_obj(namespace));
+        cached.is_none_or(|cached| cached.labels() != namespace.labels())
+    }
+
     /// The decision for `object`, from the watch caches only.
     pub fn decide(&self, object: &IdentityCenterInstance) -> Decision {
         if self.mode == Mode::Open {
@@ -175,5 +181,32 @@ impl Tenancy {
         namespace_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitDone);
         self.listed_once();
         self.listed_once();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn namespace(labels: serde_json::Value) -> PartialObjectMeta<Namespace> {
+        serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "labels": labels}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_label_change_of_a_namespace_can_turn_admissions() {
+        let tenancy = Tenancy::new(Mode::Enforced);
+        tenancy.fill(vec![], vec![namespace(json!({"team": "a"}))]);
+        let mut annotated = namespace(json!({"team": "a"}));
+        annotated.metadata.annotations = Some([("note".to_string(), "x".to_string())].into());
+        assert!(!tenancy.labels_differ(&annotated), "an annotation changes nothing");
+        assert!(tenancy.labels_differ(&namespace(json!({"team": "b"}))));
+        let mut other = namespace(json!({"team": "a"}));
+        other.metadata.name = Some("team-b".into());
+        assert!(tenancy.labels_differ(&other), "a namespace not seen before counts");
     }
 }

@@ -686,6 +686,17 @@ fn grant(spec: Value) -> crate::api::IdentityCenterAccountGrant {
     .unwrap()
 }
 
+const DEFAULT_ROLE: &str = "arn:aws:iam::222233334444:role/tenant-default";
+
+/// A grant of namespace identity (the fixtures') whose objects act through `role` when they name none.
+fn grant_with_default_role(role: &str) -> crate::api::IdentityCenterAccountGrant {
+    grant(json!({
+        "namespaces": {"names": ["identity"]},
+        "accounts": {"accountIds": ["999999999999"]},
+        "defaultRole": {"roleArn": role},
+    }))
+}
+
 #[tokio::test]
 async fn without_a_grant_nothing_reaches_aws_and_no_finalizer_is_added() {
     let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
@@ -704,18 +715,10 @@ async fn a_grants_default_role_is_the_one_acted_through() {
         Script { instances: vec![instance(InstanceState::CreateInProgress)], ..Default::default() },
         TenancyMode::Enforced,
     );
-    let default_role = "arn:aws:iam::222233334444:role/tenant-default";
-    h.ctx.tenancy.fill(
-        vec![grant(json!({
-            "namespaces": {"names": ["identity"]},
-            "accounts": {"accountIds": ["999999999999"]},
-            "defaultRole": {"roleArn": default_role},
-        }))],
-        vec![],
-    );
+    h.ctx.tenancy.fill(vec![grant_with_default_role(DEFAULT_ROLE)], vec![]);
     h.reconcile(object()).await;
     let create = h.journal.entries().into_iter().find(|e| e.starts_with("sso CreateInstance")).expect("created");
-    assert!(create.ends_with(&format!("role={default_role}")), "{create}");
+    assert!(create.ends_with(&format!("role={DEFAULT_ROLE}")), "{create}");
     assert_eq!(h.last_status()["targetAccountId"], "222233334444");
 }
 
@@ -736,16 +739,8 @@ async fn a_deleted_object_no_grant_admits_any_more_is_released_without_delete_in
 #[tokio::test]
 async fn the_default_role_of_a_gone_object_is_forgotten_once_unused() {
     let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
-    let default_role = "arn:aws:iam::222233334444:role/tenant-default";
-    h.ctx.tenancy.fill(
-        vec![grant(json!({
-            "namespaces": {"names": ["identity"]},
-            "accounts": {"accountIds": ["999999999999"]},
-            "defaultRole": {"roleArn": default_role},
-        }))],
-        vec![],
-    );
+    h.ctx.tenancy.fill(vec![grant_with_default_role(DEFAULT_ROLE)], vec![]);
     let gone: Watched = serde_json::from_value(object().into()).unwrap();
     super::run::forget_object(&h.ctx, &gone);
-    assert_eq!(h.journal.entries(), [format!("sessions forget {default_role}")]);
+    assert_eq!(h.journal.entries(), [format!("sessions forget {DEFAULT_ROLE}")]);
 }

@@ -4,6 +4,7 @@
 //! Every constraint that AWS enforces and an OpenAPI schema can express is in
 //! the schema, so the API server refuses a bad object before it reaches AWS.
 
+mod encryption_and_regions;
 mod grant;
 mod schema;
 
@@ -15,6 +16,7 @@ use kube::{CustomResource, CustomResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use encryption_and_regions::{Encryption, KeyType, ObservedEncryption, ObservedRegion, RegionRemovalPolicy};
 pub use grant::{
     AccountSelection, IdentityCenterAccountGrant, IdentityCenterAccountGrantSpec, IdentityCenterAccountGrantStatus,
     NamespaceSelection,
@@ -45,6 +47,8 @@ pub fn crds() -> [CustomResourceDefinition; 2] {
     printcolumn(name = "State", type_ = "string", json_path = ".status.state", description = "Lifecycle state reported by AWS"),
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Whether the instance is ACTIVE and in sync"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(name = "Encryption", type_ = "string", json_path = ".status.encryption.status", priority = 1, description = "Status of the instance's KMS key: UPDATING, ENABLED or UPDATE_FAILED"),
+    printcolumn(name = "Regions", type_ = "string", json_path = ".status.regions[*].name", priority = 1, description = "Regions of the instance, the primary first"),
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1, description = "Region the instance was created in"),
     printcolumn(name = "Identity Store", type_ = "string", json_path = ".status.identityStoreId", priority = 1, description = "Identity store of the instance"),
     validation = Rule::new(concat!(
@@ -61,6 +65,35 @@ pub fn crds() -> [CustomResourceDefinition; 2] {
     .message("spec.instanceArn is immutable once set, and may only be set to the instance this object manages (status.instanceArn)")
     .reason(Reason::FieldValueForbidden)
     .field_path(".spec.instanceArn"),
+    validation = Rule::new(concat!(
+        "!has(oldSelf.spec.permissionSetsEnabled) || !oldSelf.spec.permissionSetsEnabled || ",
+        "(has(self.spec.permissionSetsEnabled) && self.spec.permissionSetsEnabled)"
+    ))
+    .message("spec.permissionSetsEnabled cannot go back to false: AWS cannot disable permission sets once they are enabled")
+    .reason(Reason::FieldValueForbidden)
+    .field_path(".spec.permissionSetsEnabled"),
+    validation = Rule::new(concat!(
+        "has(self.spec.instanceArn) || ",
+        "((!has(self.spec.encryption) || self.spec.encryption.keyType == 'AwsOwned') && ",
+        "(!has(self.spec.regions) || size(self.spec.regions) == 0))"
+    ))
+    .message(concat!(
+        "without spec.instanceArn this object makes an account instance, which supports neither a customer ",
+        "managed KMS key nor additional Regions; adopt your organization's instance with spec.instanceArn"
+    ))
+    .reason(Reason::FieldValueForbidden)
+    .field_path(".spec.instanceArn"),
+    validation = Rule::new(concat!(
+        "!has(self.spec.regions) || size(self.spec.regions) == 0 || !has(self.spec.encryption) || ",
+        "(self.spec.encryption.keyType == 'CustomerManaged' && self.spec.encryption.kmsKeyArn.contains(':key/mrk-'))"
+    ))
+    .message("additional Regions need a multi-Region customer managed key (kmsKeyArn ...:key/mrk-...); the AWS owned key does not support them")
+    .reason(Reason::FieldValueInvalid)
+    .field_path(".spec.encryption"),
+    validation = Rule::new("!has(self.spec.region) || !has(self.spec.regions) || !(self.spec.region in self.spec.regions)")
+    .message("spec.regions lists the additional Regions only; the primary Region (spec.region) is always there")
+    .reason(Reason::FieldValueInvalid)
+    .field_path(".spec.regions"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityCenterInstanceSpec {
@@ -107,6 +140,30 @@ pub struct IdentityCenterInstanceSpec {
     /// Publish the instance's identifiers for the applications that need them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export_to: Option<ExportTo>,
+
+    /// The KMS key of the instance's data at rest, set with UpdateInstance once
+    /// the instance is ACTIVE. Left as AWS has it when absent. A customer
+    /// managed key needs an organization instance (spec.instanceArn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+
+    /// Enable permission sets on the instance. May go from false to true, never
+    /// back: AWS cannot disable them. Left as AWS has it when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_sets_enabled: Option<bool>,
+
+    /// Additional Regions to replicate the instance to, never its primary
+    /// Region. Organization instances with a multi-Region customer managed
+    /// key only. Added one at a time, after the key and permission sets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), extend("x-kubernetes-list-type" = "set"), inner(length(min = 1, max = 32), pattern(r"^([a-z]+-){2,3}\d$")))]
+    pub regions: Vec<String>,
+
+    /// What happens to an ACTIVE additional Region that spec.regions no
+    /// longer lists. Retain (default) keeps it; Remove removes it, which
+    /// drops the instance's replica there.
+    #[serde(default)]
+    pub region_removal_policy: RegionRemovalPolicy,
 }
 
 /// What happens to the AWS instance when the Kubernetes object is deleted.
@@ -187,6 +244,18 @@ pub struct IdentityCenterInstanceStatus {
     /// When AWS created the instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_date: Option<Time>,
+    /// The instance's KMS key and where its last change stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<ObservedEncryption>,
+    /// Whether permission sets are enabled on the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_sets_enabled: Option<bool>,
+    /// The Region the instance was created in, where every call goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
+    /// Every Region of the instance, the primary first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<ObservedRegion>,
     /// The metadata.generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

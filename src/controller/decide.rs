@@ -1,6 +1,8 @@
 //! Pure decisions: what to do, given the spec and what was observed in AWS and
 //! in the cluster. No I/O here; `reconcile` performs what these functions decide.
 
+pub mod workflows;
+
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;

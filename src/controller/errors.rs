@@ -33,7 +33,10 @@ const MANAGEMENT_ACCOUNT_TEXT: &str = "management account";
 /// Whether a ConflictException says that the account already has an instance.
 pub fn is_instance_exists(err: &SsoError) -> bool {
     let message = err.message.to_ascii_lowercase();
-    err.kind == ErrorKind::Conflict && message.contains("instance") && message.contains("exist")
+    err.operation == "CreateInstance"
+        && err.kind == ErrorKind::Conflict
+        && message.contains("instance")
+        && message.contains("exist")
 }
 
 /// Whether AWS's answer proves the call changed nothing. A 5xx, a dropped
@@ -54,21 +57,39 @@ pub fn created_nothing(err: &SsoError) -> bool {
 }
 
 pub fn classify(err: &SsoError) -> Classified {
-    let detail = format!("{} answered {}: {}", err.operation, err.kind, err.message);
+    let reason = err.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let detail = format!("{} answered {}{reason}: {}", err.operation, err.kind, err.message);
     let (reason, retry, advice) = match &err.kind {
-        ErrorKind::Conflict if err.message.to_ascii_lowercase().contains(MANAGEMENT_ACCOUNT_TEXT) => (
-            "ManagementAccount",
-            Retry::Never,
-            "The target account is its organization's management account, where AWS does not allow an account \
+        _ if err.kms_reason().is_some() => (
+            "KmsKeyUnusable",
+            SLOW,
+            "AWS cannot use the KMS key in spec.encryption: check that it exists, is enabled, is a symmetric \
+             encryption key in the instance's account and Region, and that its key policy lets IAM Identity Center \
+             and the operator's role use it. Retrying slowly.",
+        ),
+        ErrorKind::Conflict
+            if err.operation == "CreateInstance"
+                && err.message.to_ascii_lowercase().contains(MANAGEMENT_ACCOUNT_TEXT) =>
+        {
+            (
+                "ManagementAccount",
+                Retry::Never,
+                "The target account is its organization's management account, where AWS does not allow an account \
              instance. Point spec.credentials.roleArn at a member account, or adopt the organization instance \
              with spec.instanceArn.",
-        ),
+            )
+        }
         ErrorKind::Conflict if is_instance_exists(err) => (
             "InstanceAlreadyExists",
             Retry::Never,
             "The account already has an instance; AWS allows one per account. Adopt it with spec.instanceArn.",
         ),
-        ErrorKind::Conflict => ("Conflict", FAST, "Another change to the instance is under way; retrying."),
+        ErrorKind::Conflict => (
+            "Conflict",
+            FAST,
+            "Another change to the instance is under way (AWS runs one key or Region workflow at a time); \
+             retrying with backoff.",
+        ),
         ErrorKind::Validation => (
             "ValidationFailed",
             Retry::Never,
@@ -141,6 +162,19 @@ mod tests {
             (err(Conflict, "An instance already exists in this account."), "InstanceAlreadyExists", terminal),
             (err(ServiceQuotaExceeded, "quota"), "ServiceQuotaExceeded", terminal),
             (err(Conflict, "concurrent modification"), "Conflict", FAST),
+            (SsoError::new("AddRegion", Conflict, "An instance Region workflow already exists"), "Conflict", FAST),
+            (
+                SsoError::new("UpdateInstance", Validation, "The key is disabled")
+                    .with_reason(Some("KMS_DisabledException".into())),
+                "KmsKeyUnusable",
+                SLOW,
+            ),
+            (
+                SsoError::new("UpdateInstance", AccessDenied, "KMS said no")
+                    .with_reason(Some("KMS_AccessDeniedException".into())),
+                "KmsKeyUnusable",
+                SLOW,
+            ),
             (err(Throttling, "Rate exceeded"), "Throttled", THROTTLED),
             (err(InternalServer, "oops"), "AwsInternalError", FAST),
             (err(Transport, "connection refused"), "AwsUnreachable", FAST),

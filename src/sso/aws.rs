@@ -18,13 +18,19 @@ use aws_credential_types::Credentials;
 use aws_sdk_ssoadmin::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_ssoadmin::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ssoadmin::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ssoadmin::types::{InstanceStatus, Tag};
+use aws_sdk_ssoadmin::operation::update_instance::UpdateInstanceError;
+use aws_sdk_ssoadmin::types::{
+    EncryptionConfiguration, EncryptionConfigurationDetails, InstanceStatus, KmsKeyType, RegionMetadata, Tag,
+};
 use aws_smithy_http_client::tls;
 use aws_smithy_types::DateTime;
 use k8s_openapi::jiff::Timestamp;
 
 use super::sessions::{RoleSessions, SessionLimits};
-use super::{CreateInstance, ErrorKind, Instance, InstanceState, RoleRef, SsoAdmin, SsoError, Tags, Target};
+use super::{
+    CreateInstance, Encryption, EncryptionKey, EncryptionStatus, ErrorKind, Instance, InstanceState,
+    Region as InstanceRegion, RegionStatus, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow,
+};
 use crate::leader::{Leadership, NotLeader};
 
 const SESSION_NAME: &str = "identity-center-operator";
@@ -68,7 +74,10 @@ struct Route {
 
 /// Sends an SSO Admin request along a route: with the role's credentials when it has some.
 macro_rules! send {
-    ($route:expr, $request:expr, $operation:literal) => {{
+    ($route:expr, $request:expr, $operation:literal) => {
+        send!($route, $request, $operation, |_| None)
+    };
+    ($route:expr, $request:expr, $operation:literal, $reason:expr) => {{
         let route = $route;
         let request = $request;
         let result = match route.role_credentials {
@@ -78,7 +87,10 @@ macro_rules! send {
             }
             None => request.send().await,
         };
-        result.map_err(|e| sdk_error($operation, e))
+        result.map_err(|e| {
+            let reason = $reason(&e);
+            sdk_error($operation, e).with_reason(reason)
+        })
     }};
 }
 
@@ -220,7 +232,8 @@ fn fenced(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// An [`Instance`] from DescribeInstance's output or a ListInstances item,
-/// which spell the same fields in two types.
+/// which spell the same fields in two types. Only DescribeInstance tells
+/// the key and permission sets.
 macro_rules! instance {
     ($source:expr, $arn:expr) => {
         Instance {
@@ -231,8 +244,51 @@ macro_rules! instance {
             created_date: timestamp($source.created_date.as_ref()),
             state: state($source.status.as_ref()),
             state_reason: $source.status_reason.clone(),
+            encryption: None,
+            permission_sets_enabled: None,
+            primary_region: $source.primary_region.clone(),
+            regions: regions($source.regions.as_deref()),
         }
     };
+}
+
+fn regions(listed: Option<&[RegionMetadata]>) -> Vec<InstanceRegion> {
+    let listed = listed.unwrap_or_default();
+    let region = |r: &RegionMetadata| {
+        Some(InstanceRegion {
+            name: r.region_name.clone()?,
+            status: RegionStatus::parse(r.status.as_ref().map_or("UNKNOWN", |s| s.as_str())),
+            added_date: timestamp(r.added_date.as_ref()),
+            primary: r.is_primary_region,
+        })
+    };
+    listed.iter().filter_map(region).collect()
+}
+
+fn encryption(details: Option<&EncryptionConfigurationDetails>) -> Option<Encryption> {
+    let details = details?;
+    let key = match details.key_type.as_ref()? {
+        KmsKeyType::CustomerManagedKey => {
+            EncryptionKey::CustomerManaged { kms_key_arn: details.kms_key_arn.clone().unwrap_or_default() }
+        }
+        _ => EncryptionKey::AwsOwned,
+    };
+    Some(Encryption {
+        key,
+        status: EncryptionStatus::parse(details.encryption_status.as_ref().map_or("UNKNOWN", |s| s.as_str())),
+        reason: details.encryption_status_reason.clone(),
+    })
+}
+
+/// The Reason of UpdateInstance's exceptions: which KMS check refused the key.
+fn update_reason<R>(err: &SdkError<UpdateInstanceError, R>) -> Option<String> {
+    let reason = match err.as_service_error()? {
+        UpdateInstanceError::ValidationException(e) => e.reason()?.as_str(),
+        UpdateInstanceError::AccessDeniedException(e) => e.reason()?.as_str(),
+        UpdateInstanceError::ResourceNotFoundException(e) => e.reason()?.as_str(),
+        _ => return None,
+    };
+    Some(reason.to_string())
 }
 
 fn timestamp(date: Option<&DateTime>) -> Option<Timestamp> {
@@ -280,7 +336,10 @@ impl SsoAdmin for AwsSsoAdmin {
         let route = self.route(target).await?;
         let request = route.client.describe_instance().instance_arn(arn);
         let out = send!(route, request, "DescribeInstance")?;
-        Ok(instance!(out, out.instance_arn.clone().unwrap_or_else(|| arn.to_string())))
+        let mut instance = instance!(out, out.instance_arn.clone().unwrap_or_else(|| arn.to_string()));
+        instance.encryption = encryption(out.encryption_configuration_details.as_ref());
+        instance.permission_sets_enabled = out.permission_sets_enabled;
+        Ok(instance)
     }
 
     async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
@@ -303,6 +362,34 @@ impl SsoAdmin for AwsSsoAdmin {
         let route = self.route(target).await?;
         let request = route.client.update_instance().instance_arn(arn).name(name);
         send!(route, request, "UpdateInstance")?;
+        Ok(())
+    }
+
+    async fn start_workflow(&self, target: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
+        let route = self.route(target).await?;
+        match workflow {
+            Workflow::SetKey(key) => {
+                let configuration = (EncryptionConfiguration::builder())
+                    .key_type(KmsKeyType::from(key.aws_key_type()))
+                    .set_kms_key_arn(key.kms_key_arn().map(str::to_string))
+                    .build()
+                    .map_err(|e| SsoError::new("UpdateInstance", ErrorKind::Validation, e.to_string()))?;
+                let request = route.client.update_instance().instance_arn(arn).encryption_configuration(configuration);
+                send!(route, request, "UpdateInstance", update_reason)?;
+            }
+            Workflow::EnablePermissionSets => {
+                let request = route.client.update_instance().instance_arn(arn).permission_sets_enabled(true);
+                send!(route, request, "UpdateInstance", update_reason)?;
+            }
+            Workflow::AddRegion(region) => {
+                let request = route.client.add_region().instance_arn(arn).region_name(region);
+                send!(route, request, "AddRegion")?;
+            }
+            Workflow::RemoveRegion(region) => {
+                let request = route.client.remove_region().instance_arn(arn).region_name(region);
+                send!(route, request, "RemoveRegion")?;
+            }
+        }
         Ok(())
     }
 

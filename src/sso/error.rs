@@ -55,16 +55,29 @@ impl fmt::Display for ErrorKind {
 
 /// A failed SSO Admin or STS call.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} failed ({kind}): {message}")]
+#[error("{operation} failed ({kind}{}): {message}", reason.as_deref().map(|r| format!(", {r}")).unwrap_or_default())]
 pub struct SsoError {
     pub operation: &'static str,
     pub kind: ErrorKind,
     pub message: String,
+    /// The exception's Reason member, where AWS gives one: which KMS call
+    /// refused the key (KMS_DisabledException, KMS_AccessDeniedException, ...).
+    pub reason: Option<String>,
 }
 
 impl SsoError {
     pub fn new(operation: &'static str, kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { operation, kind, message: message.into() }
+        Self { operation, kind, message: message.into(), reason: None }
+    }
+
+    pub fn with_reason(mut self, reason: Option<String>) -> Self {
+        self.reason = reason;
+        self
+    }
+
+    /// AWS refused the KMS key (the Reason is KMS_*).
+    pub fn kms_reason(&self) -> Option<&str> {
+        self.reason.as_deref().filter(|r| r.starts_with("KMS_"))
     }
 }
 

@@ -13,7 +13,9 @@ use tokio::time::Instant;
 
 use crate::tables::shrink_when_sparse;
 
-use super::{CreateInstance, ErrorKind, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target, account_of_role};
+use super::{
+    CreateInstance, ErrorKind, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow, account_of_role,
+};
 
 /// A sustained rate and the burst allowed above it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -183,6 +185,9 @@ impl<S: SsoAdmin> SsoAdmin for Limited<S> {
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
         self.limit(target, self.inner.update_instance_name(target, arn, name)).await
     }
+    async fn start_workflow(&self, target: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
+        self.limit(target, self.inner.start_workflow(target, arn, workflow)).await
+    }
     async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
         self.limit(target, self.inner.delete_instance(target, arn)).await
     }
@@ -240,6 +245,9 @@ mod tests {
             Ok(Vec::new())
         }
         async fn update_instance_name(&self, _: &Target, _: &str, _: &str) -> Result<(), SsoError> {
+            Ok(())
+        }
+        async fn start_workflow(&self, _: &Target, _: &str, _: &Workflow) -> Result<(), SsoError> {
             Ok(())
         }
         async fn delete_instance(&self, _: &Target, _: &str) -> Result<(), SsoError> {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{CreateInstance, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target};
+use super::{CreateInstance, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow};
 use crate::metrics::Metrics;
 
 pub struct Metered<S> {
@@ -47,6 +47,9 @@ impl<S: SsoAdmin> SsoAdmin for Metered<S> {
     }
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
         self.count("UpdateInstance", self.inner.update_instance_name(target, arn, name)).await
+    }
+    async fn start_workflow(&self, target: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
+        self.count(workflow.operation(), self.inner.start_workflow(target, arn, workflow)).await
     }
     async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
         self.count("DeleteInstance", self.inner.delete_instance(target, arn)).await

@@ -9,6 +9,7 @@ mod limits;
 mod metered;
 mod sessions;
 mod target;
+mod workflow;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,7 @@ pub use limits::{Limited, Rate, RateLimits};
 pub use metered::Metered;
 pub use sessions::SessionLimits;
 pub use target::{RoleRef, Target, account_of_role};
+pub use workflow::{Encryption, EncryptionKey, EncryptionStatus, Region, RegionStatus, Workflow};
 
 /// Lifecycle state of an instance as DescribeInstance reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +66,31 @@ pub struct Instance {
     pub created_date: Option<Timestamp>,
     pub state: InstanceState,
     pub state_reason: Option<String>,
+    /// EncryptionConfigurationDetails; None where AWS does not report it.
+    pub encryption: Option<Encryption>,
+    pub permission_sets_enabled: Option<bool>,
+    pub primary_region: Option<String>,
+    /// Every Region of the instance, the primary included.
+    pub regions: Vec<Region>,
+}
+
+impl Instance {
+    /// An instance known by its ARN and state only, everything else unreported.
+    pub fn new(arn: impl Into<String>, state: InstanceState) -> Self {
+        Self {
+            arn: arn.into(),
+            name: None,
+            identity_store_id: None,
+            owner_account_id: None,
+            created_date: None,
+            state,
+            state_reason: None,
+            encryption: None,
+            permission_sets_enabled: None,
+            primary_region: None,
+            regions: Vec::new(),
+        }
+    }
 }
 
 /// The parameters of CreateInstance. The token is mandatory: the SDK would
@@ -88,6 +115,9 @@ pub trait SsoAdmin: Send + Sync + 'static {
     /// All instances the caller can see, every page.
     async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError>;
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError>;
+    /// Starts a key, permission sets or Region workflow; AWS carries it out
+    /// over time and DescribeInstance follows it.
+    async fn start_workflow(&self, target: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError>;
     async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError>;
     async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError>;
     async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError>;

@@ -24,6 +24,15 @@ pub struct Config {
     pub create_seconds: f64,
     /// How long a deleted instance stays DELETE_IN_PROGRESS before it is gone.
     pub delete_seconds: f64,
+    /// How long a KMS key change stays UPDATING.
+    pub encryption_seconds: f64,
+    /// How long an added Region stays ADDING.
+    pub region_add_seconds: f64,
+    /// How long a removed Region stays REMOVING before it is gone.
+    pub region_remove_seconds: f64,
+    /// KMS key ARN -> how IAM Identity Center fails to use it.
+    #[serde(with = "serde_yaml::with::singleton_map_recursive")]
+    pub unusable_kms_keys: BTreeMap<String, KmsKeyFault>,
     /// Creations that end CREATE_FAILED instead of ACTIVE.
     pub fail_creation: Vec<FailCreation>,
     /// Instances that exist from the start (for adoption, organization instances).
@@ -52,6 +61,10 @@ impl Default for Config {
             management_accounts: Vec::new(),
             create_seconds: 2.0,
             delete_seconds: 2.0,
+            encryption_seconds: 2.0,
+            region_add_seconds: 2.0,
+            region_remove_seconds: 2.0,
+            unusable_kms_keys: BTreeMap::new(),
             fail_creation: Vec::new(),
             instances: Vec::new(),
             deny_assume_role: Vec::new(),
@@ -87,6 +100,51 @@ pub struct SeedInstance {
     /// Other accounts whose ListInstances shows it (an organization's members).
     #[serde(default)]
     pub visible_to: Vec<String>,
+    /// A customer managed key already in use (ENABLED); the AWS owned key when absent.
+    #[serde(default)]
+    pub kms_key_arn: Option<String>,
+    #[serde(default)]
+    pub permission_sets_enabled: bool,
+    /// Additional Regions, already ACTIVE.
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+impl SeedInstance {
+    /// An ACTIVE instance of `account` in `region`, with the AWS owned key, nothing else set.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Self {
+            account: account.into(),
+            region: region.into(),
+            name: None,
+            arn: None,
+            visible_to: Vec::new(),
+            kms_key_arn: None,
+            permission_sets_enabled: false,
+            regions: Vec::new(),
+        }
+    }
+}
+
+/// How a KMS key fails IAM Identity Center.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum KmsKeyFault {
+    /// UpdateInstance is refused at once, with this exception Reason.
+    Refuse(KmsRefusal),
+    /// UpdateInstance is accepted; the change then ends UPDATE_FAILED with this EncryptionStatusReason.
+    FailUpdate(String),
+}
+
+/// The Reason members of the model's exceptions that a KMS key causes.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum KmsRefusal {
+    KMS_AccessDeniedException,
+    KMS_NotFoundException,
+    KMS_DisabledException,
+    KMS_InvalidKeyUsageException,
+    KMS_InvalidStateException,
 }
 
 /// Faults injected before an operation runs. Changeable at run time.
@@ -162,6 +220,14 @@ mod tests {
         for (key, account) in cases {
             assert_eq!(config.account_of(key), account, "{key}");
         }
+    }
+
+    #[test]
+    fn unusable_keys_read_as_yaml() {
+        let yaml = "unusableKmsKeys:\n  arn:a: {refuse: KMS_DisabledException}\n  arn:b: {failUpdate: key policy}\n";
+        let config: Config = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!(config.unusable_kms_keys["arn:a"], KmsKeyFault::Refuse(KmsRefusal::KMS_DisabledException));
+        assert_eq!(config.unusable_kms_keys["arn:b"], KmsKeyFault::FailUpdate("key policy".into()));
     }
 
     #[test]

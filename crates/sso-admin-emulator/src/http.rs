@@ -93,7 +93,11 @@ fn respond(service: Service, result: &Result<String, ApiError>, id: &str) -> Res
         (Service::Sso, Ok(body)) => (200, body.clone(), JSON_CONTENT),
         (Service::Sts, Ok(body)) => (200, body.clone(), "text/xml"),
         (Service::Sso, Err(e)) => {
-            (e.status, json!({"__type": e.code, "message": e.message, "Message": e.message}).to_string(), JSON_CONTENT)
+            let mut body = json!({"__type": e.code, "message": e.message, "Message": e.message});
+            if let Some(reason) = e.reason {
+                body["Reason"] = json!(reason);
+            }
+            (e.status, body.to_string(), JSON_CONTENT)
         }
         (Service::Sts, Err(e)) => (e.status, error_xml(e, id), "text/xml"),
     };

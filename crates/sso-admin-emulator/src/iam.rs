@@ -95,6 +95,10 @@ pub(crate) fn required_actions(service: Service, operation: &str, params: &Value
         (Service::Sso, "TagResource") => vec!["sso:TagResource"],
         (Service::Sso, "UntagResource") => vec!["sso:UntagResource"],
         (Service::Sso, "ListTagsForResource") => vec!["sso:ListTagsForResource"],
+        (Service::Sso, "AddRegion") => vec!["sso:AddRegion"],
+        (Service::Sso, "RemoveRegion") => vec!["sso:RemoveRegion"],
+        (Service::Sso, "DescribeRegion") => vec!["sso:DescribeRegion"],
+        (Service::Sso, "ListRegions") => vec!["sso:ListRegions"],
         (Service::Sso, _) => vec![],
     }
 }

@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 pub use calls::Call;
-pub use config::{Config, FaultRule, Faults, RateLimit};
+pub use config::{Config, FaultRule, Faults, KmsKeyFault, KmsRefusal, RateLimit};
 use error::ApiError;
 use faults::{FaultState, Injection};
 use sso::SsoState;

@@ -27,6 +27,15 @@ pub static NAME: LazyLock<Regex> = LazyLock::new(|| full(r"[\w+=,.@-]+"));
 pub static CLIENT_TOKEN: LazyLock<Regex> = LazyLock::new(|| full(r"[!-~]+"));
 pub static TAG_KEY: LazyLock<Regex> = LazyLock::new(|| full(r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)"));
 pub static TAG_VALUE: LazyLock<Regex> = LazyLock::new(|| full(r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)"));
+pub static KMS_KEY_ARN: LazyLock<Regex> = LazyLock::new(|| {
+    full(concat!(
+        r"arn:aws(-[a-z]{1,5}){0,3}:kms:([a-z]{2,}(-[a-z0-9]+)+){1}:[0-9]{12}:key/",
+        r"(mrk-[a-f0-9]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    ))
+});
+pub static REGION_NAME: LazyLock<Regex> = LazyLock::new(|| full(r"([a-z]+-){2,3}\d"));
+/// For members the model constrains by an enum, checked by the operation itself.
+pub static ANY: LazyLock<Regex> = LazyLock::new(|| full(r"(?s).*"));
 pub static NEXT_TOKEN: LazyLock<Regex> = LazyLock::new(|| full(r"[-a-zA-Z0-9+=/_]*"));
 
 /// AWS names members in validation messages with a lower-case first letter.
@@ -79,6 +88,22 @@ impl<'a> Input<'a> {
     pub fn required_string(&self, member: &str, min: usize, max: usize, pattern: &Regex) -> Result<&'a str, ApiError> {
         let value = self.string(member, min, max, pattern)?;
         self.required(member, value)
+    }
+
+    pub fn boolean(&self, member: &str) -> Result<Option<bool>, ApiError> {
+        let Some(value) = self.get(member) else { return Ok(None) };
+        value.as_bool().map(Some).ok_or_else(|| {
+            ApiError::serialization(format!("Unexpected value type for '{}': expected a boolean", path(member)))
+        })
+    }
+
+    /// A nested structure, read with the same rules.
+    pub fn object(&self, member: &str) -> Result<Option<Input<'a>>, ApiError> {
+        let Some(value) = self.get(member) else { return Ok(None) };
+        let body = value.as_object().ok_or_else(|| {
+            ApiError::serialization(format!("Unexpected value type for '{}': expected a structure", path(member)))
+        })?;
+        Ok(Some(Input { body }))
     }
 
     pub fn integer(&self, member: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {

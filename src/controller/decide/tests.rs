@@ -21,13 +21,10 @@ fn status(arn: Option<&str>, region: Option<&str>) -> IdentityCenterInstanceStat
 
 fn instance(state: InstanceState, owner: &str) -> Instance {
     Instance {
-        arn: ARN.into(),
         name: Some("platform".into()),
         identity_store_id: Some("d-1234567890".into()),
         owner_account_id: Some(owner.into()),
-        created_date: None,
-        state,
-        state_reason: None,
+        ..Instance::new(ARN, state)
     }
 }
 

@@ -8,7 +8,8 @@ use kube::runtime::events::EventType;
 use super::{Ending, Failure, Reconcile, Requeue, Step};
 use crate::api::ManagementPolicy;
 use crate::controller::claims::key_of;
-use crate::controller::conditions::Outcome;
+use crate::controller::conditions::{self, Outcome};
+use crate::controller::decide::workflows::{self, Verdict};
 use crate::controller::decide::{self, Claimant, Lifecycle, Source};
 use crate::sso::{ErrorKind, Instance, Target};
 
@@ -67,18 +68,57 @@ impl Reconcile<'_> {
         if let Some(failed) = self.export().await {
             return Ok(failed);
         }
-        let outcome = if manage {
-            Outcome::Ready {
-                reason: "InstanceActive",
-                message: format!("Instance {arn} is ACTIVE and in sync with the spec"),
+        if !manage {
+            let message = format!("Instance {arn} is ACTIVE (observed, never written)");
+            return Ok(Ending::Report(Outcome::Ready { reason: "Observed", message }, Requeue::Resync));
+        }
+        self.advance(&target, &instance, &plan.region).await
+    }
+
+    /// The key, permission sets and Regions: waits for the workflow AWS is
+    /// running, else starts the next one, else reports the instance Ready.
+    async fn advance(&mut self, target: &Target, instance: &Instance, primary: &str) -> Step {
+        let arn = &instance.arn;
+        let poll = Requeue::After(decide::poll_delay(self.updating_for()));
+        match workflows::next(&self.object.spec, instance, primary, self.retry_failed_key()) {
+            Verdict::InSync { retained } => {
+                let mut message = format!("Instance {arn} is ACTIVE and in sync with the spec");
+                if !retained.is_empty() {
+                    message.push_str(&format!(
+                        "; Regions {retained:?} are not in spec.regions and kept (regionRemovalPolicy Retain)"
+                    ));
+                }
+                Ok(Ending::Report(Outcome::Ready { reason: "InstanceActive", message }, Requeue::Resync))
             }
-        } else {
-            Outcome::Ready {
-                reason: "Observed",
-                message: format!("Instance {arn} is ACTIVE (observed, never written)"),
+            Verdict::Wait(outcome) => Ok(Ending::Report(outcome, poll)),
+            // A drift check looks again: the cause may be fixed in AWS.
+            Verdict::Stalled(outcome) => Ok(Ending::Report(outcome, Requeue::Resync)),
+            Verdict::Start(workflow) => {
+                self.ctx.sso.start_workflow(target, arn, &workflow).await?;
+                let (reason, note) = workflow.announcement(arn);
+                self.report(EventType::Normal, reason, note.clone()).await;
+                Ok(Ending::Report(Outcome::Progressing { reason: workflows::UPDATING, message: note }, poll))
             }
-        };
-        Ok(Ending::Report(outcome, Requeue::Resync))
+        }
+    }
+
+    /// How long the instance has been Updating, by the Ready condition.
+    fn updating_for(&self) -> Duration {
+        let ready = self.previous_conditions.iter().find(|c| c.type_ == conditions::READY);
+        let since = ready.filter(|c| c.reason == workflows::UPDATING).map(|c| &c.last_transition_time);
+        since.map_or(Duration::ZERO, |time| super::elapsed_since(Some(time)))
+    }
+
+    /// A key update that failed is tried again once the spec changed after
+    /// the failure was reported.
+    fn retry_failed_key(&self) -> bool {
+        let generation = self.object.metadata.generation;
+        self.previous_conditions.iter().any(|c| {
+            c.type_ == conditions::STALLED
+                && c.status == "True"
+                && c.reason == workflows::KEY_UPDATE_FAILED
+                && c.observed_generation < generation
+        })
     }
 
     /// Refuses this object (Some) when another one manages the account;

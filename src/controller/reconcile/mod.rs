@@ -22,8 +22,10 @@ use super::context::Context;
 use super::errors::{Retry, backoff_delay, classify};
 use super::run::Watched;
 use super::tenancy::{self, Decision};
-use crate::api::{Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus};
-use crate::sso::{ErrorKind, Instance, RoleRef, SsoError, Target, account_of_role};
+use crate::api::{
+    Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus, KeyType, ObservedEncryption, ObservedRegion,
+};
+use crate::sso::{Encryption, EncryptionKey, ErrorKind, Instance, Region, RoleRef, SsoError, Target, account_of_role};
 
 /// Only the Kubernetes API can fail a reconcile: everything from AWS is
 /// classified and reported in the conditions instead.
@@ -144,6 +146,28 @@ pub(super) fn role_ref(credentials: &Credentials) -> RoleRef {
 /// status look changed.
 fn whole_seconds(time: Timestamp) -> Time {
     Time(Timestamp::from_second(time.as_second()).unwrap_or(time))
+}
+
+fn observed_encryption(encryption: &Encryption) -> ObservedEncryption {
+    let key_type = match encryption.key {
+        EncryptionKey::AwsOwned => KeyType::AwsOwned,
+        EncryptionKey::CustomerManaged { .. } => KeyType::CustomerManaged,
+    };
+    ObservedEncryption {
+        key_type,
+        kms_key_arn: encryption.key.kms_key_arn().map(str::to_string),
+        status: encryption.status.as_str().to_string(),
+        reason: encryption.reason.clone(),
+    }
+}
+
+fn observed_region(region: &Region) -> ObservedRegion {
+    ObservedRegion {
+        name: region.name.clone(),
+        status: region.status.as_str().to_string(),
+        added_date: region.added_date.map(whole_seconds),
+        primary: region.primary,
+    }
 }
 
 fn elapsed_since(time: Option<&Time>) -> Duration {
@@ -307,6 +331,12 @@ impl<'a> Reconcile<'a> {
         status.state = Some(instance.state.as_str().to_string());
         status.state_reason = instance.state_reason.clone();
         status.created_date = instance.created_date.map(whole_seconds);
+        status.encryption = instance.encryption.as_ref().map(observed_encryption);
+        status.permission_sets_enabled = instance.permission_sets_enabled;
+        status.primary_region = instance.primary_region.clone().or_else(|| Some(region.to_string()));
+        let mut regions: Vec<ObservedRegion> = instance.regions.iter().map(observed_region).collect();
+        regions.sort_by_key(|r| !r.primary);
+        status.regions = regions;
     }
 
     /// Time since this object asked for its instance (or AWS created it).

@@ -7,20 +7,19 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::Journal;
-use crate::sso::{CreateInstance, ErrorKind, Instance, InstanceState, RoleRef, SsoAdmin, SsoError, Tags, Target};
+use crate::sso::{
+    CreateInstance, ErrorKind, Instance, InstanceState, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow,
+};
 
 pub const ACCOUNT: &str = "111122223333";
 pub const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
 
 pub fn instance(state: InstanceState) -> Instance {
     Instance {
-        arn: ARN.into(),
         name: Some("platform".into()),
         identity_store_id: Some("d-1234567890".into()),
         owner_account_id: Some(ACCOUNT.into()),
-        created_date: None,
-        state,
-        state_reason: None,
+        ..Instance::new(ARN, state)
     }
 }
 
@@ -88,6 +87,10 @@ impl SsoAdmin for FakeSso {
 
     async fn update_instance_name(&self, _: &Target, _: &str, name: &str) -> Result<(), SsoError> {
         self.call("UpdateInstance", format!(" name={name}"))
+    }
+
+    async fn start_workflow(&self, _: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
+        self.call(workflow.operation(), format!(" {arn} {workflow:?}"))
     }
 
     async fn delete_instance(&self, _: &Target, arn: &str) -> Result<(), SsoError> {

@@ -11,6 +11,8 @@ use aws_sdk_ssoadmin::types::{InstanceStatus, Tag};
 use sso_admin_emulator::config::{FailCreation, SeedInstance};
 use sso_admin_emulator::{Config, Emulator, FaultRule, Faults, RateLimit, Running};
 
+mod organization;
+
 const ACCOUNT_A: &str = "111122223333";
 const KEY_A: &str = "AKIA111122223333TEST";
 const KEY_B: &str = "AKIA444455556666TEST";
@@ -203,11 +205,8 @@ async fn validation_errors_name_the_member() {
 async fn list_instances_pages_through_every_visible_instance() {
     let seeds = (0..23)
         .map(|i| SeedInstance {
-            account: format!("9999999999{i:02}"),
-            region: "eu-west-1".into(),
-            name: None,
-            arn: None,
             visible_to: vec![ACCOUNT_A.into()],
+            ..SeedInstance::new(format!("9999999999{i:02}"), "eu-west-1")
         })
         .collect();
     let emulator = start(Config { instances: seeds, ..fast() }).await;

@@ -1,5 +1,9 @@
-//! SSO Admin's instance operations and their lifecycle, in memory. States
-//! follow from timestamps, so nothing runs in the background.
+//! SSO Admin's instance operations, in memory: create, describe, list,
+//! delete and tags here; UpdateInstance in `update`, Regions in `regions`.
+
+mod instance;
+mod regions;
+mod update;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -12,8 +16,9 @@ use super::Caller;
 use super::config::Config;
 use super::error::ApiError;
 use super::validate::{CLIENT_TOKEN, INSTANCE_ARN, Input, NAME, NEXT_TOKEN, TAGGABLE_ARN};
+use instance::{Instance, Key, Replica, State};
 
-pub const OPERATIONS: [&str; 8] = [
+pub const OPERATIONS: [&str; 12] = [
     "CreateInstance",
     "DescribeInstance",
     "UpdateInstance",
@@ -22,77 +27,16 @@ pub const OPERATIONS: [&str; 8] = [
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    "AddRegion",
+    "RemoveRegion",
+    "DescribeRegion",
+    "ListRegions",
 ];
 
 const MANAGEMENT_ACCOUNT: &str = "Organization management account is not allowed to perform the operation.";
 const LIST_PAGE: usize = 10;
 const TAG_PAGE: usize = 50;
 const MAX_TAGS: usize = 75;
-
-struct Instance {
-    arn: String,
-    account: String,
-    region: String,
-    name: Option<String>,
-    identity_store_id: String,
-    created_epoch: f64,
-    created: Instant,
-    create_time: Duration,
-    failure: Option<String>,
-    deleted: Option<(Instant, Duration)>,
-    tags: BTreeMap<String, String>,
-    visible_to: Vec<String>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum State {
-    Creating,
-    Failed,
-    Active,
-    Deleting,
-    Gone,
-}
-
-impl State {
-    fn as_str(self) -> &'static str {
-        match self {
-            State::Creating => "CREATE_IN_PROGRESS",
-            State::Failed => "CREATE_FAILED",
-            State::Active => "ACTIVE",
-            State::Deleting | State::Gone => "DELETE_IN_PROGRESS",
-        }
-    }
-}
-
-impl Instance {
-    fn state(&self, now: Instant) -> State {
-        match self.deleted {
-            Some((at, takes)) if now >= at + takes => State::Gone,
-            Some(_) => State::Deleting,
-            None if now < self.created + self.create_time => State::Creating,
-            None if self.failure.is_some() => State::Failed,
-            None => State::Active,
-        }
-    }
-
-    fn describe(&self, now: Instant) -> Value {
-        let state = self.state(now);
-        let mut out = json!({
-            "InstanceArn": self.arn,
-            "IdentityStoreId": self.identity_store_id,
-            "OwnerAccountId": self.account,
-            "CreatedDate": self.created_epoch,
-            "Status": state.as_str(),
-        });
-        if let Some(name) = &self.name {
-            out["Name"] = json!(name);
-        }
-        if let (State::Failed, Some(reason)) = (state, &self.failure) {
-            out["StatusReason"] = json!(reason);
-        }
-        out
-    }
-}
 
 /// A CreateInstance token and what it was first sent with.
 struct TokenUse {
@@ -125,6 +69,14 @@ impl SsoState {
         for seed in &config.instances {
             let arn =
                 seed.arn.clone().unwrap_or_else(|| format!("arn:aws:sso:::instance/ssoins-{}", random_id(rng, 16)));
+            let now = Instant::now();
+            let replica = |name: &String| Replica {
+                name: name.clone(),
+                added_epoch: epoch_now(),
+                added: now,
+                takes: Duration::ZERO,
+                removing: None,
+            };
             state.instances.push(Instance {
                 arn,
                 account: seed.account.clone(),
@@ -132,12 +84,16 @@ impl SsoState {
                 name: seed.name.clone(),
                 identity_store_id: format!("d-{}", random_id(rng, 10)),
                 created_epoch: epoch_now(),
-                created: Instant::now(),
+                created: now,
                 create_time: Duration::ZERO,
                 failure: None,
                 deleted: None,
                 tags: BTreeMap::new(),
                 visible_to: seed.visible_to.clone(),
+                organization: config.management_accounts.contains(&seed.account),
+                key: Key { customer_key: seed.kms_key_arn.clone(), ..Key::aws_owned(now) },
+                permission_sets_enabled: seed.permission_sets_enabled,
+                replicas: seed.regions.iter().map(replica).collect(),
             });
         }
         state
@@ -154,6 +110,7 @@ impl SsoState {
     ) -> Result<Value, ApiError> {
         let now = Instant::now();
         self.instances.retain(|i| i.state(now) != State::Gone);
+        self.instances.iter_mut().for_each(|i| i.forget_removed_regions(now));
         let input = Input::new(body)?;
         match op {
             "CreateInstance" => self.create(config, rng, caller, &input, now),
@@ -161,18 +118,7 @@ impl SsoState {
                 let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
                 Ok(self.visible(caller, arn, op)?.describe(now))
             }
-            "UpdateInstance" => {
-                let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
-                let name = input.string("Name", 0, 255, &NAME)?;
-                if body.get("EncryptionConfiguration").is_some_and(|c| c.get("KeyType").is_none()) {
-                    input.require::<()>("EncryptionConfiguration.KeyType", None)?;
-                }
-                let instance = self.settled(caller, arn, op, now)?;
-                if let Some(name) = name {
-                    instance.name = Some(name.to_string());
-                }
-                Ok(json!({}))
-            }
+            "UpdateInstance" => self.update(config, caller, body, now),
             "DeleteInstance" => {
                 let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
                 let delete_time = seconds(config.delete_seconds);
@@ -206,6 +152,10 @@ impl SsoState {
                 }
                 Ok(json!({}))
             }
+            "AddRegion" => self.add_region(config, caller, body, now),
+            "RemoveRegion" => self.remove_region(config, caller, body, now),
+            "DescribeRegion" => self.describe_region(caller, body, now),
+            "ListRegions" => self.list_regions(caller, body, now),
             "ListTagsForResource" => {
                 let arn = tag_target(&input)?;
                 let start = page_start(&input)?;
@@ -264,6 +214,10 @@ impl SsoState {
             deleted: None,
             tags,
             visible_to: Vec::new(),
+            organization: false,
+            key: Key::aws_owned(now),
+            permission_sets_enabled: false,
+            replicas: Vec::new(),
         });
         if let Some(key) = token_key {
             self.tokens.insert(key, TokenUse { fingerprint, arn: arn.clone() });
@@ -280,7 +234,7 @@ impl SsoState {
             .filter(|i| {
                 i.region == caller.region && (i.account == caller.account || i.visible_to.contains(&caller.account))
             })
-            .map(|i| i.describe(now))
+            .map(|i| i.listed(now))
             .collect();
         Ok(page(visible, start, limit, "Instances"))
     }

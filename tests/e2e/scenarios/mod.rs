@@ -8,6 +8,7 @@ mod iam;
 mod leader;
 mod lifecycle;
 mod observe;
+mod organization;
 mod restart;
 mod tenancy;
 
@@ -34,6 +35,9 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("invalid_specs_are_refused_at_admission", |p| Box::pin(admission::invalid_specs_are_refused_at_admission(p))),
     ("observe_only_adoption_and_export", |p| Box::pin(observe::observe_only_adoption_and_export(p))),
+    ("organization_instance_key_permission_sets_and_regions", |p| {
+        Box::pin(organization::organization_instance_key_permission_sets_and_regions(p))
+    }),
     ("only_the_leader_reconciles_and_a_standby_takes_over", |p| {
         Box::pin(leader::only_the_leader_reconciles_and_a_standby_takes_over(p))
     }),

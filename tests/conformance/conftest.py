@@ -66,6 +66,24 @@ def emulator_url(tmp_path_factory):
     yield from serve(command, "/_emulator/health")
 
 
+ORG_ARN = "arn:aws:sso:::instance/ssoins-0rg0rg0rg0rg0rg0"
+DISABLED_KEY = "arn:aws:kms:eu-west-1:999999999999:key/mrk-dddddddddddddddddddddddddddddddd"
+
+
+@pytest.fixture(scope="session")
+def organization_url(tmp_path_factory):
+    """An emulator whose management account 999999999999 holds the organization instance."""
+    config = tmp_path_factory.mktemp("organization") / "config.yaml"
+    config.write_text(
+        "managementAccounts: ['999999999999']\n"
+        "encryptionSeconds: 0.3\nregionAddSeconds: 0.3\nregionRemoveSeconds: 0.3\n"
+        f"instances:\n- {{account: '999999999999', region: eu-west-1, arn: '{ORG_ARN}', visibleTo: ['111122223333']}}\n"
+        f"unusableKmsKeys:\n  '{DISABLED_KEY}': {{refuse: KMS_DisabledException}}\n"
+    )
+    command = [emulator_binary(), "--listen", "127.0.0.1:{port}", "--config", str(config)]
+    yield from serve(command, "/_emulator/health")
+
+
 @pytest.fixture(scope="session")
 def moto_url():
     yield from serve(["moto_server", "-H", "127.0.0.1", "-p", "{port}"], "/moto-api/")

@@ -7,6 +7,8 @@
 --   that of a True Stalled/Ready condition -> Progressing
 --   Stalled=True                          -> Degraded, Stalled's message
 --   Ready=True                            -> Healthy
+--   Ready=False Updating (a KMS key or
+--   Region workflow that AWS is running)  -> Progressing, what AWS is doing
 --   anything else                         -> Progressing, Ready's message
 local hs = { status = "Progressing", message = "Waiting for the operator" }
 

@@ -13,7 +13,15 @@ use test_support::kubectl::Kubectl;
 use test_support::process::{free_port, ready, spawn, stop, workspace_binary};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-const DEMO_EMULATOR: &str = "createSeconds: 3\ndeleteSeconds: 3\n";
+/// examples/organization-instance.yaml adopts the organization instance of management account 999999999999.
+const DEMO_EMULATOR: &str = "createSeconds: 3
+deleteSeconds: 3
+encryptionSeconds: 3
+regionAddSeconds: 3
+managementAccounts: ['999999999999']
+instances:
+- {account: '999999999999', region: eu-west-1, name: org, arn: 'arn:aws:sso:::instance/ssoins-0rg0rg0rg0rg0rg0'}
+";
 /// An object in a namespace that no grant admits.
 const UNGRANTED: &str = "apiVersion: identitycenter.dev/v1alpha1
 kind: IdentityCenterInstance

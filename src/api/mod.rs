@@ -48,7 +48,7 @@ pub fn crds() -> [CustomResourceDefinition; 2] {
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Whether the instance is ACTIVE and in sync"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(name = "Encryption", type_ = "string", json_path = ".status.encryption.status", priority = 1, description = "Status of the instance's KMS key: UPDATING, ENABLED or UPDATE_FAILED"),
-    printcolumn(name = "Regions", type_ = "string", json_path = ".status.regions[*].name", priority = 1, description = "Regions of the instance, the primary first"),
+    printcolumn(name = "Regions", type_ = "integer", json_path = ".status.regionCount", priority = 1, description = "Number of Regions the instance is in, the primary included"),
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1, description = "Region the instance was created in"),
     printcolumn(name = "Identity Store", type_ = "string", json_path = ".status.identityStoreId", priority = 1, description = "Identity store of the instance"),
     validation = Rule::new(concat!(
@@ -256,6 +256,9 @@ pub struct IdentityCenterInstanceStatus {
     /// Every Region of the instance, the primary first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<ObservedRegion>,
+    /// How many Regions the instance is in, the primary included (a printer column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_count: Option<i32>,
     /// The metadata.generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

@@ -336,6 +336,7 @@ impl<'a> Reconcile<'a> {
         status.primary_region = instance.primary_region.clone().or_else(|| Some(region.to_string()));
         let mut regions: Vec<ObservedRegion> = instance.regions.iter().map(observed_region).collect();
         regions.sort_by_key(|r| !r.primary);
+        status.region_count = i32::try_from(regions.len()).ok().filter(|n| *n > 0);
         status.regions = regions;
     }
 

@@ -3,6 +3,7 @@
 
 mod fake_sso;
 mod mock_api;
+mod workflows;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -21,6 +21,28 @@ const BAD_POLICY: &str = "arn:aws:kms:eu-west-1:999999999999:key/mrk-eeeeeeeeeee
 const KEY_POLICY_TEXT: &str = "The KMS key policy does not allow sso.amazonaws.com to use the key";
 const WRITES: [&str; 5] = ["UpdateInstance", "AddRegion", "RemoveRegion", "TagResource", "UntagResource"];
 
+/// Organization instances whose management-account roles each lack one Region action.
+const WITHOUT_ADD: (&str, &str) = ("888888888888", "arn:aws:sso:::instance/ssoins-8888888888888888");
+const WITHOUT_REMOVE: (&str, &str) = ("777777777777", "arn:aws:sso:::instance/ssoins-7777777777777777");
+
+fn role(account: &str) -> String {
+    format!("arn:aws:iam::{account}:role/identity-center-admin")
+}
+
+fn mrk_of(account: &str) -> String {
+    format!("arn:aws:kms:eu-west-1:{account}:key/mrk-0123456789abcdef0123456789abcdef")
+}
+
+/// `policy` with `action` taken out of every statement.
+fn without(mut policy: Value, action: &str) -> Value {
+    for statement in policy["Statement"].as_array_mut().unwrap() {
+        if let Value::Array(actions) = &mut statement["Action"] {
+            actions.retain(|a| a != action);
+        }
+    }
+    policy
+}
+
 fn policy(file: &str) -> Value {
     let path = format!("{}/deploy/iam/{file}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -29,8 +51,13 @@ fn policy(file: &str) -> Value {
 fn emulator_config() -> String {
     let everything = json!({"Statement": [{"Effect": "Allow", "Action": "sso:*", "Resource": "*"}]});
     json!({
-        "managementAccounts": [MANAGEMENT],
-        "instances": [{"account": MANAGEMENT, "region": "eu-west-1", "name": "org", "arn": ORG_ARN, "visibleTo": [MEMBER]}],
+        "managementAccounts": [MANAGEMENT, WITHOUT_ADD.0, WITHOUT_REMOVE.0],
+        "instances": [
+            {"account": MANAGEMENT, "region": "eu-west-1", "name": "org", "arn": ORG_ARN, "visibleTo": [MEMBER]},
+            {"account": WITHOUT_ADD.0, "region": "eu-west-1", "arn": WITHOUT_ADD.1, "kmsKeyArn": mrk_of(WITHOUT_ADD.0)},
+            {"account": WITHOUT_REMOVE.0, "region": "eu-west-1", "arn": WITHOUT_REMOVE.1,
+             "kmsKeyArn": mrk_of(WITHOUT_REMOVE.0), "regions": ["us-east-1"]},
+        ],
         "encryptionSeconds": 4,
         "regionAddSeconds": 4,
         "regionRemoveSeconds": 2,
@@ -42,6 +69,8 @@ fn emulator_config() -> String {
             Stack::access_key("operator-1"): policy("operator-policy.json"),
             Stack::access_key("operator-2"): policy("operator-policy.json"),
             ROLE: policy("account-role-policy.json"),
+            role(WITHOUT_ADD.0): without(policy("account-role-policy.json"), "sso:AddRegion"),
+            role(WITHOUT_REMOVE.0): without(policy("account-role-policy.json"), "sso:RemoveRegion"),
             format!("AKIA{MANAGEMENT}OUTS"): everything,
         }},
     })
@@ -127,6 +156,11 @@ pub async fn organization_instance_key_permission_sets_and_regions(plane: &mut C
     assert_eq!(regions, [active("eu-west-1", true), active("us-east-1", false), active("ap-south-1", false)]);
     assert_eq!(count(&stack, "AddRegion", "us-east-1").await, 1, "no second AddRegion after the crash");
     assert_eq!(count(&stack, "AddRegion", "ap-south-1").await, 1);
+    let wide = stack.kubectl().run(&["get", "ici", "org", "-o", "wide"]);
+    let (header, row) = (wide.lines().next().unwrap(), wide.lines().nth(1).unwrap());
+    // kubectl aligns each value under its column's title.
+    let column = |name: &str| header.find(name).and_then(|at| row[at..].split_whitespace().next());
+    assert_eq!((column("ENCRYPTION"), column("REGIONS")), (Some("ENABLED"), Some("3")), "{wide}");
 
     // A Region left out of spec.regions is kept until removal is opted into.
     let mut one = two.clone();
@@ -177,5 +211,19 @@ pub async fn organization_instance_key_permission_sets_and_regions(plane: &mut C
         .filter(|c| c.account.as_deref() == Some(MEMBER) && WRITES.contains(&c.operation.as_str()))
         .collect();
     assert!(member_writes.is_empty(), "ObserveOnly never writes: {member_writes:?}");
+
+    // Each Region action of deploy/iam/account-role-policy.json is needed.
+    let adding = json!({"instanceArn": WITHOUT_ADD.1, "credentials": {"roleArn": role(WITHOUT_ADD.0)}, "regions": ["us-east-1"]});
+    stack.apply("without-add", adding).await.unwrap();
+    let removing = json!({
+        "instanceArn": WITHOUT_REMOVE.1, "credentials": {"roleArn": role(WITHOUT_REMOVE.0)}, "regionRemovalPolicy": "Remove",
+    });
+    stack.apply("without-remove", removing).await.unwrap();
+    for (name, action) in [("without-add", "sso:AddRegion"), ("without-remove", "sso:RemoveRegion")] {
+        let refused = stack.wait_for(name, "Synced", "False").await;
+        let synced = refused.condition("Synced").unwrap();
+        assert_eq!(synced.reason, "AccessDenied", "{name}: {}", synced.message);
+        assert!(synced.message.contains(&format!("is not authorized to perform: {action}")), "{}", synced.message);
+    }
     stack.shutdown().await;
 }

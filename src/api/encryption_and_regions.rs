@@ -69,3 +69,15 @@ pub struct ObservedRegion {
     #[serde(default)]
     pub primary: bool,
 }
+
+/// The last key, permission sets or Region workflow the operator started,
+/// so that it is not sent twice for one generation of the spec.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedWorkflow {
+    /// What was sent, for example "AddRegion us-east-1" or "SetKey arn:aws:kms:...".
+    pub name: String,
+    /// The metadata.generation it was sent for.
+    pub generation: i64,
+    pub started_at: Time,
+}

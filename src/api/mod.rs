@@ -16,7 +16,9 @@ use kube::{CustomResource, CustomResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use encryption_and_regions::{Encryption, KeyType, ObservedEncryption, ObservedRegion, RegionRemovalPolicy};
+pub use encryption_and_regions::{
+    Encryption, KeyType, ObservedEncryption, ObservedRegion, RegionRemovalPolicy, StartedWorkflow,
+};
 pub use grant::{
     AccountSelection, IdentityCenterAccountGrant, IdentityCenterAccountGrantSpec, IdentityCenterAccountGrantStatus,
     NamespaceSelection,
@@ -67,7 +69,7 @@ pub fn crds() -> [CustomResourceDefinition; 2] {
     .field_path(".spec.instanceArn"),
     validation = Rule::new(concat!(
         "!has(oldSelf.spec.permissionSetsEnabled) || !oldSelf.spec.permissionSetsEnabled || ",
-        "(has(self.spec.permissionSetsEnabled) && self.spec.permissionSetsEnabled)"
+        "!has(self.spec.permissionSetsEnabled) || self.spec.permissionSetsEnabled"
     ))
     .message("spec.permissionSetsEnabled cannot go back to false: AWS cannot disable permission sets once they are enabled")
     .reason(Reason::FieldValueForbidden)
@@ -85,7 +87,8 @@ pub fn crds() -> [CustomResourceDefinition; 2] {
     .field_path(".spec.instanceArn"),
     validation = Rule::new(concat!(
         "!has(self.spec.regions) || size(self.spec.regions) == 0 || !has(self.spec.encryption) || ",
-        "(self.spec.encryption.keyType == 'CustomerManaged' && self.spec.encryption.kmsKeyArn.contains(':key/mrk-'))"
+        "(self.spec.encryption.keyType == 'CustomerManaged' && has(self.spec.encryption.kmsKeyArn) && ",
+        "self.spec.encryption.kmsKeyArn.contains(':key/mrk-'))"
     ))
     .message("additional Regions need a multi-Region customer managed key (kmsKeyArn ...:key/mrk-...); the AWS owned key does not support them")
     .reason(Reason::FieldValueInvalid)
@@ -148,7 +151,8 @@ pub struct IdentityCenterInstanceSpec {
     pub encryption: Option<Encryption>,
 
     /// Enable permission sets on the instance. May go from false to true, never
-    /// back: AWS cannot disable them. Left as AWS has it when absent.
+    /// back: AWS cannot disable them. Left as AWS has it when absent (removing
+    /// the field changes nothing in AWS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_sets_enabled: Option<bool>,
 
@@ -250,15 +254,19 @@ pub struct IdentityCenterInstanceStatus {
     /// Whether permission sets are enabled on the instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_sets_enabled: Option<bool>,
-    /// The Region the instance was created in, where every call goes.
+    /// The instance's primary Region, as AWS reports it: where it was created,
+    /// and where key and Region changes must be sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_region: Option<String>,
-    /// Every Region of the instance, the primary first.
+    /// Every Region of the instance: the primary first, then by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<ObservedRegion>,
     /// How many Regions the instance is in, the primary included (a printer column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_count: Option<i32>,
+    /// The last key, permission sets or Region workflow the operator started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_workflow: Option<StartedWorkflow>,
     /// The metadata.generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

@@ -267,11 +267,12 @@ fn regions(listed: Option<&[RegionMetadata]>) -> Vec<InstanceRegion> {
 
 fn encryption(details: Option<&EncryptionConfigurationDetails>) -> Option<Encryption> {
     let details = details?;
+    // A key type this operator does not know, or a customer managed key
+    // without its ARN, is no key it can compare with the spec's.
     let key = match details.key_type.as_ref()? {
-        KmsKeyType::CustomerManagedKey => {
-            EncryptionKey::CustomerManaged { kms_key_arn: details.kms_key_arn.clone().unwrap_or_default() }
-        }
-        _ => EncryptionKey::AwsOwned,
+        KmsKeyType::CustomerManagedKey => EncryptionKey::CustomerManaged { kms_key_arn: details.kms_key_arn.clone()? },
+        KmsKeyType::AwsOwnedKmsKey => EncryptionKey::AwsOwned,
+        _ => return None,
     };
     Some(Encryption {
         key,

@@ -3,8 +3,16 @@
 //! permission sets, then Regions, because additional Regions need the
 //! multi-Region key in place. The one exception: a key that cannot carry
 //! Regions is only set once the Regions it would strand are removed.
+//!
+//! Decisions read what AWS reports, and the workflow this object started
+//! last (`status.lastWorkflow`): the same workflow is not sent twice for one
+//! generation of the spec while AWS may still be about to show it, and a
+//! key change that failed is tried once per generation, then Stalled.
 
-use crate::api::{Encryption, IdentityCenterInstanceSpec, KeyType, RegionRemovalPolicy};
+use std::fmt;
+use std::time::Duration;
+
+use crate::api::{Encryption, IdentityCenterInstanceSpec, KeyType, RegionRemovalPolicy, StartedWorkflow};
 use crate::controller::conditions::Outcome;
 use crate::sso::{EncryptionKey, EncryptionStatus, Instance, RegionStatus, Workflow};
 
@@ -12,6 +20,9 @@ use crate::sso::{EncryptionKey, EncryptionStatus, Instance, RegionStatus, Workfl
 pub const UPDATING: &str = "Updating";
 /// The reason of Stalled when AWS could not switch to the key.
 pub const KEY_UPDATE_FAILED: &str = "EncryptionUpdateFailed";
+/// How long a started workflow may stay invisible in DescribeInstance
+/// before the operator sends it again.
+pub const REPEAT_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -26,6 +37,45 @@ pub enum Verdict {
     Stalled(Outcome),
 }
 
+/// What the decision looks at besides the spec.
+pub struct Facts<'a> {
+    /// The instance as DescribeInstance reports it (ACTIVE).
+    pub instance: &'a Instance,
+    /// The Region this object's calls go to (spec.region, the recorded one, or the default).
+    pub calls_region: &'a str,
+    /// metadata.generation of the object.
+    pub generation: i64,
+    /// The workflow this object started last, and how long ago.
+    pub last: Option<(&'a StartedWorkflow, Duration)>,
+}
+
+impl Facts<'_> {
+    /// The instance's primary Region as AWS reports it, else where the calls go.
+    fn primary(&self) -> &str {
+        self.instance.primary_region.as_deref().unwrap_or(self.calls_region)
+    }
+
+    /// The workflow started last, if it was started for this generation of the spec.
+    fn started_for_this_spec(&self) -> Option<(&StartedWorkflow, Duration)> {
+        self.last.filter(|(started, _)| started.generation == self.generation)
+    }
+}
+
+/// How a workflow is named in `status.lastWorkflow` and in messages.
+pub struct Named<'a>(pub &'a Workflow);
+
+impl fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Workflow::SetKey(EncryptionKey::AwsOwned) => f.write_str("SetKey AWS_OWNED_KMS_KEY"),
+            Workflow::SetKey(EncryptionKey::CustomerManaged { kms_key_arn }) => write!(f, "SetKey {kms_key_arn}"),
+            Workflow::EnablePermissionSets => f.write_str("EnablePermissionSets"),
+            Workflow::AddRegion(region) => write!(f, "AddRegion {region}"),
+            Workflow::RemoveRegion(region) => write!(f, "RemoveRegion {region}"),
+        }
+    }
+}
+
 fn stalled(reason: &'static str, message: String) -> Verdict {
     Verdict::Stalled(Outcome::Stalled { reason, message })
 }
@@ -34,7 +84,7 @@ fn waiting(message: String) -> Verdict {
     Verdict::Wait(Outcome::Progressing { reason: UPDATING, message })
 }
 
-/// The key the spec asks for; None leaves the key as AWS has it.
+/// The key the spec asks for.
 pub fn desired_key(encryption: &Encryption) -> Result<EncryptionKey, Outcome> {
     match (encryption.key_type, &encryption.kms_key_arn) {
         (KeyType::AwsOwned, _) => Ok(EncryptionKey::AwsOwned),
@@ -46,18 +96,53 @@ pub fn desired_key(encryption: &Encryption) -> Result<EncryptionKey, Outcome> {
     }
 }
 
-/// The next step for `instance` (ACTIVE) toward `spec`. `primary` is the
-/// instance's Region; `retry_failed_key` allows one more try of a key whose
-/// update failed, once the spec changed since that failure was reported.
-pub fn next(spec: &IdentityCenterInstanceSpec, instance: &Instance, primary: &str, retry_failed_key: bool) -> Verdict {
-    let arn = &instance.arn;
-    if let Some(encryption) = instance.encryption.as_ref().filter(|e| e.status == EncryptionStatus::Updating) {
-        let key = encryption.key.kms_key_arn().unwrap_or("the AWS owned key");
-        return waiting(format!("Instance {arn} is switching to {key}: encryption is UPDATING"));
+/// The next step toward `spec`: the decision, then the checks every start passes.
+pub fn next(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
+    match decide(spec, facts) {
+        Verdict::Start(workflow) => guarded_start(workflow, facts),
+        other => other,
     }
-    if let Some(region) =
-        instance.regions.iter().find(|r| matches!(r.status, RegionStatus::Adding | RegionStatus::Removing))
-    {
+}
+
+/// A workflow goes to the primary Region, and is not sent again while AWS
+/// may be about to show the same one, started for this spec.
+fn guarded_start(workflow: Workflow, facts: &Facts) -> Verdict {
+    let (primary, arn) = (facts.primary(), &facts.instance.arn);
+    if primary != facts.calls_region {
+        return stalled(
+            "NotPrimaryRegion",
+            format!(
+                "Instance {arn} has its primary Region in {primary}, but this object's calls go to {}; AWS takes \
+                 key and Region changes in the primary Region only. Adopt the instance with a new object whose \
+                 spec.region is {primary} (deletionPolicy Retain keeps it when this one is deleted).",
+                facts.calls_region
+            ),
+        );
+    }
+    let name = Named(&workflow).to_string();
+    if let Some((_, ago)) = facts.started_for_this_spec().filter(|(s, ago)| s.name == name && *ago < REPEAT_AFTER) {
+        return waiting(format!(
+            "{name} was sent {}s ago and AWS does not show it yet; it is sent again after {}s",
+            ago.as_secs(),
+            REPEAT_AFTER.as_secs()
+        ));
+    }
+    Verdict::Start(workflow)
+}
+
+fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
+    let (instance, primary) = (facts.instance, facts.primary());
+    let arn = &instance.arn;
+    match instance.encryption.as_ref().map(|e| &e.status) {
+        Some(EncryptionStatus::Updating) => {
+            return waiting(format!("Instance {arn} is switching its KMS key: encryption is UPDATING"));
+        }
+        Some(EncryptionStatus::Other(status)) => {
+            return waiting(format!("Encryption of instance {arn} is {status}, which this operator does not know"));
+        }
+        _ => {}
+    }
+    if let Some(region) = instance.regions.iter().find(|r| r.status != RegionStatus::Active) {
         return waiting(format!("Region {} of instance {arn} is {}", region.name, region.status.as_str()));
     }
     if spec.regions.iter().any(|r| r == primary) {
@@ -69,8 +154,16 @@ pub fn next(spec: &IdentityCenterInstanceSpec, instance: &Instance, primary: &st
             ),
         );
     }
-    let additional: Vec<&str> =
+    let wants_regions = !spec.regions.is_empty() || spec.region_removal_policy == RegionRemovalPolicy::Remove;
+    if wants_regions && instance.regions.is_empty() {
+        return stalled(
+            "RegionsNotReported",
+            format!("AWS reports no Regions for instance {arn}; the operator changes no Region it cannot see"),
+        );
+    }
+    let mut additional: Vec<&str> =
         instance.regions.iter().filter(|r| !r.primary && r.name != primary).map(|r| r.name.as_str()).collect();
+    additional.sort_unstable();
     let unlisted: Vec<&str> = additional.iter().copied().filter(|r| !spec.regions.iter().any(|s| s == r)).collect();
     let removable = spec.region_removal_policy == RegionRemovalPolicy::Remove;
 
@@ -79,11 +172,13 @@ pub fn next(spec: &IdentityCenterInstanceSpec, instance: &Instance, primary: &st
             Ok(key) => key,
             Err(outcome) => return Verdict::Stalled(outcome),
         };
-        let current = instance.encryption.as_ref().filter(|e| e.key == wanted);
-        match current.map(|e| (&e.status, e.reason.as_deref())) {
-            Some((EncryptionStatus::Enabled, _)) => {}
-            Some((EncryptionStatus::UpdateFailed, reason)) if !retry_failed_key => {
-                let reason = reason.unwrap_or("AWS gave no reason");
+        let current = instance.encryption.as_ref();
+        let failed = current.filter(|e| e.status == EncryptionStatus::UpdateFailed);
+        let tried = facts.started_for_this_spec().is_some_and(|(s, _)| s.name.starts_with("SetKey "));
+        match (current, failed) {
+            // Whichever key AWS names after a failure, the spec's key was tried for this spec.
+            (_, Some(failure)) if tried => {
+                let reason = failure.reason.as_deref().unwrap_or("AWS gave no reason");
                 return stalled(
                     KEY_UPDATE_FAILED,
                     format!(
@@ -92,9 +187,7 @@ pub fn next(spec: &IdentityCenterInstanceSpec, instance: &Instance, primary: &st
                     ),
                 );
             }
-            Some((EncryptionStatus::Other(status), _)) => {
-                return waiting(format!("Encryption of instance {arn} is {status}, which this operator does not know"));
-            }
+            (Some(current), None) if current.key == wanted => {}
             _ if !wanted.is_multi_region() && !additional.is_empty() => {
                 return match (removable, unlisted.len() == additional.len()) {
                     (true, true) => Verdict::Start(Workflow::RemoveRegion(unlisted[0].to_string())),
@@ -126,14 +219,15 @@ pub fn next(spec: &IdentityCenterInstanceSpec, instance: &Instance, primary: &st
         _ => {}
     }
 
-    let has_region_key = instance.encryption.as_ref().is_some_and(|e| e.key.is_multi_region());
+    let carries_regions =
+        instance.encryption.as_ref().is_some_and(|e| e.status == EncryptionStatus::Enabled && e.key.is_multi_region());
     if let Some(missing) = spec.regions.iter().find(|wanted| !instance.regions.iter().any(|r| &r.name == *wanted)) {
-        if !has_region_key {
+        if !carries_regions {
             return stalled(
                 "RegionsNeedMultiRegionKey",
                 format!(
-                    "Region {missing} cannot be added: instance {arn} is not encrypted with a multi-Region customer \
-                     managed key (key/mrk-...); set one in spec.encryption"
+                    "Region {missing} cannot be added: instance {arn} is not encrypted with an ENABLED multi-Region \
+                     customer managed key (key/mrk-...); set one in spec.encryption"
                 ),
             );
         }

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::EventType;
 
 use super::{Ending, Failure, Reconcile, Requeue, Step};
-use crate::api::ManagementPolicy;
+use crate::api::{ManagementPolicy, StartedWorkflow};
 use crate::controller::claims::key_of;
 use crate::controller::conditions::{self, Outcome};
 use crate::controller::decide::workflows::{self, Verdict};
@@ -77,10 +78,18 @@ impl Reconcile<'_> {
 
     /// The key, permission sets and Regions: waits for the workflow AWS is
     /// running, else starts the next one, else reports the instance Ready.
-    async fn advance(&mut self, target: &Target, instance: &Instance, primary: &str) -> Step {
+    async fn advance(&mut self, target: &Target, instance: &Instance, calls_region: &str) -> Step {
         let arn = &instance.arn;
+        let generation = self.object.metadata.generation.unwrap_or_default();
+        let last = self.status.last_workflow.clone();
+        let facts = workflows::Facts {
+            instance,
+            calls_region,
+            generation,
+            last: last.as_ref().map(|started| (started, super::elapsed_since(Some(&started.started_at)))),
+        };
         let poll = Requeue::After(decide::poll_delay(self.updating_for()));
-        match workflows::next(&self.object.spec, instance, primary, self.retry_failed_key()) {
+        match workflows::next(&self.object.spec, &facts) {
             Verdict::InSync { retained } => {
                 let mut message = format!("Instance {arn} is ACTIVE and in sync with the spec");
                 if !retained.is_empty() {
@@ -95,6 +104,11 @@ impl Reconcile<'_> {
             Verdict::Stalled(outcome) => Ok(Ending::Report(outcome, Requeue::Resync)),
             Verdict::Start(workflow) => {
                 self.ctx.sso.start_workflow(target, arn, &workflow).await?;
+                self.status.last_workflow = Some(StartedWorkflow {
+                    name: workflows::Named(&workflow).to_string(),
+                    generation,
+                    started_at: super::whole_seconds(Timestamp::now()),
+                });
                 let (reason, note) = workflow.announcement(arn);
                 self.report(EventType::Normal, reason, note.clone()).await;
                 Ok(Ending::Report(Outcome::Progressing { reason: workflows::UPDATING, message: note }, poll))
@@ -107,18 +121,6 @@ impl Reconcile<'_> {
         let ready = self.previous_conditions.iter().find(|c| c.type_ == conditions::READY);
         let since = ready.filter(|c| c.reason == workflows::UPDATING).map(|c| &c.last_transition_time);
         since.map_or(Duration::ZERO, |time| super::elapsed_since(Some(time)))
-    }
-
-    /// A key update that failed is tried again once the spec changed after
-    /// the failure was reported.
-    fn retry_failed_key(&self) -> bool {
-        let generation = self.object.metadata.generation;
-        self.previous_conditions.iter().any(|c| {
-            c.type_ == conditions::STALLED
-                && c.status == "True"
-                && c.reason == workflows::KEY_UPDATE_FAILED
-                && c.observed_generation < generation
-        })
     }
 
     /// Refuses this object (Some) when another one manages the account;
@@ -186,8 +188,14 @@ impl Reconcile<'_> {
             );
         }
         let region = self.status.region.clone().unwrap_or_default();
-        self.status.state = None;
-        self.status.state_reason = None;
+        let status = &mut self.status;
+        status.state = None;
+        status.state_reason = None;
+        status.encryption = None;
+        status.permission_sets_enabled = None;
+        status.primary_region = None;
+        status.regions = Vec::new();
+        status.region_count = None;
         Ending::stalled(
             "InstanceNotFound",
             format!(

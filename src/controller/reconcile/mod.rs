@@ -335,7 +335,7 @@ impl<'a> Reconcile<'a> {
         status.permission_sets_enabled = instance.permission_sets_enabled;
         status.primary_region = instance.primary_region.clone().or_else(|| Some(region.to_string()));
         let mut regions: Vec<ObservedRegion> = instance.regions.iter().map(observed_region).collect();
-        regions.sort_by_key(|r| !r.primary);
+        regions.sort_by(|a, b| (!a.primary, &a.name).cmp(&(!b.primary, &b.name)));
         status.region_count = i32::try_from(regions.len()).ok().filter(|n| *n > 0);
         status.regions = regions;
     }

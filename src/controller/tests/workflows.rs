@@ -42,6 +42,7 @@ async fn a_key_change_is_sent_once_and_followed_until_enabled() {
     assert_eq!(sent, [format!("sso UpdateInstance {ARN} SetKey(CustomerManaged {{ kms_key_arn: \"{MRK}\" }})")]);
     assert_eq!(h.condition("Ready"), ("False".into(), "Updating".into()));
     assert_eq!(h.last_status()["encryption"]["keyType"], "AwsOwned", "status says what AWS has, not what was asked");
+    assert_eq!(h.last_status()["lastWorkflow"]["name"], format!("SetKey {MRK}"));
     let events: Vec<String> = h.cluster.events().into_iter().map(|(_, reason)| reason).collect();
     assert_eq!(events, ["EncryptionKeyUpdate", "Updating"]);
     assert!(requeue_seconds(&next).is_some_and(|s| s <= 5.0), "a workflow is polled: {next:?}");
@@ -66,26 +67,32 @@ async fn a_key_change_is_sent_once_and_followed_until_enabled() {
 }
 
 #[tokio::test]
-async fn update_failed_stalls_with_the_aws_reason_and_is_retried_only_after_a_spec_change() {
+async fn update_failed_stalls_with_the_aws_reason_and_is_tried_once_per_spec_generation() {
     let failed = organization_instance(mrk(), EncryptionStatus::UpdateFailed, Some("KMS key is pending deletion"));
     let h = harness(Script { instances: vec![failed], ..Default::default() });
-    h.reconcile(object().spec(adopted()).status(recorded()).finalized()).await;
+    let tried = |generation: i64| {
+        let mut status = recorded();
+        status["lastWorkflow"] =
+            json!({"name": format!("SetKey {MRK}"), "generation": generation, "startedAt": "2026-11-30T09:00:00Z"});
+        status
+    };
+
+    // Tried for this generation (2): Stalled with AWS's reason, nothing sent.
+    h.reconcile(object().spec(adopted()).status(tried(2)).finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "EncryptionUpdateFailed".into()));
     assert_eq!(h.last_status()["encryption"]["reason"], "KMS key is pending deletion");
-    assert!(!h.journal.aws().contains(&"UpdateInstance".to_string()), "the same failing key is not sent again");
+    assert!(!h.journal.aws().contains(&"UpdateInstance".to_string()), "the failing key is not sent again");
 
-    // The same reconcile again (a resync): still nothing sent.
-    h.reconcile_current().await;
-    assert!(!h.journal.aws().contains(&"UpdateInstance".to_string()));
-
-    // The spec changed since the failure was reported (its Stalled is for generation 1; the object is at 2).
-    let mut status = h.last_status();
-    for condition in status["conditions"].as_array_mut().unwrap() {
-        condition["observedGeneration"] = json!(1);
-    }
-    h.reconcile(object().spec(adopted()).status(status).finalized()).await;
-    assert_eq!(h.journal.aws().iter().filter(|op| *op == "UpdateInstance").count(), 1, "one more try");
+    // Tried for generation 1 only: the spec changed since, so once more, and recorded.
+    h.reconcile(object().spec(adopted()).status(tried(1)).finalized()).await;
+    assert_eq!(h.journal.aws().iter().filter(|op| *op == "UpdateInstance").count(), 1);
+    assert_eq!(h.last_status()["lastWorkflow"]["generation"], 2);
     assert_eq!(h.condition("Ready"), ("False".into(), "Updating".into()));
+
+    // It fails again: Stalled, and no third try for this generation.
+    h.reconcile_current().await;
+    assert_eq!(h.journal.aws().iter().filter(|op| *op == "UpdateInstance").count(), 1);
+    assert_eq!(h.condition("Stalled"), ("True".into(), "EncryptionUpdateFailed".into()));
 }
 
 #[tokio::test]

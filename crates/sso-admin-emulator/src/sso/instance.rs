@@ -141,6 +141,11 @@ impl Instance {
         }
     }
 
+    /// Whether calls in `region` reach it: its primary Region and its ACTIVE additional Regions.
+    pub fn serves(&self, region: &str, now: Instant) -> bool {
+        self.region == region || self.replicas.iter().any(|r| r.name == region && r.status(now) == Some("ACTIVE"))
+    }
+
     /// The Region workflow under way, if any: a Region ADDING or REMOVING.
     pub fn region_workflow(&self, now: Instant) -> Option<&Replica> {
         self.replicas.iter().find(|r| matches!(r.status(now), Some("ADDING" | "REMOVING")))

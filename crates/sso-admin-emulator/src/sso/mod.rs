@@ -116,13 +116,13 @@ impl SsoState {
             "CreateInstance" => self.create(config, rng, caller, &input, now),
             "DescribeInstance" => {
                 let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
-                Ok(self.visible(caller, arn, op)?.describe(now))
+                Ok(self.visible(caller, arn, op, now)?.describe(now))
             }
             "UpdateInstance" => self.update(config, caller, body, now),
             "DeleteInstance" => {
                 let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
                 let delete_time = seconds(config.delete_seconds);
-                let instance = self.own(caller, arn, op)?;
+                let instance = self.own(caller, arn, op, now)?;
                 if instance.deleted.is_none() {
                     instance.deleted = Some((now, delete_time));
                 }
@@ -232,7 +232,7 @@ impl SsoState {
             .instances
             .iter()
             .filter(|i| {
-                i.region == caller.region && (i.account == caller.account || i.visible_to.contains(&caller.account))
+                i.serves(&caller.region, now) && (i.account == caller.account || i.visible_to.contains(&caller.account))
             })
             .map(|i| i.listed(now))
             .collect();
@@ -241,27 +241,36 @@ impl SsoState {
 
     /// The caller's own instance. AWS answers AccessDenied for one it cannot
     /// see, including one whose deletion has completed.
-    fn own(&mut self, caller: &Caller, arn: &str, op: &str) -> Result<&mut Instance, ApiError> {
-        self.instances
+    /// Changes go to the primary Region; an additional Region answers them with a ValidationException.
+    fn own(&mut self, caller: &Caller, arn: &str, op: &str, now: Instant) -> Result<&mut Instance, ApiError> {
+        let instance = self
+            .instances
             .iter_mut()
-            .find(|i| i.arn == arn && i.account == caller.account && i.region == caller.region)
-            .ok_or_else(|| denied(caller, arn, op))
+            .find(|i| i.arn == arn && i.account == caller.account && i.serves(&caller.region, now))
+            .ok_or_else(|| denied(caller, arn, op))?;
+        if instance.region != caller.region {
+            return Err(ApiError::validation(format!(
+                "{op} must be called in the primary Region of instance {arn}, {}",
+                instance.region
+            )));
+        }
+        Ok(instance)
     }
 
     /// An instance the caller may read: its own, or its organization's.
-    fn visible(&self, caller: &Caller, arn: &str, op: &str) -> Result<&Instance, ApiError> {
+    fn visible(&self, caller: &Caller, arn: &str, op: &str, now: Instant) -> Result<&Instance, ApiError> {
         let readable = |i: &&Instance| i.account == caller.account || i.visible_to.contains(&caller.account);
         self.instances
             .iter()
             .filter(readable)
-            .find(|i| i.arn == arn && i.region == caller.region)
+            .find(|i| i.arn == arn && i.serves(&caller.region, now))
             .ok_or_else(|| denied(caller, arn, op))
     }
 
     /// The caller's instance, refused while creation is under way: then only
     /// DescribeInstance and DeleteInstance are allowed.
     fn settled(&mut self, caller: &Caller, arn: &str, op: &str, now: Instant) -> Result<&mut Instance, ApiError> {
-        let instance = self.own(caller, arn, op)?;
+        let instance = self.own(caller, arn, op, now)?;
         match instance.state(now) {
             State::Creating => Err(ApiError::conflict(format!(
                 "Instance {arn} is CREATE_IN_PROGRESS; only DescribeInstance and DeleteInstance are allowed"

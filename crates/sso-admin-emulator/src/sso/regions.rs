@@ -91,6 +91,9 @@ impl SsoState {
                 running.status(now).unwrap_or_default()
             )));
         }
+        if instance.key.updating(now) {
+            return Err(ApiError::conflict(format!("An encryption update of {arn} is in progress")));
+        }
         let replica =
             instance.replicas.iter_mut().find(|r| r.name == region).ok_or_else(|| region_not_found(region, arn))?;
         replica.removing = Some((now, super::seconds(config.region_remove_seconds)));
@@ -100,7 +103,7 @@ impl SsoState {
     pub(super) fn describe_region(&self, caller: &Caller, body: &Value, now: Instant) -> Result<Value, ApiError> {
         let input = Input::new(body)?;
         let (arn, region) = instance_and_region(&input)?;
-        let instance = self.visible(caller, arn, "DescribeRegion")?;
+        let instance = self.visible(caller, arn, "DescribeRegion", now)?;
         let regions = instance.regions(now);
         regions.into_iter().find(|r| r["RegionName"] == region).ok_or_else(|| region_not_found(region, arn))
     }
@@ -110,7 +113,7 @@ impl SsoState {
         let arn = input.required_string("InstanceArn", 10, 1224, &INSTANCE_ARN)?;
         let limit = input.integer("MaxResults", 1, 100)?.map_or(REGION_PAGE, |n| n as usize);
         let start = page_start(&input)?;
-        let instance = self.visible(caller, arn, "ListRegions")?;
+        let instance = self.visible(caller, arn, "ListRegions", now)?;
         Ok(page(instance.regions(now), start, limit, "Regions"))
     }
 }

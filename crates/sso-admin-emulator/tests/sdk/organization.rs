@@ -94,6 +94,8 @@ async fn an_organization_instance_takes_a_key_permission_sets_and_regions_one_wo
     assert_eq!(during.encryption_configuration_details().unwrap().encryption_status(), Some(&KmsKeyStatus::Updating));
     let error = add("us-east-1").send().await.unwrap_err();
     assert_eq!(code(&error), "ConflictException");
+    let remove_during = client.remove_region().instance_arn(ORG_ARN).region_name("us-east-1").send().await;
+    assert_eq!(code(&remove_during.unwrap_err()), "ConflictException", "one workflow at a time");
     settle().await;
     let after = client.describe_instance().instance_arn(ORG_ARN).send().await.unwrap();
     let details = after.encryption_configuration_details().unwrap();
@@ -119,6 +121,11 @@ async fn an_organization_instance_takes_a_key_permission_sets_and_regions_one_wo
     assert_eq!(listed.len(), 3, "one Region a page");
     let names: Vec<_> = listed.iter().flat_map(|p| p.regions()).filter_map(|r| r.region_name()).collect();
     assert_eq!(names, ["eu-west-1", "us-east-1", "ap-south-1"]);
+    let replica = sso(&emulator, MANAGEMENT_KEY, "us-east-1");
+    let read_there = replica.describe_instance().instance_arn(ORG_ARN).send().await.unwrap();
+    assert_eq!(read_there.primary_region(), Some("eu-west-1"), "an additional Region serves reads");
+    let changed_there = replica.add_region().instance_arn(ORG_ARN).region_name("sa-east-1").send().await;
+    assert!(message(changed_there).contains("must be called in the primary Region"));
     let listed_instance = client.list_instances().send().await.unwrap();
     assert_eq!(listed_instance.instances()[0].regions().len(), 3, "ListInstances shows the Regions");
 

@@ -1,5 +1,27 @@
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use super::*;
 use crate::sso::{Encryption as KeyState, InstanceState, Region};
+
+const GENERATION: i64 = 2;
+
+/// The workflow started last: its name and the generation it was started for, a second ago.
+type Last = Option<(&'static str, i64)>;
+
+fn decide_with(spec: &Spec, aws: &Aws, calls_region: &str, last: Last) -> Verdict {
+    let started = last.map(|(name, generation)| StartedWorkflow {
+        name: name.into(),
+        generation,
+        started_at: Time("2026-11-30T09:00:00Z".parse().unwrap()),
+    });
+    let facts = Facts {
+        instance: &aws.0,
+        calls_region,
+        generation: GENERATION,
+        last: started.as_ref().map(|s| (s, Duration::from_secs(1))),
+    };
+    next(&spec.0, &facts)
+}
 
 const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
 const PRIMARY: &str = "eu-west-1";
@@ -32,6 +54,16 @@ impl Aws {
 
     fn permission_sets(mut self) -> Self {
         self.0.permission_sets_enabled = Some(true);
+        self
+    }
+
+    fn no_key(mut self) -> Self {
+        self.0.encryption = None;
+        self
+    }
+
+    fn no_regions(mut self) -> Self {
+        self.0.regions.clear();
         self
     }
 
@@ -100,13 +132,14 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
     use EncryptionStatus::{Enabled, UpdateFailed, Updating};
     use RegionStatus::{Active, Adding, Removing};
     let mrk_enabled = || aws().key(cmk(MRK), Enabled, None);
-    let cases: Vec<(&str, Spec, Aws, bool, Want, &str)> = vec![
-        ("nothing asked", spec(), aws(), false, in_sync(&[]), ""),
+    let failed_key = format!("SetKey {MRK}").leak() as &'static str;
+    let cases: Vec<(&str, Spec, Aws, Last, Want, &str)> = vec![
+        ("nothing asked", spec(), aws(), None, in_sync(&[]), ""),
         (
             "a key is UPDATING",
             spec().key(KeyType::AwsOwned, None),
             aws().key(cmk(MRK), Updating, None),
-            false,
+            None,
             Want::Wait,
             "UPDATING",
         ),
@@ -114,7 +147,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "a Region is ADDING",
             spec(),
             mrk_enabled().region("us-east-1", Adding),
-            false,
+            None,
             Want::Wait,
             "us-east-1 of instance",
         ),
@@ -122,7 +155,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "a Region is REMOVING",
             spec().regions(&["us-east-1"]),
             mrk_enabled().region("us-east-1", Removing),
-            false,
+            None,
             Want::Wait,
             "REMOVING",
         ),
@@ -130,64 +163,105 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "the key first",
             spec().key(KeyType::CustomerManaged, Some(MRK)).permission_sets(true).regions(&["us-east-1"]),
             aws(),
-            false,
+            None,
             Want::Start(Workflow::SetKey(cmk(MRK))),
             "",
         ),
-        (
-            "the key is in place",
-            spec().key(KeyType::CustomerManaged, Some(MRK)),
-            mrk_enabled(),
-            false,
-            in_sync(&[]),
-            "",
-        ),
+        ("the key is in place", spec().key(KeyType::CustomerManaged, Some(MRK)), mrk_enabled(), None, in_sync(&[]), ""),
         (
             "back to the AWS owned key",
             spec().key(KeyType::AwsOwned, None),
             mrk_enabled(),
-            false,
+            None,
             Want::Start(Workflow::SetKey(EncryptionKey::AwsOwned)),
             "",
         ),
         (
-            "UPDATE_FAILED stalls with AWS's reason",
+            "UPDATE_FAILED stalls with AWS's reason once tried for this spec",
             spec().key(KeyType::CustomerManaged, Some(MRK)),
             aws().key(cmk(MRK), UpdateFailed, Some("KMS key is disabled")),
-            false,
+            Some((failed_key, GENERATION)),
             Want::Stalled("EncryptionUpdateFailed"),
             "KMS key is disabled",
         ),
         (
-            "UPDATE_FAILED is tried again after a spec change",
+            "UPDATE_FAILED is tried once more after a spec change",
             spec().key(KeyType::CustomerManaged, Some(MRK)),
             aws().key(cmk(MRK), UpdateFailed, Some("KMS key is disabled")),
-            true,
+            Some((failed_key, GENERATION - 1)),
             Want::Start(Workflow::SetKey(cmk(MRK))),
             "",
         ),
         (
-            "another key than the failed one is sent at once",
+            "another key than the failed one, in a new spec, is sent",
             spec().key(KeyType::CustomerManaged, Some(SINGLE)),
             aws().key(cmk(MRK), UpdateFailed, Some("disabled")),
-            false,
+            Some((failed_key, GENERATION - 1)),
             Want::Start(Workflow::SetKey(cmk(SINGLE))),
             "",
+        ),
+        (
+            "AWS naming the old key after a failure does not make the change go out again",
+            spec().key(KeyType::CustomerManaged, Some(MRK)),
+            aws().key(EncryptionKey::AwsOwned, UpdateFailed, Some("key policy")),
+            Some((failed_key, GENERATION)),
+            Want::Stalled(KEY_UPDATE_FAILED),
+            "key policy",
+        ),
+        (
+            "a change AWS does not show yet is not sent twice",
+            spec().key(KeyType::CustomerManaged, Some(MRK)),
+            aws(),
+            Some((failed_key, GENERATION)),
+            Want::Wait,
+            "does not show it yet",
+        ),
+        (
+            "a key AWS does not report is set once",
+            spec().key(KeyType::CustomerManaged, Some(MRK)),
+            aws().no_key(),
+            None,
+            Want::Start(Workflow::SetKey(cmk(MRK))),
+            "",
+        ),
+        (
+            "a Region in a status this operator does not know is waited out",
+            spec().regions(&["us-east-1"]),
+            mrk_enabled().region("us-east-1", RegionStatus::Other("SUSPENDED".into())),
+            None,
+            Want::Wait,
+            "SUSPENDED",
+        ),
+        (
+            "no Regions reported: none added blindly",
+            spec().regions(&["us-east-1"]),
+            mrk_enabled().no_regions(),
+            None,
+            Want::Stalled("RegionsNotReported"),
+            "",
+        ),
+        (
+            "an UPDATE_FAILED multi-Region key carries no Region",
+            spec().regions(&["us-east-1"]),
+            aws().key(cmk(MRK), UpdateFailed, None),
+            None,
+            Want::Stalled("RegionsNeedMultiRegionKey"),
+            "ENABLED",
         ),
         (
             "then permission sets",
             spec().key(KeyType::CustomerManaged, Some(MRK)).permission_sets(true).regions(&["us-east-1"]),
             mrk_enabled(),
-            false,
+            None,
             Want::Start(Workflow::EnablePermissionSets),
             "",
         ),
-        ("permission sets already on", spec().permission_sets(true), aws().permission_sets(), false, in_sync(&[]), ""),
+        ("permission sets already on", spec().permission_sets(true), aws().permission_sets(), None, in_sync(&[]), ""),
         (
             "permission sets cannot go back",
             spec().permission_sets(false),
             aws().permission_sets(),
-            false,
+            None,
             Want::Stalled("PermissionSetsCannotBeDisabled"),
             "cannot disable",
         ),
@@ -195,7 +269,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "then Regions, in spec order",
             spec().regions(&["us-east-1", "ap-south-1"]),
             mrk_enabled(),
-            false,
+            None,
             Want::Start(Workflow::AddRegion("us-east-1".into())),
             "",
         ),
@@ -203,7 +277,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "the next missing Region",
             spec().regions(&["us-east-1", "ap-south-1"]),
             mrk_enabled().region("us-east-1", Active),
-            false,
+            None,
             Want::Start(Workflow::AddRegion("ap-south-1".into())),
             "",
         ),
@@ -211,7 +285,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "every Region ACTIVE",
             spec().regions(&["us-east-1"]),
             mrk_enabled().region("us-east-1", Active),
-            false,
+            None,
             in_sync(&[]),
             "",
         ),
@@ -219,7 +293,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "Regions need a multi-Region key",
             spec().regions(&["us-east-1"]),
             aws().key(cmk(SINGLE), Enabled, None),
-            false,
+            None,
             Want::Stalled("RegionsNeedMultiRegionKey"),
             "us-east-1 cannot be added",
         ),
@@ -227,7 +301,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "the primary is not an additional Region",
             spec().regions(&[PRIMARY]),
             mrk_enabled(),
-            false,
+            None,
             Want::Stalled("PrimaryRegionListed"),
             "primary",
         ),
@@ -235,7 +309,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "an unlisted Region is retained by default",
             spec(),
             mrk_enabled().region("us-east-1", Active),
-            false,
+            None,
             in_sync(&["us-east-1"]),
             "",
         ),
@@ -243,7 +317,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "an unlisted Region is removed with the opt-in",
             spec().removing(),
             mrk_enabled().region("us-east-1", Active),
-            false,
+            None,
             Want::Start(Workflow::RemoveRegion("us-east-1".into())),
             "",
         ),
@@ -251,7 +325,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "Regions go before a key that cannot carry them",
             spec().key(KeyType::AwsOwned, None).removing(),
             mrk_enabled().region("us-east-1", Active),
-            false,
+            None,
             Want::Start(Workflow::RemoveRegion("us-east-1".into())),
             "",
         ),
@@ -259,7 +333,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "a key that would strand listed Regions stalls",
             spec().key(KeyType::CustomerManaged, Some(SINGLE)).removing().regions(&["us-east-1"]),
             mrk_enabled().region("us-east-1", Active),
-            false,
+            None,
             Want::Stalled("RegionsNeedMultiRegionKey"),
             "multi-Region",
         ),
@@ -267,13 +341,13 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             "a key that would strand retained Regions stalls",
             spec().key(KeyType::AwsOwned, None),
             mrk_enabled().region("us-east-1", Active),
-            false,
+            None,
             Want::Stalled("RegionsNeedMultiRegionKey"),
             "regionRemovalPolicy Remove",
         ),
     ];
-    for (name, spec, aws, retry, want, fragment) in cases {
-        let (got, message) = summary(next(&spec.0, &aws.0, PRIMARY, retry));
+    for (name, spec, aws, last, want, fragment) in cases {
+        let (got, message) = summary(decide_with(&spec, &aws, PRIMARY, last));
         assert_eq!(got, want, "{name}");
         assert!(message.contains(fragment), "{name}: {message}");
     }
@@ -282,7 +356,34 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
 #[test]
 fn a_customer_managed_key_without_its_arn_is_a_stalled_spec() {
     let spec = spec().key(KeyType::CustomerManaged, None);
-    let (got, message) = summary(next(&spec.0, &aws().0, PRIMARY, false));
+    let (got, message) = summary(decide_with(&spec, &aws(), PRIMARY, None));
     assert_eq!(got, Want::Stalled("InvalidSpec"));
     assert!(message.contains("kmsKeyArn"), "{message}");
+}
+
+#[test]
+fn key_and_region_changes_go_to_the_primary_region_only() {
+    let spec = spec().regions(&["us-east-1"]);
+    let aws = aws().key(cmk(MRK), EncryptionStatus::Enabled, None);
+    let (got, message) = summary(decide_with(&spec, &aws, "us-east-1", None));
+    assert_eq!(got, Want::Stalled("NotPrimaryRegion"));
+    assert!(message.contains("spec.region is eu-west-1"), "{message}");
+    let (got, _) = summary(decide_with(&spec, &aws, PRIMARY, None));
+    assert_eq!(got, Want::Start(Workflow::AddRegion("us-east-1".into())));
+}
+
+#[test]
+fn the_same_workflow_goes_out_again_only_after_aws_had_time_to_show_it() {
+    let spec = spec().key(KeyType::CustomerManaged, Some(MRK));
+    let started = StartedWorkflow {
+        name: format!("SetKey {MRK}"),
+        generation: GENERATION,
+        started_at: Time("2026-11-30T09:00:00Z".parse().unwrap()),
+    };
+    let aws = aws();
+    for (ago, want) in [(REPEAT_AFTER / 2, Want::Wait), (REPEAT_AFTER, Want::Start(Workflow::SetKey(cmk(MRK))))] {
+        let facts =
+            Facts { instance: &aws.0, calls_region: PRIMARY, generation: GENERATION, last: Some((&started, ago)) };
+        assert_eq!(summary(next(&spec.0, &facts)).0, want, "{ago:?} after");
+    }
 }

@@ -129,21 +129,4 @@ impl Workflow {
             Self::RemoveRegion(_) => "RemoveRegion",
         }
     }
-
-    /// The event reason and note that announce it.
-    pub fn announcement(&self, arn: &str) -> (&'static str, String) {
-        match self {
-            Self::SetKey(EncryptionKey::AwsOwned) => {
-                ("EncryptionKeyUpdate", format!("Switching instance {arn} to the AWS owned KMS key"))
-            }
-            Self::SetKey(EncryptionKey::CustomerManaged { kms_key_arn }) => {
-                ("EncryptionKeyUpdate", format!("Switching instance {arn} to the customer managed key {kms_key_arn}"))
-            }
-            Self::EnablePermissionSets => {
-                ("PermissionSetsEnabled", format!("Enabled permission sets on instance {arn}; this cannot be undone"))
-            }
-            Self::AddRegion(region) => ("RegionAdding", format!("Adding Region {region} to instance {arn}")),
-            Self::RemoveRegion(region) => ("RegionRemoving", format!("Removing Region {region} from instance {arn}")),
-        }
-    }
 }

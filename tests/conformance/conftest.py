@@ -55,15 +55,22 @@ def serve(command: list, health_path: str):
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def emulator_url(tmp_path_factory):
-    config = tmp_path_factory.mktemp("emulator") / "config.yaml"
-    config.write_text(
-        "createSeconds: 0.2\ndeleteSeconds: 0.2\nmanagementAccounts: ['999999999999']\n"
-        "failCreation:\n- name: doomed\n  reason: Quota reached\n"
-    )
+def emulator(tmp_path_factory, name: str, settings: str):
+    """Runs the emulator with `settings` (its YAML config); yields its URL."""
+    config = tmp_path_factory.mktemp(name) / "config.yaml"
+    config.write_text(settings)
     command = [emulator_binary(), "--listen", "127.0.0.1:{port}", "--config", str(config)]
     yield from serve(command, "/_emulator/health")
+
+
+@pytest.fixture(scope="session")
+def emulator_url(tmp_path_factory):
+    yield from emulator(
+        tmp_path_factory,
+        "emulator",
+        "createSeconds: 0.2\ndeleteSeconds: 0.2\nmanagementAccounts: ['999999999999']\n"
+        "failCreation:\n- name: doomed\n  reason: Quota reached\n",
+    )
 
 
 ORG_ARN = "arn:aws:sso:::instance/ssoins-0rg0rg0rg0rg0rg0"
@@ -73,15 +80,14 @@ DISABLED_KEY = "arn:aws:kms:eu-west-1:999999999999:key/mrk-ddddddddddddddddddddd
 @pytest.fixture(scope="session")
 def organization_url(tmp_path_factory):
     """An emulator whose management account 999999999999 holds the organization instance."""
-    config = tmp_path_factory.mktemp("organization") / "config.yaml"
-    config.write_text(
+    yield from emulator(
+        tmp_path_factory,
+        "organization",
         "managementAccounts: ['999999999999']\n"
         "encryptionSeconds: 0.3\nregionAddSeconds: 0.3\nregionRemoveSeconds: 0.3\n"
         f"instances:\n- {{account: '999999999999', region: eu-west-1, arn: '{ORG_ARN}', visibleTo: ['111122223333']}}\n"
-        f"unusableKmsKeys:\n  '{DISABLED_KEY}': {{refuse: KMS_DisabledException}}\n"
+        f"unusableKmsKeys:\n  '{DISABLED_KEY}': {{refuse: KMS_DisabledException}}\n",
     )
-    command = [emulator_binary(), "--listen", "127.0.0.1:{port}", "--config", str(config)]
-    yield from serve(command, "/_emulator/health")
 
 
 @pytest.fixture(scope="session")

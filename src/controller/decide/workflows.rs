@@ -61,18 +61,38 @@ impl Facts<'_> {
     }
 }
 
+/// How a key change starts its name in `status.lastWorkflow`.
+const SET_KEY: &str = "SetKey";
+
 /// How a workflow is named in `status.lastWorkflow` and in messages.
 pub struct Named<'a>(pub &'a Workflow);
 
 impl fmt::Display for Named<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Workflow::SetKey(EncryptionKey::AwsOwned) => f.write_str("SetKey AWS_OWNED_KMS_KEY"),
-            Workflow::SetKey(EncryptionKey::CustomerManaged { kms_key_arn }) => write!(f, "SetKey {kms_key_arn}"),
+            Workflow::SetKey(EncryptionKey::AwsOwned) => write!(f, "{SET_KEY} AWS_OWNED_KMS_KEY"),
+            Workflow::SetKey(EncryptionKey::CustomerManaged { kms_key_arn }) => write!(f, "{SET_KEY} {kms_key_arn}"),
             Workflow::EnablePermissionSets => f.write_str("EnablePermissionSets"),
             Workflow::AddRegion(region) => write!(f, "AddRegion {region}"),
             Workflow::RemoveRegion(region) => write!(f, "RemoveRegion {region}"),
         }
+    }
+}
+
+/// The event reason and note that announce a workflow's start.
+pub fn announcement(workflow: &Workflow, arn: &str) -> (&'static str, String) {
+    match workflow {
+        Workflow::SetKey(EncryptionKey::AwsOwned) => {
+            ("EncryptionKeyUpdate", format!("Switching instance {arn} to the AWS owned KMS key"))
+        }
+        Workflow::SetKey(EncryptionKey::CustomerManaged { kms_key_arn }) => {
+            ("EncryptionKeyUpdate", format!("Switching instance {arn} to the customer managed key {kms_key_arn}"))
+        }
+        Workflow::EnablePermissionSets => {
+            ("PermissionSetsEnabled", format!("Enabled permission sets on instance {arn}; this cannot be undone"))
+        }
+        Workflow::AddRegion(region) => ("RegionAdding", format!("Adding Region {region} to instance {arn}")),
+        Workflow::RemoveRegion(region) => ("RegionRemoving", format!("Removing Region {region} from instance {arn}")),
     }
 }
 
@@ -174,7 +194,7 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
         };
         let current = instance.encryption.as_ref();
         let failed = current.filter(|e| e.status == EncryptionStatus::UpdateFailed);
-        let tried = facts.started_for_this_spec().is_some_and(|(s, _)| s.name.starts_with("SetKey "));
+        let tried = facts.started_for_this_spec().is_some_and(|(s, _)| s.name.starts_with(SET_KEY));
         match (current, failed) {
             // Whichever key AWS names after a failure, the spec's key was tried for this spec.
             (_, Some(failure)) if tried => {

@@ -109,7 +109,7 @@ impl Reconcile<'_> {
                     generation,
                     started_at: super::whole_seconds(Timestamp::now()),
                 });
-                let (reason, note) = workflow.announcement(arn);
+                let (reason, note) = workflows::announcement(&workflow, arn);
                 self.report(EventType::Normal, reason, note.clone()).await;
                 Ok(Ending::Report(Outcome::Progressing { reason: workflows::UPDATING, message: note }, poll))
             }

@@ -187,6 +187,8 @@ pub async fn organization_instance_key_permission_sets_and_regions(plane: &mut C
     let condition = synced.condition("Synced").unwrap();
     assert_eq!(condition.reason, "KmsKeyUnusable");
     assert!(condition.message.contains("KMS_DisabledException"), "{}", condition.message);
+    let kept = synced.status.unwrap().encryption.unwrap();
+    assert_eq!((kept.kms_key_arn.as_deref(), kept.status.as_str()), (Some(MRK), "ENABLED"), "the key in use stays");
 
     // A key that AWS accepts and then fails: Stalled with AWS's reason verbatim.
     let mut failing = one.clone();

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::error::ApiError;
+
 pub(super) const AWS_OWNED: &str = "AWS_OWNED_KMS_KEY";
 pub(super) const CUSTOMER_MANAGED: &str = "CUSTOMER_MANAGED_KEY";
 
@@ -149,6 +151,23 @@ impl Instance {
     /// The Region workflow under way, if any: a Region ADDING or REMOVING.
     pub fn region_workflow(&self, now: Instant) -> Option<&Replica> {
         self.replicas.iter().find(|r| matches!(r.status(now), Some("ADDING" | "REMOVING")))
+    }
+
+    /// AWS runs one workflow at a time: a key update or a Region ADDING or
+    /// REMOVING refuses any other with a ConflictException.
+    pub fn refuse_if_busy(&self, now: Instant) -> Result<(), ApiError> {
+        let arn = &self.arn;
+        if self.key.updating(now) {
+            return Err(ApiError::conflict(format!("An encryption update of {arn} is in progress")));
+        }
+        match self.region_workflow(now) {
+            Some(running) => Err(ApiError::conflict(format!(
+                "Region {} of instance {arn} is {}; one workflow runs at a time",
+                running.name,
+                running.status(now).unwrap_or_default()
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub fn forget_removed_regions(&mut self, now: Instant) {

@@ -41,16 +41,7 @@ impl SsoState {
         if region == instance.region {
             return Err(ApiError::validation(format!("{region} is the primary Region of instance {arn}")));
         }
-        if let Some(running) = instance.region_workflow(now) {
-            return Err(ApiError::conflict(format!(
-                "Region {} of instance {arn} is {}; one Region workflow runs at a time",
-                running.name,
-                running.status(now).unwrap_or_default()
-            )));
-        }
-        if instance.key.updating(now) {
-            return Err(ApiError::conflict(format!("An encryption update of {arn} is in progress")));
-        }
+        instance.refuse_if_busy(now)?;
         if !instance.key.carries_regions(now) {
             return Err(ApiError::validation(
                 "Adding a Region needs the instance to be encrypted with a multi-Region customer managed KMS key",
@@ -84,16 +75,7 @@ impl SsoState {
                 "{region} is the primary Region of instance {arn}; it cannot be removed"
             )));
         }
-        if let Some(running) = instance.region_workflow(now) {
-            return Err(ApiError::conflict(format!(
-                "Region {} of instance {arn} is {}; one Region workflow runs at a time",
-                running.name,
-                running.status(now).unwrap_or_default()
-            )));
-        }
-        if instance.key.updating(now) {
-            return Err(ApiError::conflict(format!("An encryption update of {arn} is in progress")));
-        }
+        instance.refuse_if_busy(now)?;
         let replica =
             instance.replicas.iter_mut().find(|r| r.name == region).ok_or_else(|| region_not_found(region, arn))?;
         replica.removing = Some((now, super::seconds(config.region_remove_seconds)));

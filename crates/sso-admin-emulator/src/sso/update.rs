@@ -81,15 +81,7 @@ impl SsoState {
         }
         let instance = self.settled(caller, arn, "UpdateInstance", now)?;
         if let Some(key) = key {
-            if instance.key.updating(now) {
-                return Err(ApiError::conflict(format!("An encryption update of {arn} is already in progress")));
-            }
-            if let Some(region) = instance.region_workflow(now) {
-                return Err(ApiError::conflict(format!(
-                    "A Region workflow ({}) of {arn} is in progress; try again when it has finished",
-                    region.name
-                )));
-            }
+            instance.refuse_if_busy(now)?;
             let mut failure = None;
             if let Some(customer_key) = key.customer_key {
                 if !instance.organization {

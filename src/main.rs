@@ -164,6 +164,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let identity =
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
     let settings = Settings {
+        concurrency: args.concurrency,
         default_region,
         resync_interval: args.resync_interval,
         namespaces: args.watch_namespaces.into_iter().filter(|ns| !ns.is_empty()).collect(),
@@ -206,7 +207,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     // in-flight reconciles finish under it after a SIGTERM.
     let controllers_stopped = CancellationToken::new();
     let controllers = async {
-        controller::run(ctx, args.concurrency, readiness, shutdown.clone()).await;
+        controller::run(ctx, readiness, shutdown.clone()).await;
         controllers_stopped.cancel();
     };
     let keep_lease = async {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use identity_center_operator::sso::aws::AwsSsoAdmin;
-use identity_center_operator::sso::{CreateInstance, ErrorKind, InstanceState, RoleRef, SsoAdmin, Target};
+use identity_center_operator::sso::{CreateInstance, ErrorKind, InstanceState, RoleRef, SsoAdmin, Target, WriteGuard};
 use sso_admin_emulator::{Config, Emulator, FaultRule, Faults};
 
 /// The port as the operator builds it, with the emulator as its endpoint.
@@ -22,7 +22,7 @@ async fn port(endpoint: &str) -> AwsSsoAdmin {
 }
 
 fn target(role: Option<&str>) -> Target {
-    Target { region: "eu-west-1".into(), role: role.map(|r| RoleRef { role_arn: r.into(), external_id: None }) }
+    Target::new("eu-west-1", role.map(|r| RoleRef::new(r, None)))
 }
 
 fn create(token: &str) -> CreateInstance {
@@ -57,8 +57,32 @@ async fn the_port_creates_describes_tags_and_deletes() {
     let conflict = sso.create_instance(&me, &create("uid-2")).await.unwrap_err();
     assert_eq!(conflict.kind, ErrorKind::Conflict);
     sso.delete_instance(&me, &arn).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sso.describe_instance(&me, &arn).await.unwrap_err().kind, ErrorKind::AccessDenied);
+    // The emulator takes deleteSeconds to finish; AWS answers AccessDenied for an instance that is gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match sso.describe_instance(&me, &arn).await {
+            Err(error) if error.kind == ErrorKind::AccessDenied => break,
+            other => assert!(std::time::Instant::now() < deadline, "still there after 10 s: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_write_its_guard_refuses_never_reaches_aws_and_reads_are_not_guarded() {
+    let running = Emulator::start(Config { create_seconds: 0.0, ..Config::default() }).await.unwrap();
+    let sso = port(&running.endpoint()).await;
+    let arn = sso.create_instance(&target(None), &create("uid-1")).await.unwrap();
+    running.emulator.clear_calls();
+    let refusing = Target { guard: WriteGuard::new(|| Err("grant team-a was narrowed".into())), ..target(None) };
+
+    let refused = sso.delete_instance(&refusing, &arn).await.unwrap_err();
+    assert_eq!((refused.kind, refused.message.as_str()), (ErrorKind::NotPermitted, "grant team-a was narrowed"));
+    let tagged = sso.tag_instance(&refusing, &arn, &[("a".into(), "1".into())].into()).await.unwrap_err();
+    assert_eq!(tagged.kind, ErrorKind::NotPermitted);
+    assert_eq!(sso.describe_instance(&refusing, &arn).await.unwrap().arn, arn, "reads are not guarded");
+    let operations: Vec<String> = running.emulator.calls().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(operations, ["DescribeInstance"], "no refused write reached the emulator");
 }
 
 #[tokio::test]

@@ -223,6 +223,11 @@ pub struct IdentityCenterInstanceStatus {
     /// ARN of the instance, recorded as soon as CreateInstance returns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_arn: Option<String>,
+    /// How this object holds status.instanceArn: Created or Adopted (while it
+    /// held its account's claim) make the instance its own to change and
+    /// delete; Observed never does, whatever the object later asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<InstanceOwnership>,
     /// Region the instance lives in (the ARN does not carry it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -274,6 +279,32 @@ pub struct IdentityCenterInstanceStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::conditions")]
     pub conditions: Vec<Condition>,
+}
+
+/// How an object came to hold the instance in its status.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum InstanceOwnership {
+    /// CreateInstance with this object's UID as ClientToken made it.
+    Created,
+    /// spec.instanceArn named it, and this object held the account's claim when it took it over.
+    Adopted,
+    /// Seen with managementPolicy ObserveOnly: reported, never the object's to write or delete.
+    Observed,
+}
+
+impl IdentityCenterInstanceStatus {
+    /// The instance this object owns: one it created or adopted, never one
+    /// it only observed. A status from before ownership was recorded owns
+    /// its instance only if it sent CreateInstance.
+    pub fn owned_instance(&self) -> Option<&str> {
+        let arn = self.instance_arn.as_deref()?;
+        let owned = match self.ownership {
+            Some(InstanceOwnership::Created | InstanceOwnership::Adopted) => true,
+            Some(InstanceOwnership::Observed) => false,
+            None => self.create_requested_at.is_some(),
+        };
+        owned.then_some(arn)
+    }
 }
 
 impl IdentityCenterInstance {

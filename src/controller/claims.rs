@@ -30,6 +30,9 @@ pub enum Acting {
     As(Option<Credentials>),
     /// No grant admits it: it claims nothing, so it can block no one.
     Refused,
+    /// The grants are not listed yet: it claims nothing, and no claim is
+    /// decided until tenancy has said how it acts.
+    Pending,
 }
 
 impl Account {
@@ -52,7 +55,6 @@ pub fn key_of(object: &impl ResourceExt) -> String {
 #[derive(Clone, Debug)]
 struct Entry {
     account: Account,
-    role_arn: Option<String>,
     has_instance: bool,
     created: Option<Timestamp>,
 }
@@ -66,6 +68,9 @@ struct Index {
     /// Watched namespaces that have not listed once yet: until they have, an
     /// account's holder may be among the objects not seen.
     unlisted: HashSet<String>,
+    /// Objects seen before tenancy could say how they act: until they are
+    /// seen again, one of them may hold an account.
+    pending: HashSet<String>,
 }
 
 impl Index {
@@ -76,6 +81,7 @@ impl Index {
     }
 
     fn remove(&mut self, key: &str) {
+        self.pending.remove(key);
         let Some(old) = self.entries.remove(key) else { return };
         if let Some(keys) = self.by_account.get_mut(&old.account) {
             keys.remove(key);
@@ -112,11 +118,15 @@ impl ClaimIndex {
                 index.remove(&key);
                 return;
             }
+            Acting::Pending => {
+                index.remove(&key);
+                index.pending.insert(key);
+                return;
+            }
         };
         let entry = Entry {
             account: Account::of(object, role.as_ref()),
-            role_arn: role.map(|c| c.role_arn),
-            has_instance: object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
+            has_instance: object.status.as_ref().is_some_and(|s| s.owned_instance().is_some()),
             created: object.metadata.creation_timestamp.as_ref().map(|t| t.0),
         };
         index.insert(key, entry);
@@ -132,9 +142,11 @@ impl ClaimIndex {
         self.lock().unlisted.extend(namespaces);
     }
 
-    /// Whether every watch has listed at least once, so that the index holds every object.
+    /// Whether every watch has listed at least once and tenancy has said how
+    /// each object acts, so that the index holds every claim.
     pub fn is_complete(&self) -> bool {
-        self.lock().unlisted.is_empty()
+        let index = self.lock();
+        index.unlisted.is_empty() && index.pending.is_empty()
     }
 
     /// A watch of `namespace` ("" for all) starts listing from scratch.
@@ -153,6 +165,7 @@ impl ClaimIndex {
         for key in gone {
             index.remove(&key);
         }
+        index.pending.retain(|key| !in_scope(key) || seen.contains(key));
     }
 
     /// Whether any object acts with the operator's own credentials: only then
@@ -178,18 +191,6 @@ impl ClaimIndex {
                 created: e.created,
             })
             .collect()
-    }
-
-    /// Whether a managing object other than `except` acts through `role_arn`.
-    /// (An observer is not counted: its next call assumes the role again.)
-    pub fn role_in_use(&self, role_arn: &str, except: &str) -> bool {
-        let index = self.lock();
-        let Some(account) = account_of_role(role_arn) else { return false };
-        let keys = index.by_account.get(&Account::Role(account.to_string()));
-        keys.into_iter()
-            .flatten()
-            .filter(|k| *k != except)
-            .any(|k| index.entries.get(k).is_some_and(|e| e.role_arn.as_deref() == Some(role_arn)))
     }
 
     #[cfg(test)]
@@ -234,7 +235,11 @@ mod tests {
             self
         }
         fn with_instance(mut self) -> Self {
-            self.value["status"] = json!({"instanceArn": "arn:aws:sso:::instance/ssoins-1"});
+            self.value["status"] = json!({"instanceArn": "arn:aws:sso:::instance/ssoins-1", "ownership": "Created"});
+            self
+        }
+        fn observed_instance(mut self) -> Self {
+            self.value["status"] = json!({"instanceArn": "arn:aws:sso:::instance/ssoins-1", "ownership": "Observed"});
             self
         }
         fn build(self) -> IdentityCenterInstance {
@@ -273,6 +278,24 @@ mod tests {
         assert!(index.has_operator_claims());
         let b = index.claimants("111111111111", None).into_iter().find(|c| c.key == "b/two").unwrap();
         assert!(b.has_instance, "the recorded ARN is part of the claim");
+        observe(&index, object("b", "two").role(ROLE_A2).observed_instance().build());
+        let b = index.claimants("111111111111", None).into_iter().find(|c| c.key == "b/two").unwrap();
+        assert!(!b.has_instance, "an ARN it only observed does not rank it");
+    }
+
+    #[test]
+    fn no_claim_is_decided_while_tenancy_has_not_said_how_an_object_acts() {
+        let index = ClaimIndex::default();
+        index.expect(["".to_string()]);
+        index.relist_started("");
+        let restarted = object("evil", "squatter").role(ROLE_A).with_instance().build();
+        index.observe(&restarted, Acting::Pending);
+        index.relist_done("");
+        assert!(index.claimants(account_of_role(ROLE_A).unwrap(), None).is_empty(), "it claims nothing yet");
+        assert!(!index.is_complete(), "its claim is not known yet");
+        index.observe(&restarted, Acting::Refused);
+        assert!(index.is_complete());
+        assert!(index.claimants(account_of_role(ROLE_A).unwrap(), None).is_empty(), "refused: it never claims");
     }
 
     #[test]
@@ -317,18 +340,6 @@ mod tests {
     }
 
     #[test]
-    fn a_role_is_in_use_while_another_object_acts_through_it() {
-        let index = ClaimIndex::default();
-        observe(&index, object("a", "one").role(ROLE_A).build());
-        observe(&index, object("a", "two").role(ROLE_A2).build());
-        assert!(!index.role_in_use(ROLE_A, "a/one"), "same account, other role");
-        observe(&index, object("b", "three").role(ROLE_A).build());
-        assert!(index.role_in_use(ROLE_A, "a/one"));
-        index.forget("b/three");
-        assert!(!index.role_in_use(ROLE_A, "a/one"));
-    }
-
-    #[test]
     fn a_refused_object_claims_nothing_and_a_default_role_claims_its_account() {
         let index = ClaimIndex::default();
         let refused = object("evil", "squatter").role(ROLE_A).build();
@@ -340,6 +351,5 @@ mod tests {
         let claimants = index.claimants(account_of_role(ROLE_B).unwrap(), Some("999999999999"));
         assert_eq!(claimants.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["team/defaulted"]);
         assert!(!index.has_operator_claims(), "not taken for an object of the operator's account");
-        assert!(index.role_in_use(ROLE_B, "other/key"), "its role's credentials are in use");
     }
 }

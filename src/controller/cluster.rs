@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::core::ObjectMeta;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
@@ -108,9 +108,28 @@ impl Cluster {
         }
     }
 
-    /// Writes the ConfigMap named by spec.exportTo, owned by the object so it
-    /// goes with it. Not forced: fields someone else wrote make it fail (409).
-    pub async fn export(&self, config_map: &str, data: BTreeMap<String, String>) -> Result<(), kube::Error> {
+    /// Writes the ConfigMap named by spec.exportTo, but only one the operator
+    /// made for this object: a ConfigMap that exists without this object's
+    /// `EXPORT_OF` label is someone else's and is left untouched. Each object
+    /// writes under a field manager of its own.
+    pub async fn export(&self, config_map: &str, data: BTreeMap<String, String>) -> Result<(), ExportError> {
+        let uid = self.object.uid().unwrap_or_default();
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.object.namespace().unwrap_or_default());
+        let manager = export_field_manager(&uid);
+        // The test makes the update atomic with the ownership check: no read, no window between them.
+        let update: json_patch::Patch = serde_json::from_value(json!([
+            {"op": "test", "path": format!("/metadata/labels/{}", EXPORT_OF.replace('/', "~1")), "value": uid},
+            {"op": "add", "path": "/data", "value": data},
+        ]))
+        .expect("a well-formed JSON patch");
+        let params = PatchParams { field_manager: Some(manager.clone()), ..Default::default() };
+        match api.patch(config_map, &params, &Patch::<()>::Json(update)).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            // The test failed: the ConfigMap was not made for this object.
+            Err(kube::Error::Api(status)) if status.code == 422 => return Err(ExportError::NotOurs),
+            Err(error) => return Err(ExportError::Kube(error)),
+        }
         let owner = OwnerReference {
             controller: Some(true),
             ..self.object.controller_owner_ref(&()).expect("a stored object has a name and a uid")
@@ -120,14 +139,37 @@ impl Cluster {
                 name: Some(config_map.into()),
                 namespace: self.object.namespace(),
                 owner_references: Some(vec![owner]),
-                labels: Some(BTreeMap::from([("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into())])),
+                labels: Some(BTreeMap::from([
+                    ("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into()),
+                    (EXPORT_OF.into(), uid),
+                ])),
                 ..Default::default()
             },
             data: Some(data),
             ..Default::default()
         };
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.object.namespace().unwrap_or_default());
-        api.patch(config_map, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&desired)).await?;
-        Ok(())
+        match api.create(&PostParams { field_manager: Some(manager), ..Default::default() }, &desired).await {
+            Ok(_) => Ok(()),
+            // Made by someone else between the two calls.
+            Err(kube::Error::Api(status)) if status.code == 409 => Err(ExportError::NotOurs),
+            Err(error) => Err(ExportError::Kube(error)),
+        }
     }
+}
+
+/// The label on an export ConfigMap that names the UID of the object it was
+/// made for; the chart's admission policy lets the operator change no other.
+pub const EXPORT_OF: &str = "identitycenter.dev/export-of";
+
+/// Each object's own server-side field manager for its export (at most 128 characters).
+fn export_field_manager(uid: &str) -> String {
+    format!("{FIELD_MANAGER}/{uid}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the ConfigMap exists and was not made by the operator for this object")]
+    NotOurs,
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
 }

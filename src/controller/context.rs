@@ -7,6 +7,7 @@ use std::time::Duration;
 use kube::runtime::events::Reporter;
 
 use super::claims::ClaimIndex;
+use super::fairness::FairShare;
 use super::resync::ResyncSchedule;
 use super::tenancy::{Mode, Tenancy};
 use crate::metrics::Metrics;
@@ -22,6 +23,8 @@ pub struct Settings {
     pub namespaces: Vec<String>,
     /// Whether grants decide which namespaces may act in which accounts.
     pub tenancy: Mode,
+    /// How many reconciles run at once, shared fairly between namespaces.
+    pub concurrency: u16,
 }
 
 pub struct Context {
@@ -37,7 +40,9 @@ pub struct Context {
     /// Spreads the drift checks of settled objects over the resync interval.
     pub resync: ResyncSchedule,
     /// The grants and namespaces, from their watches.
-    pub tenancy: Tenancy,
+    pub tenancy: Arc<Tenancy>,
+    /// Each namespace's share of the reconcile slots.
+    pub fair_share: FairShare,
     /// Consecutive failed reconciles per object UID, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -51,7 +56,8 @@ impl Context {
         metrics: Arc<Metrics>,
     ) -> Self {
         let resync = ResyncSchedule::new(settings.resync_interval);
-        let tenancy = Tenancy::new(settings.tenancy);
+        let tenancy = Arc::new(Tenancy::new(settings.tenancy));
+        let fair_share = FairShare::new(settings.concurrency.into());
         Self {
             client,
             sso,
@@ -62,6 +68,7 @@ impl Context {
             claims: Default::default(),
             resync,
             tenancy,
+            fair_share,
             failures: Default::default(),
         }
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::Outcome;
-use crate::api::{DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, ManagementPolicy};
+use crate::api::{
+    DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, InstanceOwnership, ManagementPolicy,
+};
 use crate::sso::{Instance, InstanceState, Tags};
 
 /// How the object finds its instance.
@@ -18,6 +20,8 @@ pub enum Source {
     Recorded(String),
     /// spec.instanceArn: adopt an existing instance, never create.
     Adopt(String),
+    /// ObserveOnly with spec.instanceArn: report that instance, never write to it.
+    Observe(String),
     /// ObserveOnly without an ARN: the instance ListInstances shows for the account.
     Discover,
     /// Create one (CreateInstance with the object's UID as ClientToken).
@@ -41,7 +45,8 @@ pub fn plan(
     default_region: Option<&str>,
 ) -> Result<Plan, Outcome> {
     let recorded_region = status.and_then(|s| s.region.as_deref());
-    let recorded_arn = status.and_then(|s| s.instance_arn.as_deref());
+    // Only an instance the object owns binds it: an observed one is forgotten when it starts to manage.
+    let recorded_arn = status.and_then(|s| s.owned_instance());
     if let (Some(wanted), Some(recorded)) = (spec.region.as_deref(), recorded_region)
         && wanted != recorded
     {
@@ -73,11 +78,25 @@ pub fn plan(
     let source = match (spec.management_policy, recorded_arn, spec.instance_arn.as_deref()) {
         // The account's (or organization's) instance may be replaced: look every time.
         (ManagementPolicy::ObserveOnly, _, None) => Source::Discover,
-        (_, Some(arn), _) => Source::Recorded(arn.into()),
-        (_, None, Some(arn)) => Source::Adopt(arn.into()),
+        (ManagementPolicy::ObserveOnly, _, Some(arn)) => Source::Observe(arn.into()),
+        (ManagementPolicy::Manage, Some(arn), _) => Source::Recorded(arn.into()),
+        (ManagementPolicy::Manage, None, Some(arn)) => Source::Adopt(arn.into()),
         (ManagementPolicy::Manage, None, None) => Source::Create,
     };
     Ok(Plan { region: region.into(), source })
+}
+
+/// How the object holds the instance its plan leads to. Only a creation, or
+/// an adoption made while the object holds the account's claim, makes it the
+/// object's own.
+pub fn ownership(source: &Source, recorded: Option<InstanceOwnership>) -> InstanceOwnership {
+    match source {
+        Source::Create => InstanceOwnership::Created,
+        Source::Adopt(_) => InstanceOwnership::Adopted,
+        Source::Observe(_) | Source::Discover => InstanceOwnership::Observed,
+        // `plan` records only an owned instance; a status from before ownership owns what it created.
+        Source::Recorded(_) => recorded.unwrap_or(InstanceOwnership::Created),
+    }
 }
 
 /// The recorded instance lives in another account than the spec now targets
@@ -281,9 +300,10 @@ pub enum Deletion {
     Recover(Timestamp),
 }
 
-/// From the spec and what the status recorded: the ARN, or the moment CreateInstance was asked for.
+/// From the spec and what the status recorded: the ARN the object owns (an
+/// observed one is never deleted), or the moment CreateInstance was asked for.
 pub fn deletion(spec: &IdentityCenterInstanceSpec, status: Option<&IdentityCenterInstanceStatus>) -> Deletion {
-    let arn = status.and_then(|s| s.instance_arn.clone());
+    let arn = status.and_then(|s| s.owned_instance()).map(str::to_string);
     let requested = status.and_then(|s| s.create_requested_at.as_ref()).map(|t| t.0);
     match (spec.management_policy, spec.deletion_policy, arn, requested) {
         (ManagementPolicy::ObserveOnly, _, _, _) => Deletion::Release(Release::ObserveOnly),

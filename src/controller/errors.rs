@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::tenancy;
 use crate::sso::{ErrorKind, SsoError};
 
 /// How the operator retries after a failure.
@@ -53,12 +54,37 @@ pub fn created_nothing(err: &SsoError) -> bool {
             | Throttling
             | ResourceNotFound
             | NotLeader
+            | NotPermitted
+            | RateLimited(_)
     )
+}
+
+/// What stands in a status for an AWS principal named in an AWS message.
+const PRINCIPAL: &str = "<an AWS principal, named in the operator's log>";
+
+/// `text` with the ARNs of AWS principals (users, role sessions) taken out.
+/// AWS names the caller in AccessDenied messages; the status of a tenant's
+/// object must not show the operator's identity. The log keeps the original.
+pub fn without_principals(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("arn:aws") {
+        out.push_str(&rest[..start]);
+        let arn = &rest[start..];
+        let end = arn.find(|c: char| c.is_whitespace() || "\",;()'".contains(c)).unwrap_or(arn.len());
+        let principal =
+            [":user/", ":assumed-role/", ":federated-user/", ":root"].iter().any(|p| arn[..end].contains(p));
+        out.push_str(if principal { PRINCIPAL } else { &arn[..end] });
+        rest = &arn[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn classify(err: &SsoError) -> Classified {
     let reason = err.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-    let detail = format!("{} answered {}{reason}: {}", err.operation, err.kind, err.message);
+    let message = without_principals(&err.message);
+    let detail = format!("{} answered {}{reason}: {message}", err.operation, err.kind);
     let (reason, retry, advice) = match &err.kind {
         _ if err.kms_reason().is_some() => (
             "KmsKeyUnusable",
@@ -125,6 +151,15 @@ pub fn classify(err: &SsoError) -> Classified {
             FAST,
             "This replica lost its leader lease and sent nothing; the replica that holds the lease carries on.",
         ),
+        // Reconcile requeues these itself; should one reach here, it is throttling of our own making.
+        ErrorKind::RateLimited(_) => {
+            ("Throttled", THROTTLED, "The operator's own call rate limit is reached; retrying.")
+        }
+        ErrorKind::NotPermitted => (
+            tenancy::NOT_PERMITTED,
+            Retry::Never,
+            "A grant changed while the write was on its way, and no longer admits it; nothing was sent.",
+        ),
         ErrorKind::Unknown(_) => ("AwsError", FAST, "An unexpected AWS error; retrying with backoff."),
     };
     Classified { reason, retry, message: format!("{advice} ({detail})") }
@@ -182,6 +217,7 @@ mod tests {
             (err(Credentials, "AssumeRole failed"), "CredentialsUnavailable", SLOW),
             (err(ResourceNotFound, "gone"), "ResourceNotFound", FAST),
             (err(NotLeader, "not sent"), "NotLeader", FAST),
+            (err(NotPermitted, "grant narrowed"), "NotPermitted", Retry::Never),
             (err(Unknown("Weird".into()), "?"), "AwsError", FAST),
         ];
         for (error, reason, retry) in cases {
@@ -203,12 +239,39 @@ mod tests {
             Throttling,
             ResourceNotFound,
             NotLeader,
+            NotPermitted,
         ] {
             assert!(created_nothing(&err(kind.clone(), "")), "{kind:?}");
         }
         for kind in [InternalServer, Transport, Unknown("X".into())] {
             assert!(!created_nothing(&err(kind.clone(), "")), "{kind:?} may hide a creation");
         }
+    }
+
+    #[test]
+    fn a_status_never_names_the_principal_aws_named_and_keeps_every_other_arn() {
+        let cases = [
+            (
+                "User: arn:aws:sts::999988887777:assumed-role/identity-center-operator/pod-1 is not authorized to \
+                 perform: sso:DeleteInstance on resource: arn:aws:sso:::instance/ssoins-1",
+                "User: <an AWS principal, named in the operator's log> is not authorized to perform: \
+                 sso:DeleteInstance on resource: arn:aws:sso:::instance/ssoins-1",
+            ),
+            (
+                "by arn:aws:iam::999988887777:user/ci, denied",
+                "by <an AWS principal, named in the operator's log>, denied",
+            ),
+            (
+                "role arn:aws:iam::111122223333:role/admin (account)",
+                "role arn:aws:iam::111122223333:role/admin (account)",
+            ),
+            ("no arn here", "no arn here"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(without_principals(text), want);
+        }
+        let denied = err(ErrorKind::AccessDenied, "User: arn:aws:iam::999988887777:user/operator is not authorized");
+        assert!(!classify(&denied).message.contains("999988887777"), "{}", classify(&denied).message);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod conditions;
 mod context;
 pub mod decide;
 pub mod errors;
+mod fairness;
 mod malformed;
 mod reconcile;
 mod resync;

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::claims::{Acting, key_of};
 use super::context::Context;
-use super::reconcile::{Error, reconcile, role_of, role_ref};
+use super::reconcile::{Error, reconcile, role_ref};
 use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
 use crate::api::IdentityCenterInstance;
 
@@ -45,20 +45,44 @@ fn spec_or_deletion(object: &Watched) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// Kubernetes API failures only: AWS failures are handled inside reconcile.
-fn error_policy(object: Arc<Watched>, error: &Error, _: Arc<Context>) -> Action {
-    let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
-    tracing::warn!(%namespace, %name, %error, "reconcile failed; retrying");
-    Action::requeue(retry_delay(error, rand::random::<f64>()))
+/// The prefix of the annotations and labels the operator reads.
+const OWN_PREFIX: &str = "identitycenter.dev/";
+
+/// Strips what the operator never reads from a watched object before it is
+/// cached: managedFields, and annotations and labels other than its own. A
+/// tenant's object, however large its metadata, then costs the operator about
+/// as much memory as any other.
+fn keep_what_is_read(object: &mut Watched) {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    for map in [&mut meta.annotations, &mut meta.labels] {
+        if let Some(entries) = map {
+            entries.retain(|key, _| key.starts_with(OWN_PREFIX));
+            if entries.is_empty() {
+                *map = None;
+            }
+        }
+    }
 }
 
-/// When to try again after a Kubernetes API failure; `jitter` in [0, 1).
-/// A conflict only means the watch cache was behind the object: it catches
-/// up within moments.
-pub(super) fn retry_delay(error: &Error, jitter: f64) -> Duration {
+/// Kubernetes API failures only: AWS failures are handled inside reconcile.
+fn error_policy(object: Arc<Watched>, error: &Error, ctx: Arc<Context>) -> Action {
+    let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
+    let attempt = object.uid().map_or(0, |uid| ctx.record_failure(&uid));
+    tracing::warn!(%namespace, %name, %error, attempt, "reconcile failed; retrying");
+    Action::requeue(retry_delay(error, attempt, rand::random::<f64>()))
+}
+
+/// When to try again after Kubernetes API failure number `attempt` (0-based)
+/// in a row; `jitter` in [0, 1). A conflict usually means only that the watch
+/// cache was behind the object, which catches up within moments; conflicts
+/// again and again mean someone keeps changing it (a tenant churning
+/// annotations), so the delay doubles, as for other failures.
+pub(super) fn retry_delay(error: &Error, attempt: u32, jitter: f64) -> Duration {
     let conflict = matches!(error, Error::Kube(kube::Error::Api(status)) if status.code == 409);
-    let (base, spread) = if conflict { (1.0, 1.0) } else { (5.0, 10.0) };
-    Duration::from_secs_f64(base + spread * jitter.clamp(0.0, 1.0))
+    let (base, cap) = if conflict { (1.0, 60.0) } else { (5.0, 300.0) };
+    let delay = (base * 2f64.powi(attempt.min(16) as i32)).min(cap);
+    Duration::from_secs_f64(delay * (1.0 + jitter.clamp(0.0, 1.0)))
 }
 
 /// Keeps the claim index in step with one watch of `scope` ("" for all namespaces).
@@ -77,22 +101,22 @@ fn index_event(ctx: &Context, scope: &str, event: &watcher::Event<Watched>) {
 }
 
 /// An object is gone from the cluster (released by its finalizer, or deleted
-/// without one): nothing is kept for it, nor for the role it acted through
-/// (its own, or a grant's default) once no other managing object uses it.
+/// without one): nothing is kept for it, its role sessions included (each
+/// object has its own: the one of its role, or of a grant's default role).
 pub(super) fn forget_object(ctx: &Context, object: &Watched) {
     if let Some(uid) = object.uid() {
         ctx.record_success(&uid);
         ctx.metrics.object_gone(&uid);
     }
     let Ok(valid) = &object.0 else { return };
-    let role = match ctx.tenancy.acting(valid) {
-        Acting::As(Some(credentials)) => Some(role_ref(&credentials)),
-        Acting::As(None) | Acting::Refused => role_of(valid),
+    let admitted = match ctx.tenancy.acting(valid) {
+        Acting::As(role) => role,
+        Acting::Refused | Acting::Pending => None,
     };
-    if let Some(role) = role
-        && !ctx.claims.role_in_use(&role.role_arn, &key_of(valid))
-    {
-        ctx.sso.forget_role(&role);
+    let own = valid.spec.credentials.as_ref();
+    let default = admitted.as_ref().filter(|admitted| Some(*admitted) != own);
+    for credentials in [own, default].into_iter().flatten() {
+        ctx.sso.forget_role(&role_ref(credentials, valid));
     }
 }
 
@@ -114,7 +138,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Runs until `shutdown` is cancelled; in-flight reconciles finish first,
 /// within a grace period (a watch that never synced holds nothing worth waiting for).
-pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shutdown: CancellationToken) {
+pub async fn run(ctx: Arc<Context>, readiness: Readiness, shutdown: CancellationToken) {
+    let concurrency = ctx.settings.concurrency;
     let scopes: Vec<(String, Api<Watched>)> = if ctx.settings.namespaces.is_empty() {
         vec![(String::new(), Api::all(ctx.client.clone()))]
     } else {
@@ -134,8 +159,8 @@ pub async fn run(ctx: Arc<Context>, concurrency: u16, readiness: Readiness, shut
         let watched = ctx.clone();
         let stream = watcher(api, watcher::Config::default().any_semantic())
             .default_backoff()
-            // The cache holds every object: keep only what reconciles read.
-            .modify(|object| object.managed_fields_mut().clear())
+            // The cache holds every object, refused ones too: keep only what reconciles read.
+            .modify(keep_what_is_read)
             .inspect_ok(move |event| {
                 index_event(&watched, &scope, event);
                 if let watcher::Event::Delete(object) = event {
@@ -194,16 +219,45 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn the_cache_keeps_only_the_operators_own_metadata() {
+        let mut watched: Watched = serde_json::from_value(serde_json::json!({
+            "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
+            "metadata": {
+                "name": "big", "namespace": "team-b",
+                "annotations": {"padding": "x".repeat(150_000), "identitycenter.dev/paused": "true"},
+                "labels": {"team": "b"},
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}],
+            },
+            "spec": {},
+        }))
+        .unwrap();
+        keep_what_is_read(&mut watched);
+        let meta = watched.meta();
+        let annotations: Vec<&String> = meta.annotations.iter().flat_map(|a| a.keys()).collect();
+        assert_eq!(annotations, ["identitycenter.dev/paused"]);
+        assert_eq!((meta.labels.as_ref(), meta.managed_fields.as_ref()), (None, None));
+        assert!(watched.0.is_ok(), "the object itself is intact");
+    }
+
     fn api_error(code: u16) -> Error {
         Error::Kube(kube::Error::Api(Box::new(Status::failure("test", "Test").with_code(code))))
     }
 
     #[test]
-    fn a_conflict_is_retried_at_once_and_other_failures_after_a_while() {
-        let cases = [(409, 0.0, 1.0), (409, 0.99, 1.99), (500, 0.0, 5.0), (403, 0.5, 10.0)];
-        for (code, jitter, seconds) in cases {
-            let got = retry_delay(&api_error(code), jitter).as_secs_f64();
-            assert!((got - seconds).abs() < 1e-9, "{code} {jitter}: {got}");
+    fn a_conflict_is_retried_at_once_then_ever_later_and_other_failures_after_a_while() {
+        let cases = [
+            (409, 0, 0.0, 1.0),
+            (409, 0, 0.99, 1.99),
+            (409, 3, 0.0, 8.0),
+            (409, 10, 0.0, 60.0),
+            (500, 0, 0.0, 5.0),
+            (403, 0, 0.5, 7.5),
+            (500, 20, 0.0, 300.0),
+        ];
+        for (code, attempt, jitter, seconds) in cases {
+            let got = retry_delay(&api_error(code), attempt, jitter).as_secs_f64();
+            assert!((got - seconds).abs() < 1e-9, "{code} #{attempt} {jitter}: {got}");
         }
     }
 }

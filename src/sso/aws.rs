@@ -7,7 +7,7 @@
 //! and one HTTP connection pool, whatever the number of roles. Endpoints
 //! honour AWS_ENDPOINT_URL_SSO_ADMIN, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -29,16 +29,23 @@ use k8s_openapi::jiff::Timestamp;
 use super::sessions::{RoleSessions, SessionLimits};
 use super::{
     CreateInstance, Encryption, EncryptionKey, EncryptionStatus, ErrorKind, Instance, InstanceState,
-    Region as InstanceRegion, RegionStatus, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow,
+    Region as InstanceRegion, RegionStatus, Requester, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow, WriteGuard,
+    WriteRefused,
 };
 use crate::leader::{Leadership, NotLeader};
+use crate::tables::LruTable;
 
 const SESSION_NAME: &str = "identity-center-operator";
+/// More than AWS has Regions: a tenant asking for made-up ones cannot grow the table.
+const REGIONAL_CLIENTS: usize = 64;
+const REGIONAL_CLIENT_IDLE: Duration = Duration::from_secs(3600);
 
 pub struct AwsSsoAdmin {
     base: SdkConfig,
-    /// One client per region: the SDK's retry quota is kept per client and region.
-    regional: std::sync::Mutex<HashMap<String, aws_sdk_ssoadmin::Client>>,
+    /// One client per region: the SDK's retry quota is kept per client and
+    /// region. Bounded, and idle ones dropped: spec.region is a tenant's to
+    /// choose, so the Regions asked for are not a fixed set.
+    regional: std::sync::Mutex<LruTable<String, aws_sdk_ssoadmin::Client>>,
     /// STS with the operator's own credentials: AssumeRole and GetCallerIdentity.
     sts: aws_sdk_sts::Client,
     sessions: RoleSessions,
@@ -65,29 +72,59 @@ impl Intercept for LeaseFence {
     }
 }
 
-/// The SSO Admin client for a target and the credentials override its role needs.
+/// Asks the target's [`WriteGuard`] right before each attempt of a write
+/// goes on the wire, after the rate limit, AssumeRole and any retry delay:
+/// the latest moment at which a narrowed grant can still stop it.
+#[derive(Debug)]
+struct AuthorizeWrite(WriteGuard);
+
+impl Intercept for AuthorizeWrite {
+    fn name(&self) -> &'static str {
+        "AuthorizeWrite"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.check().map_err(Into::into)
+    }
+}
+
+/// The SSO Admin client for a target, the credentials override its role
+/// needs, and the guard of its writes.
 #[derive(Clone)]
 struct Route {
     client: aws_sdk_ssoadmin::Client,
     role_credentials: Option<Credentials>,
+    guard: WriteGuard,
 }
 
-/// Sends an SSO Admin request along a route: with the role's credentials when it has some.
+/// Sends an SSO Admin request along a route: with the role's credentials
+/// when it has some, and, for a `write`, through the route's write guard.
 macro_rules! send {
     ($route:expr, $request:expr, $operation:literal) => {
-        send!($route, $request, $operation, |_| None)
+        send!(@send $route, $request, $operation, |_| None, false)
     };
-    ($route:expr, $request:expr, $operation:literal, $reason:expr) => {{
+    (write $route:expr, $request:expr, $operation:literal) => {
+        send!(@send $route, $request, $operation, |_| None, true)
+    };
+    (write $route:expr, $request:expr, $operation:literal, $reason:expr) => {
+        send!(@send $route, $request, $operation, $reason, true)
+    };
+    (@send $route:expr, $request:expr, $operation:literal, $reason:expr, $write:expr) => {{
         let route = $route;
-        let request = $request;
-        let result = match route.role_credentials {
-            Some(credentials) => {
-                let config = aws_sdk_ssoadmin::config::Builder::default().credentials_provider(credentials);
-                request.customize().config_override(config).send().await
-            }
-            None => request.send().await,
-        };
-        result.map_err(|e| {
+        let mut request = $request.customize();
+        if let Some(credentials) = route.role_credentials {
+            let config = aws_sdk_ssoadmin::config::Builder::default().credentials_provider(credentials);
+            request = request.config_override(config);
+        }
+        if $write {
+            request = request.interceptor(AuthorizeWrite(route.guard.clone()));
+        }
+        request.send().await.map_err(|e| {
             let reason = $reason(&e);
             sdk_error($operation, e).with_reason(reason)
         })
@@ -119,18 +156,23 @@ impl AwsSsoAdmin {
 
     fn with(base: SdkConfig, limits: SessionLimits, leadership: Leadership) -> Self {
         let sts = aws_sdk_sts::Client::new(&base);
-        Self { base, regional: Default::default(), sts, sessions: RoleSessions::new(limits), leadership }
+        let regional = std::sync::Mutex::new(LruTable::new(REGIONAL_CLIENTS));
+        Self { base, regional, sts, sessions: RoleSessions::new(limits), leadership }
     }
 
     fn client(&self, region: &str) -> aws_sdk_ssoadmin::Client {
+        let now = std::time::Instant::now();
         let mut regional = self.regional.lock().expect("never poisoned");
-        let client = regional.entry(region.to_string()).or_insert_with(|| {
-            let config = self.base.to_builder().region(Region::new(region.to_string())).build();
-            let config =
-                aws_sdk_ssoadmin::config::Builder::from(&config).interceptor(LeaseFence(self.leadership.clone()));
-            aws_sdk_ssoadmin::Client::from_conf(config.build())
-        });
-        client.clone()
+        regional.remove_idle(REGIONAL_CLIENT_IDLE, now);
+        let key = region.to_string();
+        if let Some(client) = regional.get(&key, now) {
+            return client.clone();
+        }
+        let config = self.base.to_builder().region(Region::new(key.clone())).build();
+        let config = aws_sdk_ssoadmin::config::Builder::from(&config).interceptor(LeaseFence(self.leadership.clone()));
+        let client = aws_sdk_ssoadmin::Client::from_conf(config.build());
+        regional.insert(key, client.clone(), now);
+        client
     }
 
     async fn route(&self, target: &Target) -> Result<Route, SsoError> {
@@ -138,13 +180,24 @@ impl AwsSsoAdmin {
             Some(role) => Some(self.sessions.credentials(role, || self.assume_role(role)).await?),
             None => None,
         };
-        Ok(Route { client: self.client(&target.region), role_credentials })
+        Ok(Route { client: self.client(&target.region), role_credentials, guard: target.guard.clone() })
     }
 
     async fn assume_role(&self, role: &RoleRef) -> Result<Credentials, SsoError> {
+        let session_name = role.on_behalf_of.as_ref().map_or_else(|| SESSION_NAME.to_string(), Requester::session_name);
+        let tags = match &role.on_behalf_of {
+            Some(requester) => Some(
+                (requester.session_tags().into_iter())
+                    .map(|(key, value)| aws_sdk_sts::types::Tag::builder().key(key).value(value).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| SsoError::new("AssumeRole", ErrorKind::Validation, e.to_string()))?,
+            ),
+            None => None,
+        };
         let out = (self.sts.assume_role())
             .role_arn(&role.role_arn)
-            .role_session_name(SESSION_NAME)
+            .role_session_name(session_name)
+            .set_tags(tags)
             .set_external_id(role.external_id.clone())
             .send()
             .await
@@ -198,8 +251,11 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let detail = DisplayErrorContext(&err).to_string();
+    if let Some(refused) = cause::<WriteRefused>(&err) {
+        return SsoError::new(operation, ErrorKind::NotPermitted, refused.to_string());
+    }
     let kind = match &err {
-        _ if fenced(&err) => ErrorKind::NotLeader,
+        _ if cause::<NotLeader>(&err).is_some() => ErrorKind::NotLeader,
         SdkError::ServiceError(service) => match service.err().code() {
             Some(code) => ErrorKind::from_code(code),
             None => ErrorKind::Unknown("unnamed service error".into()),
@@ -219,16 +275,17 @@ where
     SsoError::new(operation, kind, message)
 }
 
-/// Whether the request was stopped by [`LeaseFence`] before it was sent.
-fn fenced(err: &(dyn std::error::Error + 'static)) -> bool {
+/// The error of type `T` in the chain of `err`: how an interceptor's refusal
+/// ([`LeaseFence`], [`AuthorizeWrite`]) comes back out of the SDK.
+fn cause<'a, T: std::error::Error + 'static>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
     let mut cause = Some(err);
     while let Some(error) = cause {
-        if error.is::<NotLeader>() {
-            return true;
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
         }
         cause = error.source();
     }
-    false
+    None
 }
 
 /// An [`Instance`] from DescribeInstance's output or a ListInstances item,
@@ -328,7 +385,7 @@ impl SsoAdmin for AwsSsoAdmin {
             .client_token(&input.client_token)
             .set_name(input.name.clone())
             .set_tags(tags);
-        let out = send!(route, request, "CreateInstance")?;
+        let out = send!(write route, request, "CreateInstance")?;
         out.instance_arn
             .ok_or_else(|| SsoError::new("CreateInstance", ErrorKind::Unknown("NoArn".into()), "no InstanceArn"))
     }
@@ -362,7 +419,7 @@ impl SsoAdmin for AwsSsoAdmin {
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
         let route = self.route(target).await?;
         let request = route.client.update_instance().instance_arn(arn).name(name);
-        send!(route, request, "UpdateInstance")?;
+        send!(write route, request, "UpdateInstance")?;
         Ok(())
     }
 
@@ -376,19 +433,19 @@ impl SsoAdmin for AwsSsoAdmin {
                     .build()
                     .map_err(|e| SsoError::new("UpdateInstance", ErrorKind::Validation, e.to_string()))?;
                 let request = route.client.update_instance().instance_arn(arn).encryption_configuration(configuration);
-                send!(route, request, "UpdateInstance", update_reason)?;
+                send!(write route, request, "UpdateInstance", update_reason)?;
             }
             Workflow::EnablePermissionSets => {
                 let request = route.client.update_instance().instance_arn(arn).permission_sets_enabled(true);
-                send!(route, request, "UpdateInstance", update_reason)?;
+                send!(write route, request, "UpdateInstance", update_reason)?;
             }
             Workflow::AddRegion(region) => {
                 let request = route.client.add_region().instance_arn(arn).region_name(region);
-                send!(route, request, "AddRegion")?;
+                send!(write route, request, "AddRegion")?;
             }
             Workflow::RemoveRegion(region) => {
                 let request = route.client.remove_region().instance_arn(arn).region_name(region);
-                send!(route, request, "RemoveRegion")?;
+                send!(write route, request, "RemoveRegion")?;
             }
         }
         Ok(())
@@ -397,7 +454,7 @@ impl SsoAdmin for AwsSsoAdmin {
     async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
         let route = self.route(target).await?;
         let request = route.client.delete_instance().instance_arn(arn);
-        send!(route, request, "DeleteInstance")?;
+        send!(write route, request, "DeleteInstance")?;
         Ok(())
     }
 
@@ -422,7 +479,7 @@ impl SsoAdmin for AwsSsoAdmin {
     async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError> {
         let route = self.route(target).await?;
         let request = route.client.tag_resource().instance_arn(arn).resource_arn(arn).set_tags(Some(aws_tags(tags)?));
-        send!(route, request, "TagResource")?;
+        send!(write route, request, "TagResource")?;
         Ok(())
     }
 
@@ -430,7 +487,7 @@ impl SsoAdmin for AwsSsoAdmin {
         let route = self.route(target).await?;
         let request =
             route.client.untag_resource().instance_arn(arn).resource_arn(arn).set_tag_keys(Some(keys.to_vec()));
-        send!(route, request, "UntagResource")?;
+        send!(write route, request, "UntagResource")?;
         Ok(())
     }
 

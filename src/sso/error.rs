@@ -19,6 +19,11 @@ pub enum ErrorKind {
     Credentials,
     /// Not sent: this replica's leader lease is not current (`leader::Leadership`).
     NotLeader,
+    /// Not sent: the target's write guard refused it at the moment of sending.
+    NotPermitted,
+    /// Not sent: the account's (or the operator's) call rate leaves no token
+    /// for this long; look again then rather than wait.
+    RateLimited(std::time::Duration),
     /// An error code this operator does not know.
     Unknown(String),
 }
@@ -48,6 +53,7 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unknown(code) => f.write_str(code),
+            Self::RateLimited(_) => f.write_str("RateLimited"),
             other => write!(f, "{other:?}"),
         }
     }

@@ -72,6 +72,11 @@ impl Bucket {
         if self.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.tokens / self.rate) }
     }
 
+    /// Returns a reserved token that will not be used.
+    pub fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.ceiling.burst);
+    }
+
     pub fn throttled(&mut self, now: Instant) {
         self.refill(now);
         self.rate = (self.rate / 2.0).max(self.ceiling.per_second * FLOOR_SHARE);
@@ -91,6 +96,20 @@ impl Bucket {
         self.refill(now);
         self.tokens >= self.ceiling.burst && self.rate >= self.ceiling.per_second
     }
+}
+
+/// A read waits for its token in its reconcile's slot at most this long.
+pub const LONGEST_WAIT_IN_A_SLOT: Duration = Duration::from_millis(250);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallKind {
+    Read,
+    Write,
+}
+
+fn rate_limited(account: &str, wait: Duration) -> String {
+    let account = if account == OPERATOR_ACCOUNT { "the operator's own account" } else { account };
+    format!("{account} is at its call rate; the next call fits in {:.1} s", wait.as_secs_f64())
 }
 
 /// The operator's own account, for the per-account bucket of calls without a role.
@@ -134,7 +153,17 @@ impl<S> Limited<S> {
         self.buckets.lock().expect("never poisoned")
     }
 
-    async fn limit<T>(&self, target: &Target, call: impl Future<Output = Result<T, SsoError>>) -> Result<T, SsoError> {
+    /// Runs `call` once its tokens are there. A read that would wait longer
+    /// than [`LONGEST_WAIT_IN_A_SLOT`] gives its tokens back and returns
+    /// `RateLimited` instead, so that its reconcile is requeued and frees its
+    /// slot for other objects; a write, which its reconcile has already
+    /// prepared with reads, waits.
+    async fn limit<T>(
+        &self,
+        target: &Target,
+        kind: CallKind,
+        call: impl Future<Output = Result<T, SsoError>>,
+    ) -> Result<T, SsoError> {
         let account = account_key(target);
         let wait = {
             let now = Instant::now();
@@ -145,7 +174,13 @@ impl<S> Limited<S> {
             let global = buckets.global.reserve(now);
             let per_account = self.limits.per_account;
             let bucket = buckets.accounts.entry(account.to_string()).or_insert_with(|| Bucket::new(per_account, now));
-            global.max(bucket.reserve(now))
+            let wait = global.max(bucket.reserve(now));
+            if kind == CallKind::Read && wait > LONGEST_WAIT_IN_A_SLOT {
+                bucket.give_back();
+                buckets.global.give_back();
+                return Err(SsoError::new("RateLimit", ErrorKind::RateLimited(wait), rate_limited(account, wait)));
+            }
+            wait
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -171,34 +206,34 @@ impl<S> Limited<S> {
 #[async_trait]
 impl<S: SsoAdmin> SsoAdmin for Limited<S> {
     async fn caller_account(&self, target: &Target) -> Result<String, SsoError> {
-        self.limit(target, self.inner.caller_account(target)).await
+        self.limit(target, CallKind::Read, self.inner.caller_account(target)).await
     }
     async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError> {
-        self.limit(target, self.inner.create_instance(target, input)).await
+        self.limit(target, CallKind::Write, self.inner.create_instance(target, input)).await
     }
     async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError> {
-        self.limit(target, self.inner.describe_instance(target, arn)).await
+        self.limit(target, CallKind::Read, self.inner.describe_instance(target, arn)).await
     }
     async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
-        self.limit(target, self.inner.list_instances(target)).await
+        self.limit(target, CallKind::Read, self.inner.list_instances(target)).await
     }
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
-        self.limit(target, self.inner.update_instance_name(target, arn, name)).await
+        self.limit(target, CallKind::Write, self.inner.update_instance_name(target, arn, name)).await
     }
     async fn start_workflow(&self, target: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
-        self.limit(target, self.inner.start_workflow(target, arn, workflow)).await
+        self.limit(target, CallKind::Write, self.inner.start_workflow(target, arn, workflow)).await
     }
     async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
-        self.limit(target, self.inner.delete_instance(target, arn)).await
+        self.limit(target, CallKind::Write, self.inner.delete_instance(target, arn)).await
     }
     async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError> {
-        self.limit(target, self.inner.list_tags(target, arn)).await
+        self.limit(target, CallKind::Read, self.inner.list_tags(target, arn)).await
     }
     async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError> {
-        self.limit(target, self.inner.tag_instance(target, arn, tags)).await
+        self.limit(target, CallKind::Write, self.inner.tag_instance(target, arn, tags)).await
     }
     async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError> {
-        self.limit(target, self.inner.untag_instance(target, arn, keys)).await
+        self.limit(target, CallKind::Write, self.inner.untag_instance(target, arn, keys)).await
     }
     fn forget_role(&self, role: &RoleRef) {
         // Objects are going away: a good moment to drop the buckets of idle accounts.
@@ -266,7 +301,7 @@ mod tests {
 
     fn in_account(account: &str) -> Target {
         let role_arn = format!("arn:aws:iam::{account}:role/admin");
-        Target { region: "eu-west-1".into(), role: Some(RoleRef { role_arn, external_id: None }) }
+        Target::new("eu-west-1", Some(RoleRef::new(role_arn, None)))
     }
 
     #[tokio::test(start_paused = true)]
@@ -284,14 +319,35 @@ mod tests {
         port.describe_instance(&in_account("222222222222"), "arn").await.unwrap_err();
         assert_eq!(port.account_rate("222222222222"), 20.0, "another account keeps its rate");
 
-        // Past its burst, a still throttled account is down to its floor of one call a second.
-        let started = tokio::time::Instant::now();
+        // Past its burst, a still throttled account is down to its floor of
+        // one call a second: reads come back to be requeued instead of waiting.
+        let mut deferred = 0;
         for _ in 0..20 {
-            port.describe_instance(&in_account("111111111111"), "arn").await.unwrap_err();
+            match port.describe_instance(&in_account("111111111111"), "arn").await.unwrap_err().kind {
+                ErrorKind::RateLimited(wait) => {
+                    assert!(wait > LONGEST_WAIT_IN_A_SLOT && wait <= Duration::from_secs(2), "{wait:?}");
+                    deferred += 1;
+                    tokio::time::advance(wait).await;
+                }
+                other => assert_eq!(other, ErrorKind::Throttling),
+            }
         }
-        let waited = started.elapsed();
-        assert!(waited >= Duration::from_secs(2) && waited <= Duration::from_secs(4), "waited {waited:?}");
-        assert_eq!(port.inner.calls.load(Ordering::SeqCst), 24);
+        assert!(deferred > 0, "some reads were sent back to be requeued");
+        assert_eq!(port.inner.calls.load(Ordering::SeqCst), 24 - deferred, "a requeued read reached nothing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_waits_for_its_token_instead_of_being_requeued() {
+        let limits = RateLimits {
+            global: Rate { per_second: 1000.0, burst: 1000.0 },
+            per_account: Rate { per_second: 1.0, burst: 1.0 },
+        };
+        let port = Limited::new(ThrottlingAccount::default(), limits);
+        let started = tokio::time::Instant::now();
+        for _ in 0..3 {
+            port.delete_instance(&in_account("111111111111"), "arn").await.unwrap();
+        }
+        assert!(started.elapsed() >= Duration::from_secs(2), "spaced at a second: {:?}", started.elapsed());
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub use error::{ErrorKind, SsoError};
 pub use limits::{Limited, Rate, RateLimits};
 pub use metered::Metered;
 pub use sessions::SessionLimits;
-pub use target::{RoleRef, Target, account_of_role};
+pub use target::{NAME_TAG, NAMESPACE_TAG, Requester, RoleRef, Target, WriteGuard, WriteRefused, account_of_role};
 pub use workflow::{Encryption, EncryptionKey, EncryptionStatus, Region, RegionStatus, Workflow};
 
 /// Lifecycle state of an instance as DescribeInstance reports it.

@@ -3,14 +3,13 @@
 //! kept only while the role is in use. With thousands of roles, neither the
 //! memory nor the STS calls grow with the number of reconciles.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
 
 use super::{ErrorKind, RoleRef, SsoError};
-use crate::tables::shrink_when_sparse;
+use crate::tables::LruTable;
 
 /// Credentials are renewed this long before they expire, so no call is sent
 /// with credentials that lapse on the way.
@@ -42,21 +41,10 @@ impl Default for SessionLimits {
 struct Session {
     /// Held while AssumeRole runs, so concurrent reconciles of one role make one call.
     credentials: tokio::sync::Mutex<Option<Credentials>>,
-    last_used: Mutex<Instant>,
-}
-
-impl Session {
-    fn touch(&self, now: Instant) {
-        *self.last_used.lock().expect("never poisoned") = now;
-    }
-
-    fn last_used(&self) -> Instant {
-        *self.last_used.lock().expect("never poisoned")
-    }
 }
 
 struct Table {
-    sessions: HashMap<RoleRef, Arc<Session>>,
+    sessions: LruTable<RoleRef, Arc<Session>>,
     swept: Instant,
 }
 
@@ -68,7 +56,7 @@ pub struct RoleSessions {
 
 impl RoleSessions {
     pub fn new(limits: SessionLimits) -> Self {
-        let table = Table { sessions: HashMap::new(), swept: Instant::now() };
+        let table = Table { sessions: LruTable::new(limits.capacity), swept: Instant::now() };
         Self { limits, table: Mutex::new(table) }
     }
 
@@ -77,22 +65,13 @@ impl RoleSessions {
         let mut table = self.table.lock().expect("never poisoned");
         if now.duration_since(table.swept) >= SWEEP_EVERY {
             table.swept = now;
-            let idle = self.limits.idle;
-            table.sessions.retain(|_, s| now.duration_since(s.last_used()) < idle);
-            shrink_when_sparse(&mut table.sessions);
+            table.sessions.remove_idle(self.limits.idle, now);
         }
-        if let Some(session) = table.sessions.get(role) {
-            session.touch(now);
+        if let Some(session) = table.sessions.get(role, now) {
             return session.clone();
         }
-        if table.sessions.len() >= self.limits.capacity {
-            let oldest = table.sessions.iter().min_by_key(|(_, s)| s.last_used()).map(|(r, _)| r.clone());
-            if let Some(oldest) = oldest {
-                table.sessions.remove(&oldest);
-            }
-        }
-        let session = Arc::new(Session { credentials: Default::default(), last_used: Mutex::new(now) });
-        table.sessions.insert(role.clone(), session.clone());
+        let session = Arc::new(Session { credentials: Default::default() });
+        table.sessions.insert(role.clone(), session.clone(), now);
         session
     }
 
@@ -119,9 +98,7 @@ impl RoleSessions {
 
     /// Drops the session of a role that no object uses any more.
     pub fn forget(&self, role: &RoleRef) {
-        let mut table = self.table.lock().expect("never poisoned");
-        table.sessions.remove(role);
-        shrink_when_sparse(&mut table.sessions);
+        self.table.lock().expect("never poisoned").sessions.remove(role);
     }
 
     #[cfg(test)]
@@ -137,7 +114,7 @@ mod tests {
     use super::*;
 
     fn role(name: &str) -> RoleRef {
-        RoleRef { role_arn: format!("arn:aws:iam::111122223333:role/{name}"), external_id: None }
+        RoleRef::new(format!("arn:aws:iam::111122223333:role/{name}"), None)
     }
 
     fn credentials(lifetime: Duration) -> Credentials {

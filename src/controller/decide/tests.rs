@@ -11,11 +11,21 @@ fn spec() -> IdentityCenterInstanceSpec {
     IdentityCenterInstanceSpec::default()
 }
 
+/// A status whose instance the object created.
 fn status(arn: Option<&str>, region: Option<&str>) -> IdentityCenterInstanceStatus {
     IdentityCenterInstanceStatus {
         instance_arn: arn.map(Into::into),
+        ownership: arn.map(|_| InstanceOwnership::Created),
         region: region.map(Into::into),
         ..Default::default()
+    }
+}
+
+fn held_as(ownership: Option<InstanceOwnership>, requested: bool) -> IdentityCenterInstanceStatus {
+    IdentityCenterInstanceStatus {
+        ownership,
+        create_requested_at: requested.then(|| Time("2026-11-28T10:00:00Z".parse().unwrap())),
+        ..status(Some(ARN), Some("eu-west-1"))
     }
 }
 
@@ -77,6 +87,44 @@ fn plan_picks_region_and_source() {
             None,
             Ok(("eu-west-1", Source::Discover)),
         ),
+        (
+            "an observed instance does not become the managed one",
+            spec(),
+            Some(held_as(Some(InstanceOwnership::Observed), false)),
+            None,
+            Ok(("eu-west-1", Source::Create)),
+        ),
+        (
+            "an observed instance named in spec is adopted, not recorded",
+            adopt.clone(),
+            Some(held_as(Some(InstanceOwnership::Observed), false)),
+            None,
+            Ok(("eu-west-1", Source::Adopt(ARN.into()))),
+        ),
+        (
+            "observe by ARN",
+            with(|s| {
+                s.management_policy = ManagementPolicy::ObserveOnly;
+                s.instance_arn = Some(ARN.into());
+            }),
+            None,
+            Some("eu-west-1"),
+            Ok(("eu-west-1", Source::Observe(ARN.into()))),
+        ),
+        (
+            "a status from before ownership owns what it created",
+            spec(),
+            Some(held_as(None, true)),
+            None,
+            Ok(("eu-west-1", Source::Recorded(ARN.into()))),
+        ),
+        (
+            "a status from before ownership owns nothing it did not create",
+            spec(),
+            Some(held_as(None, false)),
+            None,
+            Ok(("eu-west-1", Source::Create)),
+        ),
         ("no region anywhere", spec(), None, None, Err("RegionUnknown")),
         ("region changed after creation", in_us, Some(recorded.clone()), None, Err("RegionChanged")),
         (
@@ -97,6 +145,22 @@ fn plan_picks_region_and_source() {
             }
             (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
         }
+    }
+}
+
+#[test]
+fn only_creation_and_adoption_make_an_instance_the_objects_own() {
+    use InstanceOwnership::*;
+    let cases = [
+        (Source::Create, None, Created),
+        (Source::Adopt(ARN.into()), Some(Observed), Adopted),
+        (Source::Observe(ARN.into()), Some(Adopted), Observed),
+        (Source::Discover, Some(Created), Observed),
+        (Source::Recorded(ARN.into()), Some(Adopted), Adopted),
+        (Source::Recorded(ARN.into()), None, Created),
+    ];
+    for (source, recorded, want) in cases {
+        assert_eq!(ownership(&source, recorded), want, "{source:?} {recorded:?}");
     }
 }
 
@@ -206,9 +270,12 @@ fn deletion_follows_policy_and_what_was_recorded() {
     let requested: Timestamp = "2026-11-28T10:00:00Z".parse().unwrap();
     let recorded = |arn: Option<&str>, requested: Option<Timestamp>| IdentityCenterInstanceStatus {
         instance_arn: arn.map(String::from),
+        ownership: arn.map(|_| InstanceOwnership::Adopted),
         create_requested_at: requested.map(Time),
         ..Default::default()
     };
+    let observed =
+        IdentityCenterInstanceStatus { ownership: Some(InstanceOwnership::Observed), ..recorded(Some(ARN), None) };
     use {DeletionPolicy::*, ManagementPolicy::*};
     let cases = [
         (with(Manage, Retain), recorded(Some(ARN), None), Deletion::Release(Release::Retained)),
@@ -218,6 +285,12 @@ fn deletion_follows_policy_and_what_was_recorded() {
         (with(Manage, Delete), recorded(None, None), Deletion::Release(Release::NeverCreated)),
         (with(ObserveOnly, Delete), recorded(Some(ARN), None), Deletion::Release(Release::ObserveOnly)),
         (with(Manage, Retain), recorded(None, Some(requested)), Deletion::Release(Release::Retained)),
+        (with(Manage, Delete), observed.clone(), Deletion::Release(Release::NeverCreated)),
+        (
+            with(Manage, Delete),
+            IdentityCenterInstanceStatus { create_requested_at: Some(Time(requested)), ..observed },
+            Deletion::Recover(requested),
+        ),
     ];
     for (spec, status, want) in cases {
         let got = deletion(&spec, Some(&status));

@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
 use kube::runtime::events::EventType;
 
 use super::{Ending, Failure, Reconcile, Requeue, Step};
 use crate::api::{ManagementPolicy, StartedWorkflow};
 use crate::controller::claims::key_of;
+use crate::controller::cluster::{EXPORT_OF, ExportError};
 use crate::controller::conditions::{self, Outcome};
 use crate::controller::decide::workflows::{self, Verdict};
 use crate::controller::decide::{self, Claimant, Lifecycle, Source};
@@ -17,16 +19,13 @@ use crate::sso::{ErrorKind, Instance, Target};
 /// How long a refused object waits before it looks again whether its account became free.
 pub(super) const CLAIM_RECHECK: Duration = Duration::from_secs(60);
 /// How long a claim waits for every watch to list before it is decided.
-const CLAIM_WAIT: Duration = Duration::from_secs(2);
+pub(super) const CLAIM_WAIT: Duration = Duration::from_secs(2);
 /// Right after CreateInstance, AWS may not show the instance yet.
 const VISIBILITY_GRACE: Duration = Duration::from_secs(300);
 
 impl Reconcile<'_> {
     pub(super) async fn apply(&mut self) -> Step {
         let manage = self.object.spec.management_policy == ManagementPolicy::Manage;
-        if manage && !self.cluster.has_finalizer() {
-            self.cluster.add_finalizer().await?;
-        }
         let default_region = self.ctx.settings.default_region.as_deref();
         let plan = match decide::plan(&self.object.spec, self.object.status.as_ref(), default_region) {
             Ok(plan) => plan,
@@ -38,11 +37,23 @@ impl Reconcile<'_> {
             return Ok(Ending::Report(outcome, Requeue::OnChange));
         }
         self.status.target_account_id = Some(account.clone());
-        if manage && let Some(refused) = self.claim(&account, &plan.region).await? {
-            return Ok(refused);
+        if manage {
+            // The claim comes first: an object that may not act on the account gets no finalizer either.
+            match self.claim(&account, &plan.region).await? {
+                Claim::Held => {}
+                Claim::NotYetKnown => return Ok(Ending::Defer(CLAIM_WAIT)),
+                Claim::HeldBy(holder) => return Ok(already_managed(&account, &holder)),
+            }
+            if !self.cluster.has_finalizer() {
+                self.cluster.add_finalizer().await?;
+            }
+            if self.status.owned_instance().is_none() {
+                self.forget_observed_instance();
+            }
         }
+        let ownership = decide::ownership(&plan.source, self.status.ownership);
         let arn = match plan.source {
-            Source::Recorded(arn) | Source::Adopt(arn) => arn,
+            Source::Recorded(arn) | Source::Adopt(arn) | Source::Observe(arn) => arn,
             Source::Discover => match self.discover(&target, &account).await? {
                 Some(arn) => arn,
                 None => return Ok(nothing_to_observe(&account, &target.region)),
@@ -56,6 +67,7 @@ impl Reconcile<'_> {
             return Ok(Ending::Report(outcome, Requeue::OnChange));
         }
         self.record(&instance, &plan.region);
+        self.status.ownership = Some(ownership);
         match decide::lifecycle(&instance) {
             Lifecycle::Wait(outcome) => {
                 return Ok(Ending::Report(outcome, Requeue::After(decide::poll_delay(self.since_creation()))));
@@ -123,13 +135,13 @@ impl Reconcile<'_> {
         since.map_or(Duration::ZERO, |time| super::elapsed_since(Some(time)))
     }
 
-    /// Refuses this object (Some) when another one manages the account;
-    /// decided from the claim index that the watch keeps, without an API call.
-    async fn claim(&self, account: &str, region: &str) -> Result<Option<Ending>, Failure> {
+    /// Whether this object holds the account's claim, decided from the claim
+    /// index that the watch keeps, without an API call.
+    pub(super) async fn claim(&self, account: &str, region: &str) -> Result<Claim, Failure> {
         let claims = &self.ctx.claims;
         if !claims.is_complete() {
-            // Another watched namespace has not listed yet: its objects may hold this account.
-            return Ok(Some(Ending::Defer(CLAIM_WAIT)));
+            // A watch has not listed yet, or tenancy has not said how an object acts: it may hold this account.
+            return Ok(Claim::NotYetKnown);
         }
         let operator_account = match claims.has_operator_claims() {
             true => Some(self.operator_account(region).await?),
@@ -137,22 +149,15 @@ impl Reconcile<'_> {
         };
         let others = claims.claimants(account, operator_account.as_deref());
         let me = Claimant {
-            key: key_of(&self.object),
+            key: key_of(self.object.as_ref()),
             account: account.to_string(),
-            has_instance: self.object.status.as_ref().is_some_and(|s| s.instance_arn.is_some()),
+            has_instance: self.object.status.as_ref().is_some_and(|s| s.owned_instance().is_some()),
             created: self.object.metadata.creation_timestamp.as_ref().map(|t| t.0),
         };
-        let Some(holder) = decide::claim_holder(&me, &others) else { return Ok(None) };
-        Ok(Some(Ending::stalled(
-            "AccountAlreadyManaged",
-            format!(
-                "Account {account} is already managed by IdentityCenterInstance {}; AWS allows one instance per \
-                 account. Delete one of the two objects, or point this one at another account with \
-                 spec.credentials.roleArn.",
-                holder.key
-            ),
-            Requeue::After(CLAIM_RECHECK),
-        )))
+        Ok(match decide::claim_holder(&me, &others) {
+            None => Claim::Held,
+            Some(holder) => Claim::HeldBy(holder.key.clone()),
+        })
     }
 
     /// ObserveOnly without an ARN: the instance ListInstances shows for the account, if any.
@@ -188,14 +193,7 @@ impl Reconcile<'_> {
             );
         }
         let region = self.status.region.clone().unwrap_or_default();
-        let status = &mut self.status;
-        status.state = None;
-        status.state_reason = None;
-        status.encryption = None;
-        status.permission_sets_enabled = None;
-        status.primary_region = None;
-        status.regions = Vec::new();
-        status.region_count = None;
+        self.clear_lifecycle();
         Ending::stalled(
             "InstanceNotFound",
             format!(
@@ -232,9 +230,9 @@ impl Reconcile<'_> {
         Ok(())
     }
 
-    /// Publishes the ids in the spec.exportTo ConfigMap; keys someone else
-    /// wrote are not taken over. A failure is reported (Some), not raised:
-    /// the instance itself is fine.
+    /// Publishes the ids in the spec.exportTo ConfigMap, which the operator
+    /// made for this object; any other ConfigMap of that name is left as it
+    /// is. A failure is reported (Some), not raised: the instance itself is fine.
     async fn export(&self) -> Option<Ending> {
         let export = self.object.spec.export_to.as_ref()?;
         let status = &self.status;
@@ -248,16 +246,18 @@ impl Reconcile<'_> {
         let name = &export.config_map_name;
         match self.cluster.export(name, data).await {
             Ok(()) => None,
-            Err(kube::Error::Api(status)) if status.code == 409 => Some(Ending::stalled(
+            Err(ExportError::NotOurs) => Some(Ending::stalled(
                 "ExportConflict",
                 format!(
-                    "ConfigMap {name} exists and was written by someone else ({}); the operator does not take it \
-                     over. Choose another spec.exportTo.configMapName, or delete that ConfigMap.",
-                    status.message
+                    "ConfigMap {name} already exists and the operator did not make it for this object (it lacks \
+                     the label {EXPORT_OF}={}), so it is left untouched. Choose another \
+                     spec.exportTo.configMapName; or, if that ConfigMap is yours to give up, delete it and the \
+                     operator makes it anew.",
+                    self.object.uid().unwrap_or_default()
                 ),
                 Requeue::OnChange,
             )),
-            Err(error) => Some(Ending::Report(
+            Err(ExportError::Kube(error)) => Some(Ending::Report(
                 Outcome::Retrying {
                     reason: "ExportFailed",
                     message: format!("Writing ConfigMap {name} failed: {error}"),
@@ -266,6 +266,26 @@ impl Reconcile<'_> {
             )),
         }
     }
+}
+
+/// What the claim index says about this object and its account.
+pub(super) enum Claim {
+    Held,
+    /// Another object holds it (`namespace/name`).
+    HeldBy(String),
+    NotYetKnown,
+}
+
+fn already_managed(account: &str, holder: &str) -> Ending {
+    Ending::stalled(
+        "AccountAlreadyManaged",
+        format!(
+            "Account {account} is already managed by IdentityCenterInstance {holder}; AWS allows one instance per \
+             account. Delete one of the two objects, or point this one at another account with \
+             spec.credentials.roleArn."
+        ),
+        Requeue::After(CLAIM_RECHECK),
+    )
 }
 
 /// ObserveOnly, and the account shows no instance yet.

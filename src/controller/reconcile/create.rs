@@ -8,6 +8,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use super::{Ending, Failure, Reconcile, Requeue, Step, whole_seconds};
+use crate::api::InstanceOwnership;
 use crate::controller::conditions::Outcome;
 use crate::controller::decide;
 use crate::controller::errors::{created_nothing, is_instance_exists};
@@ -21,9 +22,10 @@ impl Reconcile<'_> {
         let poll = Requeue::After(decide::poll_delay(Duration::ZERO));
         // The watch cache may lag behind our own writes: read the object fresh.
         let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
-        if let Some(arn) = fresh.instance_arn {
+        if let Some(arn) = fresh.owned_instance() {
             let message = format!("Instance {arn} is recorded; following it");
-            self.status.instance_arn = Some(arn);
+            self.status.instance_arn = Some(arn.to_string());
+            self.status.ownership = fresh.ownership;
             self.status.region = fresh.region;
             self.status.create_requested_at = fresh.create_requested_at;
             return Ok(Ending::Report(Outcome::Progressing { reason: "Creating", message }, poll));
@@ -61,6 +63,7 @@ impl Reconcile<'_> {
 
     fn record_arn(&mut self, arn: &str, region: &str) {
         self.status.instance_arn = Some(arn.to_string());
+        self.status.ownership = Some(InstanceOwnership::Created);
         self.status.region = Some(region.to_string());
     }
 

@@ -3,6 +3,7 @@
 
 use kube::runtime::events::EventType;
 
+use super::apply::{CLAIM_WAIT, Claim};
 use super::{Ending, Failure, Reconcile, Requeue, Step, elapsed_since};
 use crate::controller::conditions::Outcome;
 use crate::controller::decide::{self, DeleteProgress, Deletion, Release};
@@ -24,6 +25,12 @@ impl Reconcile<'_> {
         let account = self.account(&region).await?;
         if let Some(outcome) = decide::account_changed(self.object.status.as_ref(), &account) {
             return Ok(Ending::Report(outcome, Requeue::OnChange));
+        }
+        // Only the account's claim holder may delete: whatever this object recorded, another manages the account now.
+        match self.claim(&account, &region).await? {
+            Claim::Held => {}
+            Claim::NotYetKnown => return Ok(Ending::Defer(CLAIM_WAIT)),
+            Claim::HeldBy(holder) => return self.release_not_holder(&account, &holder).await,
         }
         let arn = match (arn, self.status.create_requested_at.as_ref()) {
             (Some(arn), _) => arn,
@@ -84,6 +91,18 @@ impl Reconcile<'_> {
         let instance = self.status.instance_arn.as_deref().unwrap_or("no instance");
         let note = format!("Released without DeleteInstance: {instance} is left in AWS. {refusal}");
         self.report(EventType::Warning, tenancy::NOT_PERMITTED, note).await;
+        self.cluster.remove_finalizer().await?;
+        Ok(Ending::Released)
+    }
+
+    /// Another object holds the account: this one is let go without DeleteInstance.
+    async fn release_not_holder(&mut self, account: &str, holder: &str) -> Step {
+        let instance = self.status.instance_arn.as_deref().unwrap_or("no instance");
+        let note = format!(
+            "Released without DeleteInstance: account {account} is managed by IdentityCenterInstance {holder}, so \
+             {instance} is not this object's to delete"
+        );
+        self.report(EventType::Warning, "AccountAlreadyManaged", note).await;
         self.cluster.remove_finalizer().await?;
         Ok(Ending::Released)
     }

@@ -20,12 +20,16 @@ use super::cluster::Cluster;
 use super::conditions::{Outcome, next_conditions, transition_event};
 use super::context::Context;
 use super::errors::{Retry, backoff_delay, classify};
+use super::fairness::OVER_SHARE_RETRY;
 use super::run::Watched;
 use super::tenancy::{self, Decision};
 use crate::api::{
     Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus, KeyType, ObservedEncryption, ObservedRegion,
 };
-use crate::sso::{Encryption, EncryptionKey, ErrorKind, Instance, Region, RoleRef, SsoError, Target, account_of_role};
+use crate::sso::{
+    Encryption, EncryptionKey, ErrorKind, Instance, Region, Requester, RoleRef, SsoError, Target, WriteGuard,
+    account_of_role,
+};
 
 /// Only the Kubernetes API can fail a reconcile: everything from AWS is
 /// classified and reported in the conditions instead.
@@ -121,6 +125,11 @@ pub async fn reconcile(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Action
 
 /// One reconcile, ending in when to look again.
 pub(super) async fn reconcile_object(object: Arc<Watched>, ctx: Arc<Context>) -> Result<Next, Error> {
+    // A namespace at its share of the slots gives this one back at once.
+    let Some(_slot) = ctx.fair_share.enter(&object.namespace().unwrap_or_default()) else {
+        ctx.metrics.reconciled("over-share", 0.0);
+        return Ok(Next::after(OVER_SHARE_RETRY.mul_f64(1.0 + rand::random::<f64>())));
+    };
     let started = Instant::now();
     let _in_flight = ctx.metrics.reconcile_started();
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
@@ -133,13 +142,10 @@ pub(super) async fn reconcile_object(object: Arc<Watched>, ctx: Arc<Context>) ->
     result.map(|(_, next)| next)
 }
 
-/// The role an object names (`spec.credentials`), if any.
-pub(super) fn role_of(object: &IdentityCenterInstance) -> Option<RoleRef> {
-    object.spec.credentials.as_ref().map(role_ref)
-}
-
-pub(super) fn role_ref(credentials: &Credentials) -> RoleRef {
-    RoleRef { role_arn: credentials.role_arn.clone(), external_id: credentials.external_id.clone() }
+/// The role an object acts through, in a session of its own that names it.
+pub(super) fn role_ref(credentials: &Credentials, object: &IdentityCenterInstance) -> RoleRef {
+    let requester = Requester { namespace: object.namespace().unwrap_or_default(), name: object.name_any() };
+    RoleRef { on_behalf_of: Some(requester), ..RoleRef::new(&credentials.role_arn, credentials.external_id.clone()) }
 }
 
 /// Kubernetes stores times to the second; keeping more would make every
@@ -177,7 +183,8 @@ fn elapsed_since(time: Option<&Time>) -> Duration {
 
 struct Reconcile<'a> {
     ctx: &'a Context,
-    object: IdentityCenterInstance,
+    /// Shared with the write guards, which decide tenancy for it again at each write.
+    object: Arc<IdentityCenterInstance>,
     cluster: Cluster,
     /// The status being built; written at the end, and earlier where a crash must not lose it.
     status: IdentityCenterInstanceStatus,
@@ -185,6 +192,8 @@ struct Reconcile<'a> {
     /// The role the object acts through, as tenancy admitted it (its own or a
     /// grant's default); None: the operator's own credentials.
     role: Option<RoleRef>,
+    /// That role as tenancy admitted it, which every write must still be admitted through.
+    admitted: Option<Credentials>,
 }
 
 impl<'a> Reconcile<'a> {
@@ -192,8 +201,9 @@ impl<'a> Reconcile<'a> {
         let status = object.status.clone().unwrap_or_default();
         let previous_conditions = status.conditions.clone();
         let cluster = Cluster::new(ctx.client.clone(), recorder, object.clone());
-        let role = role_of(&object);
-        Self { ctx, object, cluster, status, previous_conditions, role }
+        let admitted = object.spec.credentials.clone();
+        let role = admitted.as_ref().map(|credentials| role_ref(credentials, &object));
+        Self { ctx, object: Arc::new(object), cluster, status, previous_conditions, role, admitted }
     }
 
     fn uid(&self) -> String {
@@ -211,7 +221,8 @@ impl<'a> Reconcile<'a> {
                 Ok(Ending::stalled(tenancy::NOT_PERMITTED, message, Requeue::After(tenancy::REFUSED_RECHECK)))
             }
             Decision::Act(role) => {
-                self.role = role.as_ref().map(role_ref);
+                self.role = role.as_ref().map(|credentials| role_ref(credentials, &self.object));
+                self.admitted = role;
                 match deleting {
                     true => self.delete().await,
                     false => self.apply().await,
@@ -228,6 +239,25 @@ impl<'a> Reconcile<'a> {
             Err(Failure::Sso(error)) if error.kind == ErrorKind::NotLeader => {
                 return Ok(("fenced", Next::after(FENCED_RETRY)));
             }
+            // The account's call rate has no token for a while: give the slot back and come back for it.
+            Err(Failure::Sso(SsoError { kind: ErrorKind::RateLimited(wait), .. })) => {
+                return Ok(("deferred", Next::after(wait.mul_f64(1.0 + 0.5 * rand::random::<f64>()))));
+            }
+            // A grant narrowed while the write was on its way: refused as if at the start, nothing was sent.
+            Err(Failure::Sso(error)) if error.kind == ErrorKind::NotPermitted => match deleting {
+                true => match self.release_not_permitted(&error.message).await {
+                    Ok(_) => return Ok(("released", Next::on_change())),
+                    Err(Failure::Kube(error)) => return Err(error.into()),
+                    Err(Failure::Sso(error)) => self.failed(&error),
+                },
+                false => {
+                    let message = error.message;
+                    (
+                        Outcome::Stalled { reason: tenancy::NOT_PERMITTED, message },
+                        Requeue::After(tenancy::REFUSED_RECHECK),
+                    )
+                }
+            },
             Err(Failure::Sso(error)) => self.failed(&error),
         };
         if !matches!(outcome, Outcome::Retrying { .. }) {
@@ -288,7 +318,7 @@ impl<'a> Reconcile<'a> {
     /// write and every state change goes through here; no credential does.
     async fn report(&self, type_: EventType, reason: &str, note: String) {
         let status = &self.status;
-        let object = key_of(&self.object);
+        let object = key_of(self.object.as_ref());
         let arn = status.instance_arn.as_deref().unwrap_or("-");
         let account = status.target_account_id.as_deref().unwrap_or("-");
         let region = status.region.as_deref().unwrap_or("-");
@@ -300,7 +330,24 @@ impl<'a> Reconcile<'a> {
     }
 
     fn target(&self, region: &str) -> Target {
-        Target { region: region.to_string(), role: self.role.clone() }
+        Target { region: region.to_string(), role: self.role.clone(), guard: self.write_guard() }
+    }
+
+    /// Tenancy decided again, from the grant cache, at the moment each write
+    /// is sent: a grant removed or narrowed since this reconcile began stops
+    /// it, and so does one that now admits the object through another role.
+    fn write_guard(&self) -> WriteGuard {
+        let (tenancy, object, admitted) = (self.ctx.tenancy.clone(), self.object.clone(), self.admitted.clone());
+        WriteGuard::new(move || match tenancy.decide(&object) {
+            Decision::Act(role) if role == admitted => Ok(()),
+            Decision::Act(_) => Err(format!(
+                "The grants now admit {} through another role than the one this write was prepared with; nothing \
+                 was sent, and the object is looked at again.",
+                key_of(object.as_ref())
+            )),
+            Decision::Refused(message) => Err(message),
+            Decision::NotYetKnown => Err("The grants are being listed again; nothing was sent.".to_string()),
+        })
     }
 
     /// The account this object acts in: its role's, else the operator's own.
@@ -317,7 +364,7 @@ impl<'a> Reconcile<'a> {
         if let Some(account) = own.as_ref() {
             return Ok(account.clone());
         }
-        let account = self.ctx.sso.caller_account(&Target { region: region.into(), role: None }).await?;
+        let account = self.ctx.sso.caller_account(&Target::new(region, None)).await?;
         *own = Some(account.clone());
         Ok(account)
     }
@@ -338,6 +385,29 @@ impl<'a> Reconcile<'a> {
         regions.sort_by(|a, b| (!a.primary, &a.name).cmp(&(!b.primary, &b.name)));
         status.region_count = i32::try_from(regions.len()).ok().filter(|n| *n > 0);
         status.regions = regions;
+    }
+
+    /// The object starts to manage: an instance it only observed is no longer reported as its own.
+    fn forget_observed_instance(&mut self) {
+        let status = &mut self.status;
+        status.instance_arn = None;
+        status.ownership = None;
+        status.identity_store_id = None;
+        status.owner_account_id = None;
+        status.created_date = None;
+        self.clear_lifecycle();
+    }
+
+    /// What AWS last said of the instance's lifecycle, key and Regions.
+    fn clear_lifecycle(&mut self) {
+        let status = &mut self.status;
+        status.state = None;
+        status.state_reason = None;
+        status.encryption = None;
+        status.permission_sets_enabled = None;
+        status.primary_region = None;
+        status.regions = Vec::new();
+        status.region_count = None;
     }
 
     /// Time since this object asked for its instance (or AWS created it).

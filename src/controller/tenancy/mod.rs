@@ -130,13 +130,14 @@ impl Tenancy {
         }
     }
 
-    /// How the object may act, for the claim index: its admitted role, or
-    /// refused; while the caches are not listed, as its spec says.
+    /// How the object may act, for the claim index: its admitted role,
+    /// refused, or pending while the caches are not listed (an object the
+    /// grants will refuse must not hold a claim meanwhile, as after a restart).
     pub fn acting(&self, object: &IdentityCenterInstance) -> Acting {
         match self.decide(object) {
             Decision::Act(role) => Acting::As(role),
             Decision::Refused(_) => Acting::Refused,
-            Decision::NotYetKnown => Acting::As(object.spec.credentials.clone()),
+            Decision::NotYetKnown => Acting::Pending,
         }
     }
 
@@ -168,19 +169,30 @@ impl Tenancy {
     /// Fills the caches as the watches would, and marks them listed.
     #[cfg(test)]
     pub fn fill(&self, grants: Vec<IdentityCenterAccountGrant>, namespaces: Vec<PartialObjectMeta<Namespace>>) {
-        let (mut grant_writer, mut namespace_writer) = self.take_writers().expect("filled once");
-        grant_writer.apply_watcher_event(&kube::runtime::watcher::Event::Init);
-        for grant in grants {
-            grant_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitApply(grant));
-        }
-        grant_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitDone);
-        namespace_writer.apply_watcher_event(&kube::runtime::watcher::Event::Init);
+        use kube::runtime::watcher::Event;
+        let (grant_writer, mut namespace_writer) = self.take_writers().expect("filled once");
+        namespace_writer.apply_watcher_event(&Event::Init);
         for namespace in namespaces {
-            namespace_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitApply(namespace));
+            namespace_writer.apply_watcher_event(&Event::InitApply(namespace));
         }
-        namespace_writer.apply_watcher_event(&kube::runtime::watcher::Event::InitDone);
+        namespace_writer.apply_watcher_event(&Event::InitDone);
+        *self.writers.lock().expect("never poisoned") = Some((grant_writer, namespace_writer));
+        self.regrant(grants);
         self.listed_once();
         self.listed_once();
+    }
+
+    /// Replaces the cached grants, as a relist of the grants' watch would.
+    #[cfg(test)]
+    pub fn regrant(&self, grants: Vec<IdentityCenterAccountGrant>) {
+        use kube::runtime::watcher::Event;
+        let mut writers = self.writers.lock().expect("never poisoned");
+        let (grant_writer, _) = writers.as_mut().expect("filled");
+        grant_writer.apply_watcher_event(&Event::Init);
+        for grant in grants {
+            grant_writer.apply_watcher_event(&Event::InitApply(grant));
+        }
+        grant_writer.apply_watcher_event(&Event::InitDone);
     }
 }
 

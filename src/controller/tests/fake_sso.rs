@@ -32,6 +32,8 @@ pub struct Script {
     pub tags: Tags,
     /// Operation -> the error it answers with.
     pub errors: HashMap<&'static str, SsoError>,
+    /// Runs while DescribeInstance is answered: what changes as AWS takes its time.
+    pub while_describing: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 pub struct FakeSso {
@@ -42,6 +44,15 @@ pub struct FakeSso {
 impl FakeSso {
     pub fn new(journal: Journal, script: Script) -> Arc<Self> {
         Arc::new(Self { journal, script: Mutex::new(script) })
+    }
+
+    /// A write, which the target's guard may refuse before it is sent (then nothing is journaled).
+    fn write(&self, target: &Target, operation: &'static str, detail: String) -> Result<(), SsoError> {
+        if let Err(refused) = target.guard.check() {
+            self.journal.push(format!("refused {operation}"));
+            return Err(SsoError::new(operation, ErrorKind::NotPermitted, refused.to_string()));
+        }
+        self.call(operation, detail)
     }
 
     fn call(&self, operation: &'static str, detail: String) -> Result<(), SsoError> {
@@ -68,12 +79,16 @@ impl SsoAdmin for FakeSso {
         if let Some(role) = &target.role {
             detail.push_str(&format!(" role={}", role.role_arn));
         }
-        self.call("CreateInstance", detail)?;
+        self.write(target, "CreateInstance", detail)?;
         Ok(ARN.into())
     }
 
     async fn describe_instance(&self, _: &Target, arn: &str) -> Result<Instance, SsoError> {
         self.call("DescribeInstance", format!(" {arn}"))?;
+        let meanwhile = self.script.lock().unwrap().while_describing.clone();
+        if let Some(meanwhile) = meanwhile {
+            meanwhile();
+        }
         let script = self.script.lock().unwrap();
         script.instances.iter().find(|instance| instance.arn == arn).cloned().ok_or_else(|| {
             SsoError::new("DescribeInstance", ErrorKind::AccessDenied, "not authorized to perform sso:DescribeInstance")
@@ -85,16 +100,16 @@ impl SsoAdmin for FakeSso {
         Ok(self.script.lock().unwrap().listed.clone())
     }
 
-    async fn update_instance_name(&self, _: &Target, _: &str, name: &str) -> Result<(), SsoError> {
-        self.call("UpdateInstance", format!(" name={name}"))
+    async fn update_instance_name(&self, target: &Target, _: &str, name: &str) -> Result<(), SsoError> {
+        self.write(target, "UpdateInstance", format!(" name={name}"))
     }
 
-    async fn start_workflow(&self, _: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
-        self.call(workflow.operation(), format!(" {arn} {workflow:?}"))
+    async fn start_workflow(&self, target: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
+        self.write(target, workflow.operation(), format!(" {arn} {workflow:?}"))
     }
 
-    async fn delete_instance(&self, _: &Target, arn: &str) -> Result<(), SsoError> {
-        self.call("DeleteInstance", format!(" {arn}"))
+    async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
+        self.write(target, "DeleteInstance", format!(" {arn}"))
     }
 
     async fn list_tags(&self, _: &Target, _: &str) -> Result<Tags, SsoError> {
@@ -102,14 +117,15 @@ impl SsoAdmin for FakeSso {
         Ok(self.script.lock().unwrap().tags.clone())
     }
 
-    async fn tag_instance(&self, _: &Target, _: &str, tags: &Tags) -> Result<(), SsoError> {
-        self.call("TagResource", format!(" {tags:?}"))
+    async fn tag_instance(&self, target: &Target, _: &str, tags: &Tags) -> Result<(), SsoError> {
+        self.write(target, "TagResource", format!(" {tags:?}"))
     }
 
-    async fn untag_instance(&self, _: &Target, _: &str, keys: &[String]) -> Result<(), SsoError> {
-        self.call("UntagResource", format!(" {keys:?}"))
+    async fn untag_instance(&self, target: &Target, _: &str, keys: &[String]) -> Result<(), SsoError> {
+        self.write(target, "UntagResource", format!(" {keys:?}"))
     }
     fn forget_role(&self, role: &RoleRef) {
-        self.journal.push(format!("sessions forget {}", role.role_arn));
+        let requester = role.on_behalf_of.as_ref().map(|r| format!(" for {}/{}", r.namespace, r.name));
+        self.journal.push(format!("sessions forget {}{}", role.role_arn, requester.unwrap_or_default()));
     }
 }

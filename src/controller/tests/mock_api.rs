@@ -27,6 +27,8 @@ pub struct Cluster {
     /// What a GET of the object answers (the "fresh" read).
     pub fresh: Arc<Mutex<Value>>,
     pub sent: Arc<Mutex<Vec<Sent>>>,
+    /// The export ConfigMap the operator made, once it has.
+    pub config_map: Arc<Mutex<Option<Value>>>,
     refusals: Arc<Mutex<Vec<Refusal>>>,
 }
 
@@ -80,6 +82,7 @@ fn short(method: &str, path: &str) -> String {
 /// A Status as the API server words a refusal with `code`.
 fn refusal(code: u16) -> Value {
     let (reason, message) = match code {
+        404 => ("NotFound", "configmaps \"sso-ids\" not found"),
         409 => ("Conflict", "Operation cannot be fulfilled: the object has been modified"),
         422 => ("Invalid", "IdentityCenterInstance.identitycenter.dev \"platform\" is invalid"),
         _ => ("InternalError", "Internal error occurred: etcdserver: request timed out"),
@@ -104,7 +107,15 @@ fn answer(cluster: &Cluster, sent: &Sent) -> Result<Value, Value> {
     Ok(match (sent.method.as_str(), sent.path.as_str()) {
         ("GET", _) => current.clone(),
         ("POST", p) if p.contains("/events") => sent.body.clone(),
-        ("PATCH", p) if p.contains("/configmaps") => sent.body.clone(),
+        // An export ConfigMap: the update of one made for the object, else its creation.
+        ("PATCH", p) if p.contains("/configmaps") => match cluster.config_map.lock().unwrap().clone() {
+            Some(made) => made,
+            None => return Err(refusal(404)),
+        },
+        ("POST", p) if p.contains("/configmaps") => {
+            *cluster.config_map.lock().unwrap() = Some(sent.body.clone());
+            sent.body.clone()
+        }
         ("PATCH", p) if p.ends_with("/status") => {
             match (current["status"].as_object_mut(), sent.body["status"].as_object()) {
                 (Some(status), Some(patch)) if sent.content_type == "application/merge-patch+json" => {

@@ -2,6 +2,7 @@
 //! asserts the exact calls, in order, and the status and events a user sees.
 
 mod fake_sso;
+mod isolation;
 mod mock_api;
 mod workflows;
 
@@ -57,8 +58,13 @@ fn harness_with_tenancy(script: Script, tenancy: TenancyMode) -> Harness {
     let cluster = mock_api::Cluster::default();
     let client = mock_api::client(cluster.clone(), journal.clone());
     let sso = FakeSso::new(journal.clone(), script);
-    let settings =
-        Settings { default_region: Some("eu-west-1".into()), resync_interval: RESYNC, namespaces: vec![], tenancy };
+    let settings = Settings {
+        default_region: Some("eu-west-1".into()),
+        resync_interval: RESYNC,
+        namespaces: vec![],
+        tenancy,
+        concurrency: 16,
+    };
     let reporter = Reporter { controller: "identity-center-operator".into(), instance: Some("test".into()) };
     let ctx = Arc::new(Context::new(client, sso.clone(), settings, reporter, Arc::new(Metrics::default())));
     Harness { journal, cluster, sso, ctx }
@@ -198,8 +204,8 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
     assert_eq!(
         h.journal.entries(),
         [
-            "k8s PATCH object",
             "sso GetCallerIdentity",
+            "k8s PATCH object",
             "k8s GET status",
             "k8s PATCH status",
             &format!(
@@ -291,7 +297,7 @@ async fn a_definite_refusal_clears_the_create_marker() {
 async fn a_stale_cache_without_the_arn_does_not_create_again() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
     let stale = object().finalized();
-    let fresh = stale.clone().status(json!({"instanceArn": ARN, "region": "eu-west-1"}));
+    let fresh = stale.clone().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}));
     let object: Watched = serde_json::from_value(stale.into()).unwrap();
     *h.cluster.fresh.lock().unwrap() = fresh.into();
     reconcile_object(Arc::new(object), h.ctx.clone()).await.unwrap();
@@ -306,8 +312,14 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
     let tags = [("keep", "1"), ("stale", "x")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
     let h = harness(Script { instances: vec![described], tags, ..Default::default() });
     let spec = json!({"name": "new-name", "tags": {"keep": "1", "added": "2"}});
-    let action =
-        h.reconcile(object().spec(spec).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
+    let action = h
+        .reconcile(
+            object()
+                .spec(spec)
+                .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
+                .finalized(),
+        )
+        .await;
 
     let aws: Vec<String> = h.journal.entries().into_iter().filter(|e| e.starts_with("sso ")).collect();
     assert_eq!(
@@ -338,7 +350,7 @@ fn observe_older_holder(h: &Harness) {
     let older = object()
         .named("first", "another-uid")
         .created_at("2026-01-01T00:00:00Z")
-        .status(json!({"instanceArn": ARN, "region": "eu-west-1"}))
+        .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
         .finalized();
     let older: crate::api::IdentityCenterInstance = serde_json::from_value(older.into()).unwrap();
     h.ctx.claims.observe(&older, h.ctx.tenancy.acting(&older));
@@ -383,7 +395,7 @@ async fn a_write_from_a_stale_cache_fails_instead_of_erasing_what_it_did_not_see
 }
 
 #[tokio::test]
-async fn an_object_gone_from_the_cluster_leaves_no_failure_count_and_frees_its_role_when_unused() {
+async fn an_object_gone_from_the_cluster_leaves_no_failure_count_and_drops_its_own_role_session() {
     let h = harness(Script::default());
     let role = "arn:aws:iam::444455556666:role/admin";
     let with_role = |name: &str, uid: &str| -> Watched {
@@ -400,11 +412,7 @@ async fn an_object_gone_from_the_cluster_leaves_no_failure_count_and_frees_its_r
     h.ctx.claims.forget("identity/first");
     super::run::forget_object(&h.ctx, &first);
     assert_eq!(h.ctx.record_failure("uid-1"), 0, "its failure count went with it");
-    assert!(h.journal.entries().is_empty(), "the role is still used by second");
-
-    h.ctx.claims.forget("identity/second");
-    super::run::forget_object(&h.ctx, &second);
-    assert_eq!(h.journal.entries(), [format!("sessions forget {role}")]);
+    assert_eq!(h.journal.entries(), [format!("sessions forget {role} for identity/first")], "second keeps its own");
 }
 
 #[tokio::test]
@@ -453,7 +461,8 @@ async fn the_management_account_stalls_with_advice() {
 async fn throttling_is_retried_with_growing_jittered_backoff() {
     let errors = [("DescribeInstance", error("DescribeInstance", ErrorKind::Throttling, "Rate exceeded"))];
     let h = harness(Script { errors: errors.into(), ..Default::default() });
-    let settled = object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized();
+    let settled =
+        object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized();
     let mut delays = vec![h.reconcile(settled).await];
     for _ in 0..2 {
         delays.push(h.reconcile_current().await);
@@ -472,7 +481,11 @@ async fn create_failed_is_terminal_with_the_aws_reason_verbatim() {
     let mut failed = instance(InstanceState::CreateFailed);
     failed.state_reason = Some("Identity store quota reached".into());
     let h = harness(Script { instances: vec![failed], ..Default::default() });
-    let action = h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
+    let action = h
+        .reconcile(
+            object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized(),
+        )
+        .await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "CreateFailed".into()));
     assert_eq!(h.last_status()["stateReason"], "Identity store quota reached");
     assert_eq!(h.cluster.events(), [("Warning".into(), "CreateFailed".into())]);
@@ -482,8 +495,12 @@ async fn create_failed_is_terminal_with_the_aws_reason_verbatim() {
 #[tokio::test]
 async fn an_instance_deleted_outside_kubernetes_is_reported_not_recreated() {
     let h = harness(Script::default());
-    h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1", "state": "ACTIVE"})).finalized())
-        .await;
+    h.reconcile(
+        object()
+            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "state": "ACTIVE"}))
+            .finalized(),
+    )
+    .await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListInstances"]);
     assert_eq!(h.condition("Ready"), ("False".into(), "InstanceNotFound".into()));
     assert_eq!(h.last_status()["instanceArn"], ARN, "the ARN is never lost");
@@ -495,8 +512,12 @@ async fn describe_answers_for_the_recorded_arn_only() {
     let mut other = instance(InstanceState::Active);
     other.arn = "arn:aws:sso:::instance/ssoins-2222222222222222".into();
     let h = harness(Script { instances: vec![other.clone()], listed: vec![other], ..Default::default() });
-    h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1", "state": "ACTIVE"})).finalized())
-        .await;
+    h.reconcile(
+        object()
+            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "state": "ACTIVE"}))
+            .finalized(),
+    )
+    .await;
     assert_eq!(h.journal.entries()[1], format!("sso DescribeInstance {ARN}"));
     assert_eq!(h.condition("Ready"), ("False".into(), "InstanceNotFound".into()), "another instance is not this one");
     assert_eq!(h.last_status()["instanceArn"], ARN);
@@ -505,7 +526,7 @@ async fn describe_answers_for_the_recorded_arn_only() {
 #[tokio::test]
 async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let status = json!({"instanceArn": ARN, "region": "eu-west-1"});
+    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
     let deleting = object().spec(json!({"deletionPolicy": "Delete"})).status(status).finalized().deleting();
     h.reconcile(deleting.clone()).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "DeleteInstance"]);
@@ -527,11 +548,11 @@ async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
 #[tokio::test]
 async fn retain_and_never_created_release_without_calling_aws() {
     for (spec, status, reason) in [
-        (json!({}), json!({"instanceArn": ARN, "region": "eu-west-1"}), "Retained"),
+        (json!({}), json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}), "Retained"),
         (json!({"deletionPolicy": "Delete"}), json!(null), "NeverCreated"),
         (
             json!({"deletionPolicy": "Delete", "managementPolicy": "ObserveOnly"}),
-            json!({"instanceArn": ARN}),
+            json!({"instanceArn": ARN, "ownership": "Created"}),
             "ObserveOnly",
         ),
     ] {
@@ -556,12 +577,17 @@ async fn observe_only_never_writes_to_aws_nor_adds_a_finalizer() {
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "ListInstances", "DescribeInstance"]);
     assert!(!h.journal.entries().contains(&"k8s PATCH object".to_string()), "no finalizer");
     assert_eq!(h.condition("Ready"), ("True".into(), "Observed".into()));
-    let export = h.cluster.sent().into_iter().find(|s| s.path.contains("/configmaps/sso-ids")).expect("exported");
+    assert!(h.journal.entries().contains(&"k8s PATCH configmap 404".to_string()), "an update is tried first");
+    let export = h.cluster.sent().into_iter().find(|s| s.method == "POST" && s.path.contains("/configmaps"));
+    let export = export.expect("then the ConfigMap is made");
+    assert!(export.query.contains(&format!("fieldManager=identity-center-operator%2F{UID}")), "{}", export.query);
     assert_eq!(
         export.body["data"],
         json!({"instanceArn": ARN, "identityStoreId": "d-1234567890", "ownerAccountId": ACCOUNT, "region": "eu-west-1"})
     );
     assert_eq!(export.body["metadata"]["ownerReferences"][0]["uid"], UID);
+    assert_eq!(export.body["metadata"]["labels"]["identitycenter.dev/export-of"], UID);
+    assert_eq!(h.last_status()["ownership"], "Observed", "an observed instance is never the object's own");
 }
 
 #[tokio::test]
@@ -569,8 +595,13 @@ async fn a_settled_object_writes_no_status_when_nothing_changed() {
     let described = created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.345Z");
     let h = harness(Script { instances: vec![described], ..Default::default() });
     let spec = json!({"name": "platform"});
-    h.reconcile(object().spec(spec.clone()).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized())
-        .await;
+    h.reconcile(
+        object()
+            .spec(spec.clone())
+            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
+            .finalized(),
+    )
+    .await;
     let settled = h.last_status();
     let before = h.cluster.sent().len();
     h.reconcile(object().spec(spec).status(settled).finalized()).await;
@@ -581,7 +612,7 @@ async fn a_settled_object_writes_no_status_when_nothing_changed() {
 #[tokio::test]
 async fn a_malformed_object_is_reported_on_its_status_without_losing_its_arn() {
     let h = harness(Script::default());
-    let recorded = json!({"instanceArn": ARN, "region": "eu-west-1", "createRequestedAt": "2026-11-28T10:00:01Z"});
+    let recorded = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "createRequestedAt": "2026-11-28T10:00:01Z"});
     let bad = object().spec(json!({"tags": "not-a-map", "deletionPolicy": "Sometimes"})).status(recorded).finalized();
     let action = h.reconcile(bad).await;
     assert!(h.journal.aws().is_empty());
@@ -598,7 +629,10 @@ async fn a_malformed_object_is_reported_on_its_status_without_losing_its_arn() {
 #[tokio::test]
 async fn a_transient_error_on_a_ready_instance_keeps_ready_and_reports_synced() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
+    h.reconcile(
+        object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized(),
+    )
+    .await;
     assert_eq!(h.condition("Ready").0, "True");
     h.sso
         .script
@@ -614,7 +648,8 @@ async fn a_transient_error_on_a_ready_instance_keeps_ready_and_reports_synced() 
 #[tokio::test]
 async fn a_changed_role_account_stalls_instead_of_losing_the_instance() {
     let h = harness(Script::default());
-    let recorded = json!({"instanceArn": ARN, "region": "eu-west-1", "targetAccountId": ACCOUNT});
+    let recorded =
+        json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "targetAccountId": ACCOUNT});
     let spec = json!({"deletionPolicy": "Delete", "credentials": {"roleArn": "arn:aws:iam::999988887777:role/x"}});
     h.reconcile(object().spec(spec.clone()).status(recorded.clone()).finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "AccountChanged".into()));
@@ -629,7 +664,10 @@ async fn observe_only_then_manage_does_not_take_over_another_accounts_instance()
     org.owner_account_id = Some("999999999999".into());
     let h = harness(Script { instances: vec![org], ..Default::default() });
     h.reconcile(
-        object().spec(json!({"name": "mine"})).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized(),
+        object()
+            .spec(json!({"name": "mine"}))
+            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
+            .finalized(),
     )
     .await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "NotOwnedByTargetAccount".into()));
@@ -639,13 +677,21 @@ async fn observe_only_then_manage_does_not_take_over_another_accounts_instance()
 }
 
 #[tokio::test]
-async fn an_export_configmap_written_by_someone_else_is_reported_not_taken_over() {
+async fn an_export_configmap_the_operator_did_not_make_for_the_object_is_left_untouched() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.cluster.refuse_next("PATCH", "configmap", 409);
+    // The API server's answer when the patch's test of the export-of label fails.
+    h.cluster.refuse_next("PATCH", "configmap", 422);
     let spec = json!({"exportTo": {"configMapName": "sso-ids"}});
-    let next =
-        h.reconcile(object().spec(spec).status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
-    assert!(h.journal.entries().contains(&"k8s PATCH configmap 409".to_string()), "{:?}", h.journal.entries());
+    let next = h
+        .reconcile(
+            object()
+                .spec(spec)
+                .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
+                .finalized(),
+        )
+        .await;
+    assert!(h.journal.entries().contains(&"k8s PATCH configmap 422".to_string()), "{:?}", h.journal.entries());
+    assert!(!h.journal.entries().iter().any(|e| e.starts_with("k8s POST configmap")), "nothing made in its place");
     assert_eq!(h.condition("Stalled"), ("True".into(), "ExportConflict".into()));
     assert_eq!(h.last_status()["instanceArn"], ARN, "the instance stays recorded");
     assert_eq!(h.cluster.events(), [("Warning".into(), "ExportConflict".into())]);
@@ -659,10 +705,11 @@ async fn a_finalizer_write_on_a_stale_version_is_refused_and_retried_soon() {
     *h.cluster.fresh.lock().unwrap() = object().resource_version("42").into();
     let cached: Watched = serde_json::from_value(object().into()).unwrap();
     let result = reconcile_object(Arc::new(cached), h.ctx.clone()).await;
-    assert_eq!(h.journal.entries(), ["k8s PATCH object 409"], "nothing reached AWS");
+    // The account is asked first: the claim on it comes before the finalizer.
+    assert_eq!(h.journal.entries(), ["sso GetCallerIdentity", "k8s PATCH object 409"], "no write reached AWS");
     let error = result.expect_err("the conflict leaves reconcile for the error policy");
     assert!(matches!(&error, Error::Kube(kube::Error::Api(status)) if status.code == 409), "{error}");
-    assert_eq!(super::run::retry_delay(&error, 0.0), Duration::from_secs(1), "the cache catches up within moments");
+    assert_eq!(super::run::retry_delay(&error, 0, 0.0), Duration::from_secs(1), "the cache catches up within moments");
 }
 
 #[tokio::test]
@@ -670,12 +717,15 @@ async fn api_server_refusals_of_a_status_write_go_to_the_error_policy() {
     for code in [422, 500, 503] {
         let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
         h.cluster.refuse_next("PATCH", "status", code);
-        let result =
-            h.try_reconcile(object().status(json!({"instanceArn": ARN, "region": "eu-west-1"})).finalized()).await;
+        let result = h
+            .try_reconcile(
+                object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized(),
+            )
+            .await;
         let error = result.expect_err("a refused status write fails the reconcile");
         assert!(matches!(&error, Error::Kube(kube::Error::Api(status)) if status.code == code), "{code}: {error}");
         assert!(h.cluster.events().is_empty(), "{code}: no event for a transition that was not written");
-        assert_eq!(super::run::retry_delay(&error, 0.0), Duration::from_secs(5), "{code}");
+        assert_eq!(super::run::retry_delay(&error, 0, 0.0), Duration::from_secs(5), "{code}");
     }
 }
 
@@ -727,7 +777,7 @@ async fn a_grants_default_role_is_the_one_acted_through() {
 async fn a_deleted_object_no_grant_admits_any_more_is_released_without_delete_instance() {
     let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
     h.ctx.tenancy.fill(vec![], vec![]);
-    let status = json!({"instanceArn": ARN, "region": "eu-west-1"});
+    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
     let next =
         h.reconcile(object().spec(json!({"deletionPolicy": "Delete"})).status(status).finalized().deleting()).await;
     assert_eq!(h.journal.entries(), ["k8s POST event", "k8s PATCH object"], "no AWS call: {:?}", h.journal.entries());
@@ -738,10 +788,10 @@ async fn a_deleted_object_no_grant_admits_any_more_is_released_without_delete_in
 }
 
 #[tokio::test]
-async fn the_default_role_of_a_gone_object_is_forgotten_once_unused() {
+async fn the_default_role_session_of_a_gone_object_is_forgotten() {
     let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
     h.ctx.tenancy.fill(vec![grant_with_default_role(DEFAULT_ROLE)], vec![]);
     let gone: Watched = serde_json::from_value(object().into()).unwrap();
     super::run::forget_object(&h.ctx, &gone);
-    assert_eq!(h.journal.entries(), [format!("sessions forget {DEFAULT_ROLE}")]);
+    assert_eq!(h.journal.entries(), [format!("sessions forget {DEFAULT_ROLE} for identity/platform")]);
 }

@@ -26,11 +26,11 @@ fn mrk() -> EncryptionKey {
 }
 
 fn adopted() -> serde_json::Value {
-    json!({"instanceArn": ARN, "encryption": {"keyType": "CustomerManaged", "kmsKeyArn": MRK}})
+    json!({"instanceArn": ARN, "ownership": "Created", "encryption": {"keyType": "CustomerManaged", "kmsKeyArn": MRK}})
 }
 
 fn recorded() -> serde_json::Value {
-    json!({"instanceArn": ARN, "region": "eu-west-1"})
+    json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})
 }
 
 #[tokio::test]

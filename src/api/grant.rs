@@ -8,7 +8,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Credentials, DeletionPolicy, ManagementPolicy, schema};
+use super::{Credentials, DeletionPolicy, ManagementPolicy, RegionRemovalPolicy, schema};
 
 /// Which namespaces, what accounts, which policies.
 // clippy reads the repeated `type_ = "string"` of the print columns as duplicated attributes.
@@ -87,6 +87,17 @@ pub struct IdentityCenterAccountGrantSpec {
     #[serde(default = "every_management_policy")]
     #[schemars(length(min = 1), extend("x-kubernetes-list-type" = "set"))]
     pub management_policies: Vec<ManagementPolicy>,
+    /// The regionRemovalPolicy values allowed. Remove drops an instance's
+    /// replica in a Region that spec.regions no longer lists. Default: Retain
+    /// and Remove, as before this field existed; list Retain alone to forbid it.
+    #[serde(default = "every_region_removal_policy")]
+    #[schemars(length(min = 1), extend("x-kubernetes-list-type" = "set"))]
+    pub region_removal_policies: Vec<RegionRemovalPolicy>,
+    /// Whether objects may set spec.encryption, which switches the instance's
+    /// KMS key: a key that IAM Identity Center cannot use locks every user out
+    /// of the access portal. Default: true, as before this field existed.
+    #[serde(default = "allowed")]
+    pub allow_key_changes: bool,
     /// The role that objects of these namespaces act through when they name
     /// none (spec.credentials), as ACK's default role does. This grant admits it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +150,14 @@ pub struct AccountSelection {
 
 fn retain_only() -> Vec<DeletionPolicy> {
     vec![DeletionPolicy::Retain]
+}
+
+fn every_region_removal_policy() -> Vec<RegionRemovalPolicy> {
+    vec![RegionRemovalPolicy::Retain, RegionRemovalPolicy::Remove]
+}
+
+fn allowed() -> bool {
+    true
 }
 
 fn every_management_policy() -> Vec<ManagementPolicy> {

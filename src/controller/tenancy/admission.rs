@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
 
-use crate::api::{Credentials, DeletionPolicy, IdentityCenterAccountGrant, ManagementPolicy};
+use crate::api::{Credentials, DeletionPolicy, IdentityCenterAccountGrant, ManagementPolicy, RegionRemovalPolicy};
 use crate::sso::account_of_role;
 
 /// What an object asks to do.
@@ -18,6 +18,9 @@ pub struct Request<'a> {
     pub role: Option<&'a Credentials>,
     pub deletion_policy: DeletionPolicy,
     pub management_policy: ManagementPolicy,
+    pub region_removal_policy: RegionRemovalPolicy,
+    /// Whether the object sets the instance's KMS key (spec.encryption).
+    pub sets_key: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +81,12 @@ fn refusal(grant: &IdentityCenterAccountGrant, request: &Request, role: Option<&
     if !spec.management_policies.contains(&request.management_policy) {
         return Some(format!("allows managementPolicy {:?} only", spec.management_policies));
     }
+    if !spec.region_removal_policies.contains(&request.region_removal_policy) {
+        return Some(format!("allows regionRemovalPolicy {:?} only", spec.region_removal_policies));
+    }
+    if request.sets_key && !spec.allow_key_changes {
+        return Some("does not allow spec.encryption (allowKeyChanges is false)".to_string());
+    }
     None
 }
 
@@ -110,13 +119,20 @@ pub fn admit(request: &Request, grants: &[&IdentityCenterAccountGrant]) -> Admis
         Some(role) => format!("spec.accounts.roleArns lists {} (or accountIds its account)", role.role_arn),
         None => "spec.accounts.operatorCredentials is true".to_string(),
     };
+    let key = if request.sets_key { ", spec.encryption" } else { "" };
     Admission::Refused {
         message: format!(
-            "Namespace {} may not act with {asked}, deletionPolicy {:?}, managementPolicy {:?}: no \
-             IdentityCenterAccountGrant admits it. {considered} A cluster administrator can admit it with a grant \
-             whose spec.namespaces selects {}, whose {accounts}, and whose deletionPolicies and \
-             managementPolicies include these values. Nothing was sent to AWS.",
-            request.namespace, request.deletion_policy, request.management_policy, request.namespace
+            "Namespace {} may not act with {asked}, deletionPolicy {:?}, managementPolicy {:?}, \
+             regionRemovalPolicy {:?}{key}: no IdentityCenterAccountGrant admits it. {considered} A cluster \
+             administrator can admit it with a grant whose spec.namespaces selects {}, whose {accounts}, whose \
+             deletionPolicies, managementPolicies and regionRemovalPolicies include these values{}. Nothing was \
+             sent to AWS.",
+            request.namespace,
+            request.deletion_policy,
+            request.management_policy,
+            request.region_removal_policy,
+            request.namespace,
+            if request.sets_key { ", and whose allowKeyChanges is true" } else { "" },
         ),
     }
 }
@@ -148,6 +164,8 @@ mod tests {
         role: Option<Credentials>,
         deletion: DeletionPolicy,
         management: ManagementPolicy,
+        removal: RegionRemovalPolicy,
+        sets_key: bool,
         /// Some((grant, role acted through)) when admitted.
         want: Option<(&'static str, Option<Credentials>)>,
     }
@@ -159,6 +177,8 @@ mod tests {
             role,
             deletion: DeletionPolicy::Retain,
             management: ManagementPolicy::Manage,
+            removal: RegionRemovalPolicy::Retain,
+            sets_key: false,
             want: None,
         }
     }
@@ -169,6 +189,12 @@ mod tests {
         }
         fn observing(self) -> Self {
             Self { management: ManagementPolicy::ObserveOnly, ..self }
+        }
+        fn removing_regions(self) -> Self {
+            Self { removal: RegionRemovalPolicy::Remove, ..self }
+        }
+        fn setting_the_key(self) -> Self {
+            Self { sets_key: true, ..self }
         }
         fn admitted_by(self, grant: &'static str, role: Option<Credentials>) -> Self {
             Self { want: Some((grant, role)), ..self }
@@ -192,6 +218,8 @@ mod tests {
                     "accounts": {"accountIds": ["555566667777"], "operatorCredentials": true},
                     "deletionPolicies": ["Retain", "Delete"],
                     "managementPolicies": ["Manage"],
+                    "regionRemovalPolicies": ["Retain"],
+                    "allowKeyChanges": false,
                 }),
             ),
             grant(
@@ -220,6 +248,12 @@ mod tests {
                 .admitted_by("platform", Some(credentials(OTHER_ROLE, None))),
             case("selector and own credentials", "platform-1", None).admitted_by("platform", None),
             case("selector, ObserveOnly not granted", "platform-1", None).observing(),
+            case("Region removal is granted by default", "team-a", role.clone())
+                .removing_regions()
+                .setting_the_key()
+                .admitted_by("team-a", role.clone()),
+            case("Region removal not granted", "platform-1", None).removing_regions(),
+            case("a key change not granted", "platform-1", None).setting_the_key(),
             case("default role for an object that names none", "team-b", None)
                 .admitted_by("defaulted", Some(credentials(ROLE, Some("ext-1")))),
             case("named role with the required external id", "team-b", Some(credentials(OTHER_ROLE, Some("ext-1"))))
@@ -238,6 +272,8 @@ mod tests {
                 role: case.role.as_ref(),
                 deletion_policy: case.deletion,
                 management_policy: case.management,
+                region_removal_policy: case.removal,
+                sets_key: case.sets_key,
             };
             let got = admit(&request, &grants);
             match (&case.want, &got) {
@@ -262,6 +298,8 @@ mod tests {
             role: Some(&role),
             deletion_policy: DeletionPolicy::Delete,
             management_policy: ManagementPolicy::Manage,
+            region_removal_policy: RegionRemovalPolicy::Retain,
+            sets_key: false,
         };
         let Admission::Refused { message } = admit(&request, &[&grants[0]]) else { panic!("refused") };
         for part in [

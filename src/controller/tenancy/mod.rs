@@ -150,6 +150,8 @@ impl Tenancy {
             role: object.spec.credentials.as_ref(),
             deletion_policy: object.spec.deletion_policy,
             management_policy: object.spec.management_policy,
+            region_removal_policy: object.spec.region_removal_policy,
+            sets_key: object.spec.encryption.is_some(),
         };
         admission::admit(&request, grants)
     }

@@ -38,7 +38,7 @@ impl<K: Eq + Hash + Clone, V> LruTable<K, V> {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.slots.len()
     }
 
@@ -145,7 +145,7 @@ mod tests {
         assert_eq!(table.get(&"b", now), None, "the least recently used went");
         assert_eq!(table.get(&"c", now), Some(&3));
         assert_eq!(table.remove(&"a"), Some(1));
-        assert_eq!(table.len(), 1);
+        assert_eq!(table.count(), 1);
     }
 
     #[test]
@@ -157,7 +157,7 @@ mod tests {
         table.get(&"used", start + Duration::from_secs(50));
         table.remove_idle(Duration::from_secs(30), start + Duration::from_secs(60));
         assert_eq!(table.get(&"old", start), None);
-        assert_eq!(table.len(), 1);
+        assert_eq!(table.count(), 1);
     }
 
     #[test]
@@ -170,6 +170,6 @@ mod tests {
         for _ in 0..10_000 {
             table.get(&3, now);
         }
-        assert!(table.queued() <= 2 * table.len() + 65, "{} queued for {}", table.queued(), table.len());
+        assert!(table.queued() <= 2 * table.count() + 65, "{} queued for {}", table.queued(), table.count());
     }
 }

@@ -103,7 +103,7 @@ impl RoleSessions {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.table.lock().expect("never poisoned").sessions.len()
+        self.table.lock().expect("never poisoned").sessions.count()
     }
 }
 

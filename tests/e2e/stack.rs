@@ -32,6 +32,8 @@ struct Replica {
 
 pub struct Stack {
     pub namespace: String,
+    /// More namespaces the operator watches, each a tenant of its own.
+    pub tenants: Vec<String>,
     pub client: kube::Client,
     pub kubeconfig: PathBuf,
     pub emulator_addr: String,
@@ -57,10 +59,34 @@ impl Stack {
 
     /// The same, with the operator using `kubeconfig` (another identity).
     pub async fn start_as(plane: &ControlPlane, namespace: &str, emulator_config: &str, kubeconfig: &Path) -> Self {
+        Self::start_watching(plane, &[namespace], emulator_config, kubeconfig, false).await
+    }
+
+    /// One operator, tenancy enforced, watching several tenants' namespaces
+    /// (the first is `namespace`, the others `tenants`).
+    pub async fn start_tenants(plane: &ControlPlane, namespaces: &[&str], emulator_config: &str) -> Self {
+        Self::start_watching(plane, namespaces, emulator_config, &plane.kubeconfig, true).await
+    }
+
+    /// The same with tenancy open: no grant is asked, AWS alone decides.
+    pub async fn start_open_tenants(plane: &ControlPlane, namespaces: &[&str], emulator_config: &str) -> Self {
+        Self::start_watching(plane, namespaces, emulator_config, &plane.kubeconfig, false).await
+    }
+
+    async fn start_watching(
+        plane: &ControlPlane,
+        namespaces: &[&str],
+        emulator_config: &str,
+        kubeconfig: &Path,
+        tenancy_enforced: bool,
+    ) -> Self {
         let client = plane.client().await;
-        let namespaces: Api<Namespace> = Api::all(client.clone());
-        let ns = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
-        namespaces.create(&PostParams::default(), &ns).await.unwrap();
+        let namespace_api: Api<Namespace> = Api::all(client.clone());
+        for namespace in namespaces {
+            let ns = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
+            namespace_api.create(&PostParams::default(), &ns).await.unwrap();
+        }
+        let namespace = namespaces[0];
         let logs = plane.dir.path().join(namespace);
         std::fs::create_dir_all(&logs).unwrap();
         let config = logs.join("emulator.yaml");
@@ -71,11 +97,12 @@ impl Stack {
         listening("the emulator to listen", &emulator_addr, Duration::from_secs(20)).await;
         let mut stack = Self {
             namespace: namespace.into(),
+            tenants: namespaces[1..].iter().map(|ns| ns.to_string()).collect(),
             client,
             kubeconfig: plane.kubeconfig.clone(),
             operator_kubeconfig: kubeconfig.to_path_buf(),
             replica_kubeconfigs: HashMap::new(),
-            tenancy_enforced: false,
+            tenancy_enforced,
             emulator_addr,
             logs,
             emulator,
@@ -138,10 +165,11 @@ impl Stack {
         self.started += 1;
         let name = format!("operator-{}", self.started);
         let metrics_addr = format!("127.0.0.1:{}", free_port());
+        let watched = [&self.namespace].into_iter().chain(&self.tenants).cloned().collect::<Vec<_>>().join(",");
         let mut args: Vec<String> = [
             "run",
             "--watch-namespaces",
-            &self.namespace,
+            &watched,
             "--http-addr",
             &metrics_addr,
             "--default-region",
@@ -254,13 +282,27 @@ impl Stack {
     }
 
     pub fn api(&self) -> Api<IdentityCenterInstance> {
-        Api::namespaced(self.client.clone(), &self.namespace)
+        self.api_in(&self.namespace)
+    }
+
+    pub fn api_in(&self, namespace: &str) -> Api<IdentityCenterInstance> {
+        Api::namespaced(self.client.clone(), namespace)
     }
 
     /// Creates or updates an object by server-side apply, as `kubectl apply --server-side` would.
     pub async fn apply(&self, name: &str, spec: Value) -> Result<IdentityCenterInstance, kube::Error> {
+        self.apply_in(&self.namespace, name, spec).await
+    }
+
+    /// The same in another namespace, as its tenant would.
+    pub async fn apply_in(
+        &self,
+        namespace: &str,
+        name: &str,
+        spec: Value,
+    ) -> Result<IdentityCenterInstance, kube::Error> {
         let object = fixtures::instance(name, None, spec);
-        self.api().patch(name, &PatchParams::apply("e2e-user").force(), &Patch::Apply(object)).await
+        self.api_in(namespace).patch(name, &PatchParams::apply("e2e-user").force(), &Patch::Apply(object)).await
     }
 
     /// Creates an object the way `kubectl create` (and client-side apply) does.
@@ -276,18 +318,31 @@ impl Stack {
     }
 
     pub async fn delete(&self, name: &str) {
-        self.api().delete(name, &DeleteParams::default()).await.unwrap();
+        self.delete_in(&self.namespace, name).await;
+    }
+
+    pub async fn delete_in(&self, namespace: &str, name: &str) {
+        self.api_in(namespace).delete(name, &DeleteParams::default()).await.unwrap();
     }
 
     pub async fn get(&self, name: &str) -> IdentityCenterInstance {
-        self.api().get(name).await.unwrap()
+        self.get_in(&self.namespace, name).await
+    }
+
+    pub async fn get_in(&self, namespace: &str, name: &str) -> IdentityCenterInstance {
+        self.api_in(namespace).get(name).await.unwrap()
     }
 
     /// Waits until condition `type_` of `name` has `status`, for the object's current generation.
     pub async fn wait_for(&self, name: &str, type_: &str, status: &str) -> IdentityCenterInstance {
-        let what = format!("{name} {type_}={status}");
+        self.wait_for_in(&self.namespace, name, type_, status).await
+    }
+
+    pub async fn wait_for_in(&self, namespace: &str, name: &str, type_: &str, status: &str) -> IdentityCenterInstance {
+        let what = format!("{namespace}/{name} {type_}={status}");
+        let api = self.api_in(namespace);
         eventually(&what, CONVERGE, || async {
-            let object = self.api().get(name).await.ok()?;
+            let object = api.get(name).await.ok()?;
             let condition = object.condition(type_)?;
             let current = condition.observed_generation == object.metadata.generation;
             (condition.status == status && current).then_some(object)
@@ -296,8 +351,13 @@ impl Stack {
     }
 
     pub async fn wait_gone(&self, name: &str) {
-        eventually(&format!("{name} to be deleted"), CONVERGE, || async {
-            self.api().get_opt(name).await.unwrap().is_none().then_some(())
+        self.wait_gone_in(&self.namespace, name).await;
+    }
+
+    pub async fn wait_gone_in(&self, namespace: &str, name: &str) {
+        let api = self.api_in(namespace);
+        eventually(&format!("{namespace}/{name} to be deleted"), CONVERGE, || async {
+            api.get_opt(name).await.unwrap().is_none().then_some(())
         })
         .await;
     }

@@ -1,6 +1,6 @@
 //! The call log: every request the emulator answered, for tests to assert on.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +20,22 @@ pub struct Call {
     /// `ok`, an error code, or `dropped`.
     pub outcome: String,
     pub status: u16,
+    /// For AssumeRole, granted or not: the session it asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assume_role: Option<AssumeRoleRecord>,
+}
+
+/// What an AssumeRole call asked for, read from its query parameters.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AssumeRoleRecord {
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    /// Session tags, key -> value (complete pairs only).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
 }
 
 pub struct CallLog {

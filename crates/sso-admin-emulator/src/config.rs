@@ -48,9 +48,15 @@ pub struct Config {
     pub seed: Option<u64>,
     /// The call log keeps this many most recent calls.
     pub call_log_limit: usize,
-    /// IAM-style authorization: when set, every call needs the actions AWS
-    /// requires for it, allowed by the policy of its access key or role.
+    /// IAM-style authorization: identity policies (every call needs the
+    /// actions AWS requires for it, allowed by the policy of its access key
+    /// or role) and role trust policies (who may assume a role, on what terms).
     pub iam: Option<IamConfig>,
+    /// Account id -> the id of its AWS Organizations organization: the
+    /// values of `aws:PrincipalOrgID` (the caller's account) and
+    /// `aws:ResourceOrgID` (the role's account). An account not listed is in
+    /// no organization and has neither key.
+    pub account_organizations: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -74,6 +80,7 @@ impl Default for Config {
             seed: None,
             call_log_limit: 100_000,
             iam: None,
+            account_organizations: BTreeMap::new(),
         }
     }
 }
@@ -237,5 +244,41 @@ mod tests {
         assert_eq!(config.management_accounts, vec!["999999999999"]);
         assert_eq!(config.faults.rules[0].throttle, 0.5);
         assert!(serde_yaml::from_str::<Config>("unknownField: 1").is_err(), "typos are refused");
+    }
+
+    #[test]
+    fn iam_trust_policies_principals_and_organizations_read_as_yaml() {
+        let yaml = r#"
+accountOrganizations: {'111122223333': o-exampleorgid, '444455556666': o-exampleorgid}
+iam:
+  principals: {AKIA111122223333OPRB: 'arn:aws:iam::111122223333:role/identity-center-operator'}
+  trustPolicies:
+    'arn:aws:iam::444455556666:role/identity-center-admin':
+      Version: '2012-10-17'
+      Statement:
+      - Effect: Allow
+        Principal: {AWS: 'arn:aws:iam::111122223333:role/identity-center-operator'}
+        Action: [sts:AssumeRole, sts:TagSession]
+        Condition: {StringEquals: {aws:RequestTag/kubernetes-namespace: team-a}}
+"#;
+        let config: Config = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!(config.account_organizations["444455556666"], "o-exampleorgid");
+        let iam = config.iam.unwrap();
+        assert!(iam.policies.is_none(), "no identity policies: they are not checked");
+        assert_eq!(iam.trust_policies.len(), 1);
+        assert!(serde_yaml::from_str::<Config>("iam: {trustPolicy: {}}").is_err(), "typos are refused");
+    }
+
+    #[test]
+    fn the_readme_iam_example_loads() {
+        let readme = include_str!("../README.md");
+        let section = &readme[readme.find("## IAM authorization").expect("the section")..];
+        let start = section.find("```yaml\n").expect("an example") + "```yaml\n".len();
+        let example = &section[start..start + section[start..].find("```").expect("its end")];
+        let config: Config = serde_yaml::from_str(example).unwrap();
+        let iam = config.iam.unwrap();
+        assert_eq!(iam.policies.map(|p| p.len()), Some(2));
+        assert_eq!(iam.trust_policies.len(), 1);
+        assert_eq!(config.account_organizations.len(), 2);
     }
 }

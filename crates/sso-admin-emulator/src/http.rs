@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::calls::Call;
+use super::calls::{AssumeRoleRecord, Call};
 use super::config::Faults;
 use super::error::ApiError;
 use super::faults::Fault;
 use super::sts::error_xml;
+use super::sts::input::AssumeRoleInput;
 use super::{Caller, Emulator, Service};
 use super::{sso, sts};
 
@@ -181,6 +182,7 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
                 request: Value::Null,
                 outcome: error.code.into(),
                 status: error.status,
+                assume_role: None,
             });
             return respond(service, &Err(error), &id);
         }
@@ -263,7 +265,23 @@ fn call(
         request: request.params.clone(),
         outcome: result.as_ref().map_or_else(|e| e.code.to_string(), |_| "ok".to_string()),
         status: result.as_ref().map_or_else(|e| e.status, |_| 200),
+        assume_role: assume_role_record(request),
     }
+}
+
+/// What an AssumeRole asked for, so that tests can assert the session name and tags.
+fn assume_role_record(request: &Request) -> Option<AssumeRoleRecord> {
+    if request.service != Service::Sts || request.operation != "AssumeRole" {
+        return None;
+    }
+    let params = serde_json::from_value(request.params.clone()).unwrap_or_default();
+    let input = AssumeRoleInput::read(&params);
+    Some(AssumeRoleRecord {
+        role_arn: input.role_arn,
+        role_session_name: input.role_session_name,
+        tags: input.tags.into_iter().collect(),
+        source_identity: input.source_identity,
+    })
 }
 
 #[cfg(test)]

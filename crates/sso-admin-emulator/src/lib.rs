@@ -21,12 +21,13 @@ use rand::rngs::StdRng;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-pub use calls::Call;
+pub use calls::{AssumeRoleRecord, Call};
 pub use config::{Config, FaultRule, Faults, KmsKeyFault, KmsRefusal, RateLimit};
 use error::ApiError;
 use faults::{FaultState, Injection};
 use sso::SsoState;
 use sts::StsState;
+use sts::input::AssumeRoleInput;
 
 /// The two APIs served on the one port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,26 +148,30 @@ impl Emulator {
     }
 
     /// IAM-style authorization, when configured: every action the operation
-    /// needs must be allowed by the caller's policy (its role's, for a session).
+    /// needs must be allowed by the caller's identity policy (its role's,
+    /// for a session). Trust policies are AssumeRole's own check, in `sts`.
     fn authorize(&self, caller: &Caller, service: Service, operation: &str, params: &Value) -> Result<(), ApiError> {
         let inner = self.lock();
         let Some(iam_config) = &inner.config.iam else { return Ok(()) };
-        let (principal, principal_arn) = match inner.sts.session_role(&caller.access_key) {
-            Some((role, session_arn)) => (role, session_arn),
-            None => (caller.access_key.clone(), format!("arn:aws:iam::{}:user/{}", caller.account, caller.access_key)),
-        };
-        let policy = iam_config.policies.get(&principal);
-        for action in iam::required_actions(service, operation, params) {
-            let verdict = iam::evaluate(policy, action);
-            if verdict != iam::Verdict::Allowed {
-                let message = iam::denial(&principal_arn, action, &verdict);
-                return Err(match service {
-                    Service::Sso => ApiError::access_denied(message),
-                    Service::Sts => ApiError::new(403, "AccessDenied", message),
-                });
+        let principal = inner.sts.principal(&inner.config, &caller.access_key, &caller.account);
+        let organizations = &inner.config.account_organizations;
+        let actions = iam::required_actions(service, operation, params);
+        match service {
+            Service::Sso => {
+                let context = iam::context::sso(&principal, organizations, &caller.region, operation, params);
+                iam::check_identity(iam_config, &principal, &actions, None, &context).map_err(ApiError::access_denied)
             }
+            Service::Sts if operation == "AssumeRole" => {
+                let params = serde_json::from_value(params.clone()).unwrap_or_default();
+                let input = AssumeRoleInput::read(&params);
+                // STS validates the request before it authorizes it.
+                let role_arn = input.validate()?.role_arn;
+                let context = iam::context::assume_role(&principal, organizations, &caller.region, &input);
+                iam::check_identity(iam_config, &principal, &actions, Some(role_arn), &context)
+                    .map_err(|message| ApiError::new(403, "AccessDenied", message))
+            }
+            Service::Sts => Ok(()),
         }
-        Ok(())
     }
 
     fn roll_faults(&self, operation: &str, account: &str) -> Injection {

@@ -31,9 +31,18 @@ fn role(account: &str) -> String {
     format!("arn:aws:iam::{account}:role/identity-center-admin")
 }
 
+pub const E2E_ORGANIZATION: &str = "o-e2eorg0001";
+
 /// A stack whose emulator authorizes with `policies` (principal -> document).
 async fn stack(plane: &ControlPlane, namespace: &str, policies: Value) -> Stack {
-    let config = json!({"createSeconds": 1, "deleteSeconds": 1, "iam": {"policies": policies}});
+    // deploy/iam's operator policy assumes roles only inside its own organization.
+    let mut organizations = json!({"111122223333": E2E_ORGANIZATION});
+    for index in 0..=20 {
+        organizations[format!("4100000000{index:02}")] = json!(E2E_ORGANIZATION);
+    }
+    let config = json!({
+        "createSeconds": 1, "deleteSeconds": 1, "iam": {"policies": policies}, "accountOrganizations": organizations,
+    });
     Stack::start(plane, namespace, &config.to_string()).await
 }
 
@@ -160,4 +169,56 @@ async fn stack_without_assume_role(plane: &ControlPlane, operator_key: &str) -> 
         role("410000000000"): policy("account-role-policy.json"),
     });
     stack(plane, "iam-assume", policies).await
+}
+
+/// The second line of defence: a role whose trust policy names namespace
+/// iso-trust-a refuses AssumeRole for an object of iso-trust-b, with tenancy
+/// open (no grant asked), because the operator tags each session with its
+/// object's namespace.
+pub async fn a_roles_trust_policy_admits_only_its_own_namespace(plane: &mut ControlPlane) {
+    let (team_a, team_b) = ("iso-trust-a", "iso-trust-b");
+    let operator_key = Stack::access_key("operator-1");
+    let operator_role = "arn:aws:iam::111122223333:role/identity-center-operator";
+    let trust = std::fs::read_to_string(format!("{IAM}/account-role-trust-policy.json")).unwrap();
+    let trust = trust.replace("OPERATOR_ACCOUNT_ID", "111122223333").replace("TEAM_NAMESPACE", team_a);
+    let mut trust: Value = serde_json::from_str(&trust).unwrap();
+    trust["Statement"][0]["Condition"]["StringEquals"].as_object_mut().unwrap().remove("sts:ExternalId");
+    let account = "410000000099";
+    let config = json!({
+        "createSeconds": 1,
+        "accountOrganizations": {"111122223333": E2E_ORGANIZATION, account: E2E_ORGANIZATION},
+        "iam": {
+            "principals": {operator_key.clone(): operator_role},
+            "policies": {operator_role: policy("operator-policy.json"), role(account): policy("account-role-policy.json")},
+            "trustPolicies": {role(account): trust},
+        },
+    });
+    let stack = Stack::start_open_tenants(plane, &[team_a, team_b], &config.to_string()).await;
+    let spec = json!({"credentials": {"roleArn": role(account)}});
+    stack.apply_in(team_b, "intruder", spec.clone()).await.unwrap();
+    eventually("team-b's object to be refused its role", CONVERGE, || async {
+        let object = stack.api_in(team_b).get("intruder").await.ok()?;
+        let synced = object.condition("Synced")?;
+        (synced.status == "False" && synced.reason == "CredentialsUnavailable").then_some(synced.message.clone())
+    })
+    .await;
+    let refused = stack.get_in(team_b, "intruder").await;
+    let message = &refused.condition("Synced").unwrap().message;
+    assert!(!message.contains(operator_role), "the operator's principal stays out of a tenant's status: {message}");
+    stack.apply_in(team_a, "rightful", spec).await.unwrap();
+    stack.wait_for_in(team_a, "rightful", "Ready", "True").await;
+
+    let calls = stack.calls().await;
+    let sessions: Vec<(String, Value)> = calls
+        .iter()
+        .filter_map(|c| c.assume_role.as_ref())
+        .map(|a| (a.role_session_name.clone().unwrap_or_default(), json!(a.tags)))
+        .collect();
+    let intruder_tags = json!({"kubernetes-namespace": team_b, "kubernetes-name": "intruder"});
+    assert!(sessions.contains(&("ico-iso-trust-b-intruder".to_string(), intruder_tags)), "{sessions:?}");
+    assert!(sessions.iter().any(|(name, _)| name == "ico-iso-trust-a-rightful"), "{sessions:?}");
+    let created: Vec<&str> =
+        calls.iter().filter(|c| c.operation == "CreateInstance").filter_map(|c| c.account.as_deref()).collect();
+    assert_eq!(created, [account], "one instance, for team-a's object only");
+    stack.shutdown().await;
 }

@@ -5,6 +5,7 @@ mod chart;
 mod contention;
 mod crash;
 mod iam;
+mod isolation;
 mod leader;
 mod lifecycle;
 mod observe;
@@ -45,8 +46,20 @@ pub const ALL: &[(&str, Scenario)] = &[
         Box::pin(leader::a_frozen_leader_writes_nothing_after_a_standby_took_over(p))
     }),
     ("grants_decide_before_any_aws_call", |p| Box::pin(tenancy::grants_decide_before_any_aws_call(p))),
+    ("an_observer_never_takes_over_nor_deletes_another_tenants_instance", |p| {
+        Box::pin(isolation::an_observer_never_takes_over_nor_deletes_another_tenants_instance(p))
+    }),
+    ("a_grant_narrowed_mid_deletion_stops_delete_instance", |p| {
+        Box::pin(isolation::a_grant_narrowed_mid_deletion_stops_delete_instance(p))
+    }),
+    ("export_writes_only_configmaps_made_for_the_object", |p| {
+        Box::pin(isolation::export_writes_only_configmaps_made_for_the_object(p))
+    }),
     ("iam_policies_are_enough_and_each_action_is_needed", |p| {
         Box::pin(iam::iam_policies_are_enough_and_each_action_is_needed(p))
+    }),
+    ("a_roles_trust_policy_admits_only_its_own_namespace", |p| {
+        Box::pin(iam::a_roles_trust_policy_admits_only_its_own_namespace(p))
     }),
     ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
     ("a_forbidden_watch_is_an_error_with_advice", |p| Box::pin(chart::a_forbidden_watch_is_an_error_with_advice(p))),

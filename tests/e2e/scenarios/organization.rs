@@ -58,6 +58,10 @@ fn emulator_config() -> String {
             {"account": WITHOUT_REMOVE.0, "region": "eu-west-1", "arn": WITHOUT_REMOVE.1,
              "kmsKeyArn": mrk_of(WITHOUT_REMOVE.0), "regions": ["us-east-1"]},
         ],
+        "accountOrganizations": {
+            MEMBER: super::iam::E2E_ORGANIZATION, MANAGEMENT: super::iam::E2E_ORGANIZATION,
+            WITHOUT_ADD.0: super::iam::E2E_ORGANIZATION, WITHOUT_REMOVE.0: super::iam::E2E_ORGANIZATION,
+        },
         "encryptionSeconds": 4,
         "regionAddSeconds": 4,
         "regionRemoveSeconds": 2,

@@ -12,6 +12,7 @@ use sso_admin_emulator::config::{FailCreation, SeedInstance};
 use sso_admin_emulator::{Config, Emulator, FaultRule, Faults, RateLimit, Running};
 
 mod organization;
+mod trust;
 
 const ACCOUNT_A: &str = "111122223333";
 const KEY_A: &str = "AKIA111122223333TEST";

@@ -26,6 +26,7 @@ use test_support::controlplane::ControlPlane;
 use test_support::fixtures;
 use test_support::http::json;
 use test_support::kubectl::Kubectl;
+use test_support::memory::{RssSampler, status_mib};
 use test_support::process::{eventually, free_port, listening, ready, spawn, stop, workspace_binary};
 
 const CREATE_SECONDS: f64 = 3.0;
@@ -55,47 +56,6 @@ async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Duration {
     })
     .await
     .expect("kubectl does not panic")
-}
-
-/// A field of /proc/PID/status in MiB: VmRSS (all resident memory), RssAnon
-/// (the heap and stacks, without the binary's code pages).
-fn status_mib(pid: u32, field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-fn rss_mib(pid: u32) -> Option<f64> {
-    status_mib(pid, "VmRSS:")
-}
-
-/// Samples a process's RSS until stopped; keeps the peak since the last reset.
-#[derive(Clone, Default)]
-struct RssSampler(Arc<Mutex<(f64, f64)>>);
-
-impl RssSampler {
-    fn start(pid: u32) -> Self {
-        let sampler = Self::default();
-        let shared = sampler.0.clone();
-        tokio::spawn(async move {
-            while let Some(rss) = rss_mib(pid) {
-                {
-                    let mut state = shared.lock().unwrap();
-                    state.0 = rss;
-                    state.1 = state.1.max(rss);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
-        sampler
-    }
-    fn current(&self) -> f64 {
-        self.0.lock().unwrap().0
-    }
-    fn peak(&self) -> f64 {
-        self.0.lock().unwrap().1
-    }
 }
 
 /// What the harness's own watch saw of each object.

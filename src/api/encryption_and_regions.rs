@@ -46,7 +46,9 @@ pub enum RegionRemovalPolicy {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservedEncryption {
+    /// AwsOwned or CustomerManaged, as DescribeInstance reports it.
     pub key_type: KeyType,
+    /// ARN of the customer managed key; absent for the AWS owned key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
     /// EncryptionStatus: UPDATING, ENABLED or UPDATE_FAILED.
@@ -60,9 +62,11 @@ pub struct ObservedEncryption {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservedRegion {
+    /// The Region's name, for example us-east-1.
     pub name: String,
     /// ADDING, ACTIVE or REMOVING.
     pub status: String,
+    /// When the Region was added to the instance, as AWS reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub added_date: Option<Time>,
     /// The Region the instance was created in; it cannot be removed.
@@ -79,5 +83,6 @@ pub struct StartedWorkflow {
     pub name: String,
     /// The metadata.generation it was sent for.
     pub generation: i64,
+    /// When the operator sent it.
     pub started_at: Time,
 }

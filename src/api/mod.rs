@@ -25,6 +25,10 @@ pub use grant::{
 };
 
 pub const FINALIZER: &str = "identitycenter.dev/finalizer";
+/// `"true"` stops every AWS call for the object (Crossplane's `crossplane.io/paused`).
+pub const PAUSED: &str = "identitycenter.dev/paused";
+/// Any new value asks for one drift check now (Crossplane's `crossplane.io/reconcile-requested-at`).
+pub const RECONCILE_REQUESTED_AT: &str = "identitycenter.dev/reconcile-requested-at";
 
 /// Every CRD of the operator, in the order crds/ holds them.
 pub fn crds() -> [CustomResourceDefinition; 2] {
@@ -48,6 +52,7 @@ pub fn crds() -> [CustomResourceDefinition; 2] {
     printcolumn(name = "ARN", type_ = "string", json_path = ".status.instanceArn", description = "ARN of the instance"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state", description = "Lifecycle state reported by AWS"),
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Whether the instance is ACTIVE and in sync"),
+    printcolumn(name = "Synced", type_ = "string", json_path = ".status.conditions[?(@.type==\"Synced\")].status", description = "Whether the last reconcile reached AWS and applied the spec (False while paused)"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(name = "Encryption", type_ = "string", json_path = ".status.encryption.status", priority = 1, description = "Status of the instance's KMS key: UPDATING, ENABLED or UPDATE_FAILED"),
     printcolumn(name = "Regions", type_ = "integer", json_path = ".status.regionCount", priority = 1, description = "Number of Regions the instance is in, the primary included"),
@@ -275,6 +280,10 @@ pub struct IdentityCenterInstanceStatus {
     /// The metadata.generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The value of the identitycenter.dev/reconcile-requested-at annotation
+    /// that the last drift check served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
     /// Ready, Synced and Stalled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::conditions")]

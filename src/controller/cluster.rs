@@ -101,8 +101,8 @@ impl Cluster {
     }
 
     /// Publishes an event; a failure is logged, never fatal: events are reports.
-    pub async fn event(&self, type_: EventType, reason: &str, note: String) {
-        let event = Event { type_, reason: reason.into(), note: Some(note), action: reason.into(), secondary: None };
+    pub async fn event(&self, type_: EventType, action: &str, reason: &str, note: String) {
+        let event = Event { type_, reason: reason.into(), note: Some(note), action: action.into(), secondary: None };
         if let Err(error) = self.recorder.publish(&event, &self.object.object_ref(&())).await {
             tracing::warn!(%error, reason, object = %self.name(), "could not publish event");
         }

@@ -19,7 +19,12 @@ pub enum Outcome {
     Retrying { reason: &'static str, message: String },
     /// Terminal until the spec (or something outside) changes.
     Stalled { reason: &'static str, message: String },
+    /// `identitycenter.dev/paused`: nothing was asked of AWS, nothing is wrong.
+    Paused { message: String },
 }
+
+/// The reason of a paused object's Synced condition, as Crossplane names it.
+pub const RECONCILE_PAUSED: &str = "ReconcilePaused";
 
 impl Outcome {
     pub fn reason(&self) -> &'static str {
@@ -28,6 +33,7 @@ impl Outcome {
             | Self::Progressing { reason, .. }
             | Self::Retrying { reason, .. }
             | Self::Stalled { reason, .. } => reason,
+            Self::Paused { .. } => RECONCILE_PAUSED,
         }
     }
 
@@ -36,7 +42,8 @@ impl Outcome {
             Self::Ready { message, .. }
             | Self::Progressing { message, .. }
             | Self::Retrying { message, .. }
-            | Self::Stalled { message, .. } => message,
+            | Self::Stalled { message, .. }
+            | Self::Paused { message } => message,
         }
     }
 }
@@ -58,7 +65,7 @@ fn conditions_for(outcome: &Outcome, generation: i64, now: Timestamp) -> Vec<Con
     let (ready, synced, stalled) = match outcome {
         Outcome::Ready { .. } => (true, true, false),
         Outcome::Progressing { .. } => (false, true, false),
-        Outcome::Retrying { .. } => (false, false, false),
+        Outcome::Retrying { .. } | Outcome::Paused { .. } => (false, false, false),
         Outcome::Stalled { .. } => (false, false, true),
     };
     let synced_reason = if synced { "ReconcileSucceeded" } else { reason };
@@ -84,12 +91,12 @@ fn carry_transition_times(previous: &[Condition], mut next: Vec<Condition>) -> V
 }
 
 /// The conditions after a reconcile that ended in `outcome`, given the
-/// previous ones. A transient error does not make an instance that was Ready
-/// for this same spec unready: it shows in Synced only, so `kubectl wait` and
-/// Argo CD do not flap while AWS throttles a resync.
+/// previous ones. A transient error, or a pause, does not make an instance
+/// that was Ready for this same spec unready: it shows in Synced only, so
+/// `kubectl wait` and Argo CD do not flap while AWS throttles a resync.
 pub fn next_conditions(previous: &[Condition], outcome: &Outcome, generation: i64, now: Timestamp) -> Vec<Condition> {
     let mut next = conditions_for(outcome, generation, now);
-    if matches!(outcome, Outcome::Retrying { .. }) {
+    if matches!(outcome, Outcome::Retrying { .. } | Outcome::Paused { .. }) {
         let ready_for_this_spec = previous
             .iter()
             .find(|c| c.type_ == READY && c.status == "True" && c.observed_generation == Some(generation));
@@ -104,7 +111,7 @@ pub fn next_conditions(previous: &[Condition], outcome: &Outcome, generation: i6
 fn carrier(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::Ready { .. } | Outcome::Progressing { .. } => READY,
-        Outcome::Retrying { .. } => SYNCED,
+        Outcome::Retrying { .. } | Outcome::Paused { .. } => SYNCED,
         Outcome::Stalled { .. } => STALLED,
     }
 }
@@ -145,6 +152,7 @@ mod tests {
             (Outcome::Progressing { reason: "Creating", message: msg() }, ("False", "True", "False"), "Creating"),
             (Outcome::Retrying { reason: "Throttled", message: msg() }, ("False", "False", "False"), "Throttled"),
             (Outcome::Stalled { reason: "CreateFailed", message: msg() }, ("False", "False", "True"), "CreateFailed"),
+            (Outcome::Paused { message: msg() }, ("False", "False", "False"), RECONCILE_PAUSED),
         ];
         for (outcome, (ready, synced, stalled), reason) in cases {
             let got = conditions_for(&outcome, 7, at(1));
@@ -206,5 +214,20 @@ mod tests {
         assert_eq!(status_of(&same_spec, SYNCED), ("False", "Throttled"));
         let new_spec = next_conditions(&was_ready, &throttled, 4, at(2));
         assert_eq!(status_of(&new_spec, READY), ("False", "Throttled"), "a new spec is not known to be applied");
+    }
+
+    #[test]
+    fn a_pause_keeps_ready_reports_synced_false_and_is_no_warning() {
+        let ready = Outcome::Ready { reason: "InstanceActive", message: "m".into() };
+        let paused = Outcome::Paused { message: "paused".into() };
+        let was_ready = next_conditions(&[], &ready, 3, at(1));
+        let now = next_conditions(&was_ready, &paused, 3, at(2));
+        assert_eq!(status_of(&now, READY), ("True", "InstanceActive"));
+        assert_eq!(status_of(&now, SYNCED), ("False", RECONCILE_PAUSED));
+        assert_eq!(status_of(&now, STALLED), ("False", "NotStalled"), "kstatus must not call it failed");
+        assert_eq!(
+            transition_event(&was_ready, &now, &paused).map(|(w, r, _)| (w, r)),
+            Some((false, RECONCILE_PAUSED))
+        );
     }
 }

@@ -21,7 +21,7 @@ use super::claims::{Acting, key_of};
 use super::context::Context;
 use super::reconcile::{Error, reconcile, role_ref};
 use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
-use crate::api::IdentityCenterInstance;
+use crate::api::{IdentityCenterInstance, PAUSED, RECONCILE_REQUESTED_AT};
 
 /// What the watch delivers: an object, or the metadata of one that does not
 /// match the schema, so that it can be told so on its status.
@@ -37,11 +37,16 @@ impl Readiness {
     }
 }
 
-/// Reconcile again when the spec changes (generation) or deletion starts.
+/// Reconcile again when the spec changes (generation), deletion starts, or
+/// a user pauses, resumes or asks for a drift check (the two annotations).
 fn spec_or_deletion(object: &Watched) -> Option<u64> {
     let mut hasher = DefaultHasher::new();
     object.meta().generation.hash(&mut hasher);
     object.meta().deletion_timestamp.is_some().hash(&mut hasher);
+    let annotations = object.meta().annotations.as_ref();
+    for key in [PAUSED, RECONCILE_REQUESTED_AT] {
+        annotations.and_then(|a| a.get(key)).hash(&mut hasher);
+    }
     Some(hasher.finish())
 }
 

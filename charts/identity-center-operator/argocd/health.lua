@@ -1,6 +1,7 @@
 -- Argo CD health check for identitycenter.dev/IdentityCenterInstance.
 -- Argo CD runs it with gopher-lua (Lua 5.1): `obj` is the live object, the
 -- script returns { status = ..., message = ... }.
+--   identitycenter.dev/paused: "true"     -> Suspended (no AWS call; a deletion waits)
 --   deletionTimestamp set                 -> Progressing "Deleting"
 --   no status, or no conditions           -> Progressing "Waiting for the operator"
 --   status.observedGeneration behind, or
@@ -36,6 +37,16 @@ end
 
 local metadata = obj.metadata or {}
 local status = obj.status
+
+local annotations = metadata.annotations or {}
+if annotations["identitycenter.dev/paused"] == "true" then
+  hs.status = "Suspended"
+  hs.message = "Paused (identitycenter.dev/paused): the operator makes no AWS call"
+  if metadata.deletionTimestamp ~= nil then
+    hs.message = hs.message .. "; the deletion waits until the annotation is removed"
+  end
+  return hs
+end
 
 if metadata.deletionTimestamp ~= nil then
   hs.message = "Deleting"

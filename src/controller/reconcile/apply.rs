@@ -122,7 +122,7 @@ impl Reconcile<'_> {
                     started_at: super::whole_seconds(Timestamp::now()),
                 });
                 let (reason, note) = workflows::announcement(&workflow, arn);
-                self.report(EventType::Normal, reason, note.clone()).await;
+                self.report(EventType::Normal, workflow.operation(), reason, note.clone()).await;
                 Ok(Ending::Report(Outcome::Progressing { reason: workflows::UPDATING, message: note }, poll))
             }
         }
@@ -212,7 +212,7 @@ impl Reconcile<'_> {
         if let Some(name) = decide::rename(spec, instance) {
             self.ctx.sso.update_instance_name(target, &instance.arn, name).await?;
             let note = format!("Renamed instance {} from {:?} to {name:?}", instance.arn, instance.name);
-            self.report(EventType::Normal, "InstanceRenamed", note).await;
+            self.report(EventType::Normal, "UpdateInstance", "InstanceRenamed", note).await;
         }
         let actual = self.ctx.sso.list_tags(target, &instance.arn).await?;
         let changes = decide::tag_changes(&spec.tags, &actual);
@@ -225,7 +225,8 @@ impl Reconcile<'_> {
         if !changes.is_empty() {
             let set: Vec<&str> = changes.set.keys().map(String::as_str).collect();
             let note = format!("Tags set: {set:?}; removed: {:?}", changes.remove);
-            self.report(EventType::Normal, "TagsUpdated", note).await;
+            let action = if changes.set.is_empty() { "UntagResource" } else { "TagResource" };
+            self.report(EventType::Normal, action, "TagsUpdated", note).await;
         }
         Ok(())
     }

@@ -67,7 +67,7 @@ impl Reconcile<'_> {
         match decide::delete_progress(instance.as_ref()) {
             DeleteProgress::Gone => {
                 let note = format!("Instance {arn} is deleted");
-                self.report(EventType::Normal, "InstanceDeleted", note).await;
+                self.report(EventType::Normal, "DeleteInstance", "InstanceDeleted", note).await;
                 self.cluster.remove_finalizer().await?;
                 Ok(Ending::Released)
             }
@@ -76,7 +76,7 @@ impl Reconcile<'_> {
                 self.ctx.sso.delete_instance(target, arn).await?;
                 self.status.state = Some("DELETE_IN_PROGRESS".into());
                 let note = format!("DeleteInstance sent for {arn}");
-                self.report(EventType::Normal, "DeleteRequested", note).await;
+                self.report(EventType::Normal, "DeleteInstance", "DeleteRequested", note).await;
                 Ok(Ending::Report(deleting, poll))
             }
         }
@@ -90,7 +90,7 @@ impl Reconcile<'_> {
         }
         let instance = self.status.instance_arn.as_deref().unwrap_or("no instance");
         let note = format!("Released without DeleteInstance: {instance} is left in AWS. {refusal}");
-        self.report(EventType::Warning, tenancy::NOT_PERMITTED, note).await;
+        self.report(EventType::Warning, "Release", tenancy::NOT_PERMITTED, note).await;
         self.cluster.remove_finalizer().await?;
         Ok(Ending::Released)
     }
@@ -102,7 +102,7 @@ impl Reconcile<'_> {
             "Released without DeleteInstance: account {account} is managed by IdentityCenterInstance {holder}, so \
              {instance} is not this object's to delete"
         );
-        self.report(EventType::Warning, "AccountAlreadyManaged", note).await;
+        self.report(EventType::Warning, "Release", "AccountAlreadyManaged", note).await;
         self.cluster.remove_finalizer().await?;
         Ok(Ending::Released)
     }
@@ -110,7 +110,7 @@ impl Reconcile<'_> {
     /// Lets the object go without touching AWS.
     async fn release(&self, release: Release) -> Step {
         let note = release.note(self.status.instance_arn.as_deref());
-        self.report(EventType::Normal, release.reason(), note).await;
+        self.report(EventType::Normal, "Release", release.reason(), note).await;
         self.cluster.remove_finalizer().await.map_err(Failure::Kube)?;
         Ok(Ending::Released)
     }

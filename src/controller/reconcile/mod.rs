@@ -25,6 +25,7 @@ use super::run::Watched;
 use super::tenancy::{self, Decision};
 use crate::api::{
     Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus, KeyType, ObservedEncryption, ObservedRegion,
+    PAUSED, RECONCILE_REQUESTED_AT,
 };
 use crate::sso::{
     Encryption, EncryptionKey, ErrorKind, Instance, Region, Requester, RoleRef, SsoError, Target, WriteGuard,
@@ -148,6 +149,23 @@ pub(super) fn role_ref(credentials: &Credentials, object: &IdentityCenterInstanc
     RoleRef { on_behalf_of: Some(requester), ..RoleRef::new(&credentials.role_arn, credentials.external_id.clone()) }
 }
 
+/// The action of a condition transition's event: CreateInstance for the
+/// one that reports it, else the reconcile itself.
+fn transition_action(reason: &str) -> &'static str {
+    match reason {
+        "CreateRequested" => "CreateInstance",
+        _ => "Reconcile",
+    }
+}
+
+fn paused_message(deleting: bool) -> String {
+    let mut message = format!("{PAUSED} is \"true\": the operator makes no AWS call for this object");
+    if deleting {
+        message.push_str("; its deletion waits until the annotation is removed");
+    }
+    message
+}
+
 /// Kubernetes stores times to the second; keeping more would make every
 /// status look changed.
 fn whole_seconds(time: Timestamp) -> Time {
@@ -212,8 +230,11 @@ impl<'a> Reconcile<'a> {
 
     async fn run(mut self) -> Result<(&'static str, Next), Error> {
         let deleting = self.object.metadata.deletion_timestamp.is_some();
-        // Tenancy first: a refused object gets no AWS call and no finalizer.
+        let paused = self.object.annotations().get(PAUSED).is_some_and(|v| v == "true");
+        // A pause comes before everything: no AWS call at all; the finalizer stays, so deletion waits.
         let ending = match self.ctx.tenancy.decide(&self.object) {
+            _ if paused => Ok(Ending::Report(Outcome::Paused { message: paused_message(deleting) }, Requeue::OnChange)),
+            // Tenancy first: a refused object gets no AWS call and no finalizer.
             Decision::NotYetKnown => Ok(Ending::Defer(tenancy::LIST_WAIT)),
             Decision::Refused(message) if deleting => self.release_not_permitted(&message).await,
             // A grant change rechecks it; the delay covers a change that raced with this decision.
@@ -269,6 +290,7 @@ impl<'a> Reconcile<'a> {
             Outcome::Progressing { .. } => "progressing",
             Outcome::Retrying { .. } => "retrying",
             Outcome::Stalled { .. } => "stalled",
+            Outcome::Paused { .. } => "paused",
         };
         self.ctx.metrics.object_state(&self.uid(), label, outcome.reason());
         let next = match requeue {
@@ -301,6 +323,11 @@ impl<'a> Reconcile<'a> {
         let generation = self.object.metadata.generation.unwrap_or_default();
         self.status.conditions = next_conditions(&self.previous_conditions, outcome, generation, Timestamp::now());
         self.status.observed_generation = Some(generation);
+        if !matches!(outcome, Outcome::Paused { .. }) {
+            // This reconcile looked at AWS: it served the latest request for a drift check, if any.
+            let requested = self.object.annotations().get(RECONCILE_REQUESTED_AT).cloned();
+            self.status.last_handled_reconcile_at = requested.or(self.status.last_handled_reconcile_at.take());
+        }
         if self.object.status.as_ref() != Some(&self.status) {
             self.cluster.write_status(&self.status).await?;
         }
@@ -308,7 +335,7 @@ impl<'a> Reconcile<'a> {
             transition_event(&self.previous_conditions, &self.status.conditions, outcome)
         {
             let type_ = if warning { EventType::Warning } else { EventType::Normal };
-            self.report(type_, reason, note).await;
+            self.report(type_, transition_action(reason), reason, note).await;
         }
         Ok(())
     }
@@ -316,17 +343,19 @@ impl<'a> Reconcile<'a> {
     /// Publishes an event and logs the same change: INFO (WARN for a
     /// warning) with the object, ARN, account and region as fields. Every AWS
     /// write and every state change goes through here; no credential does.
-    async fn report(&self, type_: EventType, reason: &str, note: String) {
+    /// `action` is what the operator did (the AWS call it made, or
+    /// `Reconcile`, `Release`), `reason` why, as events.k8s.io/v1 separates them.
+    async fn report(&self, type_: EventType, action: &'static str, reason: &str, note: String) {
         let status = &self.status;
         let object = key_of(self.object.as_ref());
         let arn = status.instance_arn.as_deref().unwrap_or("-");
         let account = status.target_account_id.as_deref().unwrap_or("-");
         let region = status.region.as_deref().unwrap_or("-");
         match type_ {
-            EventType::Warning => tracing::warn!(%object, reason, arn, account, region, "{note}"),
-            EventType::Normal => tracing::info!(%object, reason, arn, account, region, "{note}"),
+            EventType::Warning => tracing::warn!(%object, action, reason, arn, account, region, "{note}"),
+            EventType::Normal => tracing::info!(%object, action, reason, arn, account, region, "{note}"),
         }
-        self.cluster.event(type_, reason, note).await;
+        self.cluster.event(type_, action, reason, note).await;
     }
 
     fn target(&self, region: &str) -> Target {

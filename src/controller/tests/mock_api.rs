@@ -60,6 +60,12 @@ impl Cluster {
     }
 
     /// (type, reason) of each event published, in order.
+    /// (action, reason) of each event published, in order.
+    pub fn event_actions(&self) -> Vec<(String, String)> {
+        let events = self.sent().into_iter().filter(|s| s.path.contains("/events"));
+        events.map(|s| (s.body["action"].as_str().unwrap().into(), s.body["reason"].as_str().unwrap().into())).collect()
+    }
+
     pub fn events(&self) -> Vec<(String, String)> {
         let events = self.sent().into_iter().filter(|s| s.path.contains("/events"));
         events.map(|s| (s.body["type"].as_str().unwrap().into(), s.body["reason"].as_str().unwrap().into())).collect()

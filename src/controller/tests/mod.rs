@@ -1,6 +1,7 @@
 //! Reconcile tests: a fake SSO port and a tower-test Kubernetes API. Each
 //! asserts the exact calls, in order, and the status and events a user sees.
 
+mod day_two;
 mod fake_sso;
 mod isolation;
 mod mock_api;
@@ -82,6 +83,7 @@ struct TestObject {
     status: Value,
     finalized: bool,
     deleting: bool,
+    annotations: Value,
 }
 
 fn object() -> TestObject {
@@ -94,6 +96,7 @@ fn object() -> TestObject {
         status: Value::Null,
         finalized: false,
         deleting: false,
+        annotations: json!({}),
     }
 }
 
@@ -127,6 +130,11 @@ impl TestObject {
     fn deleting(self) -> Self {
         Self { deleting: true, ..self }
     }
+
+    fn annotated(mut self, key: &str, value: &str) -> Self {
+        self.annotations[key] = json!(value);
+        self
+    }
 }
 
 impl From<TestObject> for Value {
@@ -134,6 +142,7 @@ impl From<TestObject> for Value {
         let mut metadata = json!({
             "name": object.name, "namespace": "identity", "uid": object.uid, "generation": 2,
             "resourceVersion": object.resource_version, "creationTimestamp": object.created_at,
+            "annotations": object.annotations,
         });
         if object.finalized {
             metadata["finalizers"] = json!(["identitycenter.dev/finalizer"]);

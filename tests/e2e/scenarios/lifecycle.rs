@@ -68,7 +68,7 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
 
     let table = stack.kubectl().run(&["get", "ici"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["NAME", "INSTANCE", "NAME", "ARN", "STATE", "READY", "AGE"], "{table}");
+    assert_eq!(header, ["NAME", "INSTANCE", "NAME", "ARN", "STATE", "READY", "SYNCED", "AGE"], "{table}");
     let row = table.lines().nth(1).unwrap();
     assert!(
         row.starts_with("platform")
@@ -85,6 +85,11 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
         ["deletionPolicy", "Retain (default)", "instanceArn", "managementPolicy", "exportTo", "Immutable once set"]
     {
         assert!(explained.contains(field), "kubectl explain documents {field}: {explained}");
+    }
+    let status = stack.kubectl().run(&["explain", "ici.status", "--recursive=false"]);
+    let nested = stack.kubectl().run(&["explain", "ici.status.regions", "--recursive=false"]);
+    for text in [&status, &nested] {
+        assert!(!text.contains("Time is a wrapper"), "every status field has its own description: {text}");
     }
     let by_category = stack.kubectl().run(&["get", "identitycenter"]);
     assert!(by_category.contains("platform"), "category identitycenter lists it: {by_category}");

@@ -4,6 +4,7 @@ mod admission;
 mod chart;
 mod contention;
 mod crash;
+mod day_two;
 mod iam;
 mod isolation;
 mod leader;
@@ -26,6 +27,9 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("edits_and_drift_reach_aws_as_exact_calls", |p| Box::pin(lifecycle::edits_and_drift_reach_aws_as_exact_calls(p))),
     ("deletion_policies", |p| Box::pin(lifecycle::deletion_policies(p))),
+    ("pause_holds_every_aws_call_and_reconcile_now_checks_drift", |p| {
+        Box::pin(day_two::pause_holds_every_aws_call_and_reconcile_now_checks_drift(p))
+    }),
     ("sigkill_at_each_step_of_create_and_delete", |p| Box::pin(crash::sigkill_at_each_step_of_create_and_delete(p))),
     ("one_object_per_account", |p| Box::pin(contention::one_object_per_account(p))),
     ("management_account_and_create_failed_stall", |p| {

@@ -65,7 +65,9 @@ async fn create_namespace(client: &kube::Client, name: &str) {
 
 fn condition_is(object: &IdentityCenterInstance, type_: &str, status: &str, reason: Option<&str>) -> bool {
     object.condition(type_).is_some_and(|c| {
-        c.status == status && reason.is_none_or(|r| c.reason == r) && c.observed_generation == object.metadata.generation
+        c.status == status
+            && reason.is_none_or(|r| c.reason == r)
+            && c.observed_generation == object.metadata.generation
     })
 }
 
@@ -88,8 +90,7 @@ async fn time_to_ready(client: &kube::Client, namespace: &str, name: &str, accou
 /// Creates `count` objects in `namespace`, 16 at a time.
 async fn create_many(client: &kube::Client, namespace: &str, count: usize, object: impl Fn(usize) -> Value) {
     let api: Api<IdentityCenterInstance> = Api::namespaced(client.clone(), namespace);
-    let objects: Vec<IdentityCenterInstance> =
-        (0..count).map(|i| serde_json::from_value(object(i)).unwrap()).collect();
+    let objects: Vec<IdentityCenterInstance> = (0..count).map(|i| serde_json::from_value(object(i)).unwrap()).collect();
     futures::stream::iter(objects)
         .for_each_concurrent(16, |object| {
             let api = api.clone();
@@ -121,7 +122,11 @@ fn churn(client: kube::Client, namespace: &str, count: usize, stop: Arc<AtomicBo
                     let (api, patches) = (api.clone(), patches.clone());
                     async move {
                         let patch = json!({"metadata": {"annotations": {"churn": round.to_string()}}});
-                        if api.patch(&format!("busy-{i:03}"), &PatchParams::default(), &Patch::Merge(patch)).await.is_ok() {
+                        if api
+                            .patch(&format!("busy-{i:03}"), &PatchParams::default(), &Patch::Merge(patch))
+                            .await
+                            .is_ok()
+                        {
                             patches.fetch_add(1, Ordering::SeqCst);
                         }
                     }

@@ -43,4 +43,3 @@ impl RssSampler {
         self.0.lock().unwrap().1
     }
 }
-

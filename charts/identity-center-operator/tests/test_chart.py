@@ -45,6 +45,20 @@ TENANCY_RULES = {
     ("", "namespaces", "list"),
     ("", "namespaces", "watch"),
 }
+TENANT_VIEW_RULES = {
+    ("identitycenter.dev", "identitycenterinstances", "get"),
+    ("identitycenter.dev", "identitycenterinstances", "list"),
+    ("identitycenter.dev", "identitycenterinstances", "watch"),
+    ("identitycenter.dev", "identitycenteraccountgrants", "get"),
+    ("identitycenter.dev", "identitycenteraccountgrants", "list"),
+    ("identitycenter.dev", "identitycenteraccountgrants", "watch"),
+}
+TENANT_EDIT_RULES = {
+    ("identitycenter.dev", "identitycenterinstances", v)
+    for v in ("create", "update", "patch", "delete", "deletecollection")
+}
+AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+POLICY_LABELS = ("app.kubernetes.io/managed-by", "identitycenter.dev/export-of")
 LEASE_RULES = {
     ("coordination.k8s.io", "leases", "create", None),
     ("coordination.k8s.io", "leases", "get", "L"),
@@ -138,12 +152,78 @@ def assert_restricted(dep):
 
 
 def assert_namespaces(docs):
-    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IdentityCenterAccountGrant"}
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IdentityCenterAccountGrant",
+                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
     for d in docs:
         if d["kind"] in cluster_scoped:
             assert "namespace" not in d["metadata"], d["metadata"]["name"]
         elif d["kind"] not in ("Role", "RoleBinding") or "leader-election" in d["metadata"]["name"]:
             assert d["metadata"].get("namespace") == NS, "%s/%s not in %s" % (d["kind"], d["metadata"]["name"], NS)
+
+
+def tenant_role(role):
+    return any(k.startswith(AGGREGATE) for k in role["metadata"].get("labels", {}))
+
+
+def assert_tenant_roles(docs, fullname):
+    """The two aggregated tenant roles, exactly: never a /status subresource, never a write on grants."""
+    tenant = {r["metadata"]["name"]: r for r in of_kind(docs, "ClusterRole") if tenant_role(r)}
+    view, edit = "%s-%s-view" % (NS, fullname), "%s-%s-edit" % (NS, fullname)
+    assert sorted(tenant) == sorted([view, edit]), sorted(tenant)
+    aggregates = {n: {k[len(AGGREGATE):] for k, v in r["metadata"]["labels"].items() if k.startswith(AGGREGATE)}
+                  for n, r in tenant.items()}
+    assert aggregates == {view: {"view"}, edit: {"edit"}}, aggregates
+    for name, role in tenant.items():
+        assert all(role["metadata"]["labels"][AGGREGATE + a] == "true" for a in aggregates[name])
+        assert "aggregationRule" not in role, name
+        for rule in role["rules"]:
+            assert rule["apiGroups"] == ["identitycenter.dev"], (name, rule)
+            assert not any("/" in r for r in rule["resources"]), ("a tenant role names a subresource", name, rule)
+            assert "resourceNames" not in rule and "nonResourceURLs" not in rule, (name, rule)
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"], (name, rule)
+    assert rules_of(tenant[view]) == TENANT_VIEW_RULES, rules_of(tenant[view]) ^ TENANT_VIEW_RULES
+    assert rules_of(tenant[edit]) == TENANT_EDIT_RULES, rules_of(tenant[edit]) ^ TENANT_EDIT_RULES
+    assert not of_kind(docs, "ClusterRoleBinding") or all(
+        b["roleRef"]["name"] not in tenant for b in of_kind(docs, "ClusterRoleBinding")), "tenant roles are not bound"
+
+
+def configmap_policy(docs, fullname, service_account, namespace=NS):
+    """The ValidatingAdmissionPolicy on the operator's ConfigMap writes, and its binding."""
+    name = "%s-%s-configmaps" % (namespace, fullname)
+    policy = one(docs, "ValidatingAdmissionPolicy", name)
+    binding = one(docs, "ValidatingAdmissionPolicyBinding", name)
+    assert policy["apiVersion"] == binding["apiVersion"] == "admissionregistration.k8s.io/v1"
+    assert binding["spec"] == {"policyName": name, "validationActions": ["Deny"]}, binding["spec"]
+    spec = policy["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    assert "paramKind" not in spec
+    assert spec["matchConstraints"] == {"resourceRules": [{
+        "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"],
+        "operations": ["CREATE", "UPDATE", "DELETE"]}]}, spec["matchConstraints"]
+    user = "system:serviceaccount:%s:%s" % (namespace, service_account)
+    assert [c["expression"] for c in spec["matchConditions"]] == \
+        ['request.userInfo.username == "%s"' % user], spec["matchConditions"]
+    text = json.dumps(spec)
+    for label in POLICY_LABELS:
+        assert label in text, label
+    operations = []
+    for v in spec["validations"]:
+        assert v["reason"] == "Forbidden", v
+        assert v["message"].strip() and v["messageExpression"].strip(), v
+        assert "variables.target" in v["messageExpression"], "every message names the ConfigMap: %s" % v
+        operations.append(re.findall(r"request\.operation != '(\w+)'", v["expression"]))
+    # Delete first (always refused), then creates and updates; every operation is covered.
+    assert operations[0] == ["DELETE"] and spec["validations"][0]["expression"] == "request.operation != 'DELETE'"
+    assert {op for ops in operations for op in ops} == {"CREATE", "UPDATE", "DELETE"}, operations
+    return policy, binding
+
+
+def forbidden_namespaces(policy):
+    found = [re.fullmatch(r"!\(request\.namespace in (\[.*\])\)", v["expression"])
+             for v in policy["spec"]["validations"]]
+    found = [json.loads(m.group(1)) for m in found if m]
+    assert len(found) <= 1, found
+    return found[0] if found else []
 
 
 # --- checks -----------------------------------------------------------------
@@ -203,6 +283,9 @@ def check_defaults():
         crb = one(docs, "ClusterRoleBinding", role["metadata"]["name"])
         assert crb["roleRef"]["name"] == role["metadata"]["name"]
         assert crb["subjects"] == [{"kind": "ServiceAccount", "name": "identity-center-operator", "namespace": NS}]
+    assert_tenant_roles(docs, RELEASE)
+    policy, _ = configmap_policy(docs, RELEASE, "identity-center-operator")
+    assert forbidden_namespaces(policy) == ["kube-system", "kube-public", "kube-node-lease"]
     assert not of_kind(docs, "IdentityCenterAccountGrant"), "no grant unless the values name one"
     assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
     for kind in ("PodDisruptionBudget", "ServiceMonitor", "NetworkPolicy", "ConfigMap"):
@@ -219,6 +302,7 @@ def check_service_account_name_is_stable():
     assert not of_kind(docs, "ServiceAccount")
     assert operator(docs)["spec"]["template"]["spec"]["serviceAccountName"] == "existing"
     assert [b["subjects"][0]["name"] for b in of_kind(docs, "ClusterRoleBinding")] == ["existing", "existing"]
+    configmap_policy(docs, RELEASE, "existing")
 
 
 def check_every_option():
@@ -250,9 +334,14 @@ def check_every_option():
     assert env_value(dep, "RUST_BACKTRACE") == "1"
     assert_restricted(dep)
     # Namespaced mode: cluster-wide, only what tenancy reads (grants, namespaces).
-    tenancy = one(docs, "ClusterRole")
+    operator_roles = [r for r in of_kind(docs, "ClusterRole") if not tenant_role(r)]
+    assert len(operator_roles) == 1, [r["metadata"]["name"] for r in operator_roles]
+    tenancy = operator_roles[0]
     assert tenancy["metadata"]["name"].endswith("-tenancy") and rules_of(tenancy) == TENANCY_RULES
     assert one(docs, "ClusterRoleBinding")["roleRef"]["name"] == tenancy["metadata"]["name"]
+    assert_tenant_roles(docs, "identity-center-operator-ci")
+    policy, _ = configmap_policy(docs, "identity-center-operator-ci", "identity-center-operator")
+    assert forbidden_namespaces(policy) == ["kube-system", "kube-public", "kube-node-lease", "platform-secrets"]
     assert env_value(dep, "ICO_TENANCY") == "enforced"
     grants = {g["metadata"]["name"]: g["spec"] for g in of_kind(docs, "IdentityCenterAccountGrant")}
     assert sorted(grants) == ["platform", "team-a"], sorted(grants)
@@ -358,8 +447,56 @@ def check_alert_rules_with_promtool():
 def check_tenancy_open():
     docs = render("--set", "tenancy=open")
     assert env_value(operator(docs), "ICO_TENANCY") == "open"
-    names = [r["metadata"]["name"] for r in of_kind(docs, "ClusterRole")]
+    names = [r["metadata"]["name"] for r in of_kind(docs, "ClusterRole") if not tenant_role(r)]
     assert names == [NS + "-identity-center-operator"], names
+
+
+def check_configmap_policy_follows_the_release():
+    docs = render("--namespace", "operators", "--set", "fullnameOverride=ico")
+    configmap_policy(docs, "ico", "identity-center-operator", namespace="operators")
+    docs = render("--set", "serviceAccount.create=false", "--set", "serviceAccount.name=")
+    configmap_policy(docs, RELEASE, "default")
+    # Namespaced mode: the same policy; RBAC already keeps it to the watched namespaces.
+    configmap_policy(render("--set", "watchNamespaces={identity}"), RELEASE, "identity-center-operator")
+    # With rbac.create off the policy stays: it holds the ServiceAccount whoever grants its RBAC.
+    configmap_policy(render("--set", "rbac.create=false"), RELEASE, "identity-center-operator")
+
+
+def check_configmap_policy_off():
+    docs = render("--set", "configMapPolicy.enabled=false")
+    assert not of_kind(docs, "ValidatingAdmissionPolicy") and not of_kind(docs, "ValidatingAdmissionPolicyBinding")
+    one(docs, "ClusterRole", NS + "-identity-center-operator")
+    docs = render("--set-json", "configMapPolicy.forbiddenNamespaces=[]")
+    policy, _ = configmap_policy(docs, RELEASE, "identity-center-operator")
+    assert forbidden_namespaces(policy) == []
+
+
+def check_configmap_policy_needs_1_30():
+    p = helm("template", RELEASE, CHART, "--namespace", NS, "--kube-version", "1.29.4")
+    assert p.returncode != 0 and "configMapPolicy.enabled" in p.stderr and "1.30" in p.stderr, p.stderr
+    docs = render("--kube-version", "1.29.4", "--set", "configMapPolicy.enabled=false")
+    assert not of_kind(docs, "ValidatingAdmissionPolicy")
+    configmap_policy(render("--kube-version", "1.30.0"), RELEASE, "identity-center-operator")
+
+
+def check_tenant_roles_off():
+    for args in (["--set", "rbac.tenantRoles=false"], ["--set", "rbac.create=false"]):
+        docs = render(*args)
+        assert not [r["metadata"]["name"] for r in of_kind(docs, "ClusterRole") if tenant_role(r)], args
+    docs = render("--set", "rbac.tenantRoles=false")
+    assert rules_of(one(docs, "ClusterRole", NS + "-identity-center-operator")) == EXPECTED_RULES
+
+
+def check_no_role_grants_tenants_status():
+    """Whatever the values, no aggregated role names a /status subresource or writes grants."""
+    for args in ([], ci("every-option-values.yaml"), ["--set", "watchNamespaces={a,b}"], ["--set", "tenancy=open"]):
+        for role in of_kind(render(*args), "ClusterRole"):
+            if not tenant_role(role):
+                continue
+            for rule in role["rules"]:
+                assert not any(r.endswith("/status") or r == "*" for r in rule["resources"]), (args, rule)
+                if "identitycenteraccountgrants" in rule["resources"]:
+                    assert set(rule["verbs"]) <= {"get", "list", "watch"}, (args, rule)
 
 
 def main():
@@ -389,6 +526,15 @@ def main():
         ("schema refuses tenancy=lax", make_schema_rejects("--set", "tenancy=lax")),
         ("schema refuses a grant without accounts", make_schema_rejects("--set", "grants.x.namespaces.names[0]=a")),
         ("schema refuses a bad resyncInterval", make_schema_rejects("--set", "resyncInterval=soon")),
+        ("ConfigMap policy follows the release namespace and ServiceAccount", check_configmap_policy_follows_the_release),
+        ("configMapPolicy.enabled=false: no policy, no binding", check_configmap_policy_off),
+        ("ConfigMap policy refuses to render below Kubernetes 1.30", check_configmap_policy_needs_1_30),
+        ("rbac.tenantRoles=false or rbac.create=false: no tenant roles", check_tenant_roles_off),
+        ("no tenant role has a /status subresource or writes grants", check_no_role_grants_tenants_status),
+        ("schema refuses an unknown configMapPolicy key", make_schema_rejects("--set", "configMapPolicy.bogus=1")),
+        ("schema refuses a bad forbidden namespace",
+         make_schema_rejects("--set", "configMapPolicy.forbiddenNamespaces[0]=Kube_System")),
+        ("schema refuses a non-boolean rbac.tenantRoles", make_schema_rejects("--set", "rbac.tenantRoles=maybe")),
     ]
     passed = failed = 0
     for name, check in checks:

@@ -85,11 +85,15 @@ bench:
 ## Writes bench/results.json and bench/scale.png.
 ## What one hostile or busy namespace costs the others: memory under 400
 ## refused 150 KB objects, and a quiet object's time to Ready beside 300
-## throttled, churning ones (release build; not part of make test).
+## throttled, churning ones (release build; not part of make test). Writes
+## bench/tenants.json and bench/tenants.png; TENANTS_BEFORE=<json> draws an
+## older run beside it.
 bench-tenants:
 	hack/build-controlplane.sh >/dev/null
+	hack/install-python.sh matplotlib >/dev/null
 	cargo build --release -p sso-admin-emulator
 	cargo bench --bench tenants
+	$(PYTHON) bench/plot_tenants.py bench/tenants.json bench/tenants.png $(TENANTS_BEFORE)
 
 bench-scale:
 	hack/build-controlplane.sh >/dev/null

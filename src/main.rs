@@ -58,6 +58,9 @@ struct RunArgs {
     /// How often a settled object is re-checked for drift.
     #[arg(long, env = "ICO_RESYNC_INTERVAL", default_value = "10m", value_parser = at_least_a_second)]
     resync_interval: Duration,
+    /// This cluster's name, in the ownership tags of every instance the operator creates.
+    #[arg(long, env = "ICO_CLUSTER_NAME", default_value = "kubernetes", value_parser = controller::ownership::cluster_name)]
+    cluster_name: String,
     /// Objects reconciled at once.
     #[arg(long, env = "ICO_CONCURRENCY", default_value_t = 16)]
     concurrency: u16,
@@ -165,6 +168,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
     let settings = Settings {
         concurrency: args.concurrency,
+        cluster_name: args.cluster_name,
         default_region,
         resync_interval: args.resync_interval,
         namespaces: args.watch_namespaces.into_iter().filter(|ns| !ns.is_empty()).collect(),

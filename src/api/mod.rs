@@ -8,6 +8,8 @@ mod encryption_and_regions;
 mod grant;
 mod schema;
 
+pub use schema::MAX_TAGS;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -25,6 +27,9 @@ pub use grant::{
 };
 
 pub const FINALIZER: &str = "identitycenter.dev/finalizer";
+/// The ARN of the instance the object created, also kept outside status so
+/// that a backup and restore of the object (which drops status) finds it.
+pub const INSTANCE_ARN: &str = "identitycenter.dev/instance-arn";
 /// `"true"` stops every AWS call for the object (Crossplane's `crossplane.io/paused`).
 pub const PAUSED: &str = "identitycenter.dev/paused";
 /// Any new value asks for one drift check now (Crossplane's `crossplane.io/reconcile-requested-at`).
@@ -117,8 +122,10 @@ pub struct IdentityCenterInstanceSpec {
     #[schemars(length(min = 1, max = 32), pattern(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"))]
     pub region: Option<String>,
 
-    /// Tags of the instance. At most 75; keys 1 to 128 characters, values 0 to 256,
-    /// letters, digits, spaces and _.:/=+-@; keys must not start with "aws:".
+    /// Tags of the instance. At most 71 (AWS allows 75, and the operator adds
+    /// four ownership tags under identitycenter.dev/); keys 1 to 128
+    /// characters, values 0 to 256, letters, digits, spaces and _.:/=+-@; keys
+    /// must not start with "aws:" nor "identitycenter.dev/".
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::tags")]
     pub tags: BTreeMap<String, String>,

@@ -7,7 +7,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 pub const TAG_KEY_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$";
 /// AWS TagValue: 0-256 characters of the same class.
 pub const TAG_VALUE_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$";
-pub const MAX_TAGS: u32 = 75;
+/// AWS allows 75; the operator adds its ownership tags (`controller::ownership`).
+pub const MAX_TAGS: u32 = 75 - 4;
 
 pub fn tags(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
@@ -30,6 +31,10 @@ pub fn tags(_: &mut SchemaGenerator) -> Schema {
             {
                 "rule": "self.all(k, !k.startsWith('aws:'))",
                 "message": "tag keys must not start with 'aws:', which AWS reserves",
+            },
+            {
+                "rule": "self.all(k, !k.startsWith('identitycenter.dev/'))",
+                "message": "tag keys must not start with 'identitycenter.dev/': the operator's ownership tags use it",
             },
         ],
     })

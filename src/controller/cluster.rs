@@ -88,13 +88,18 @@ impl Cluster {
         self.patch_finalizers(finalizers).await
     }
 
+    /// Sets one annotation of the object, conditional on the version read like every write.
+    pub async fn annotate(&self, key: &str, value: &str) -> Result<(), kube::Error> {
+        self.patch_metadata(json!({ "annotations": { key: value } })).await
+    }
+
     async fn patch_finalizers(&self, finalizers: Vec<String>) -> Result<(), kube::Error> {
-        let patch = json!({
-            "metadata": {
-                "resourceVersion": self.expected_version(),
-                "finalizers": finalizers,
-            }
-        });
+        self.patch_metadata(json!({ "finalizers": finalizers })).await
+    }
+
+    async fn patch_metadata(&self, mut metadata: serde_json::Value) -> Result<(), kube::Error> {
+        metadata["resourceVersion"] = json!(self.expected_version());
+        let patch = json!({ "metadata": metadata });
         let written = self.api.patch(&self.name(), &PatchParams::default(), &Patch::Merge(patch)).await?;
         self.seen(&written);
         Ok(())

@@ -25,6 +25,8 @@ pub struct Settings {
     pub tenancy: Mode,
     /// How many reconciles run at once, shared fairly between namespaces.
     pub concurrency: u16,
+    /// This cluster's name in the ownership tags of the instances it creates.
+    pub cluster_name: String,
 }
 
 pub struct Context {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::Outcome;
+use super::ownership::OWN_TAG_PREFIX;
 use crate::api::{
     DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, InstanceOwnership, ManagementPolicy,
 };
@@ -24,6 +25,10 @@ pub enum Source {
     Observe(String),
     /// ObserveOnly without an ARN: the instance ListInstances shows for the account.
     Discover,
+    /// The object's identitycenter.dev/instance-arn annotation names an
+    /// instance it created, but its status does not (a restore from backup
+    /// drops status): take it back once its ownership tags confirm it.
+    Restore(String),
     /// Create one (CreateInstance with the object's UID as ClientToken).
     Create,
 }
@@ -42,6 +47,7 @@ fn stalled(reason: &'static str, message: String) -> Outcome {
 pub fn plan(
     spec: &IdentityCenterInstanceSpec,
     status: Option<&IdentityCenterInstanceStatus>,
+    annotated_arn: Option<&str>,
     default_region: Option<&str>,
 ) -> Result<Plan, Outcome> {
     let recorded_region = status.and_then(|s| s.region.as_deref());
@@ -81,7 +87,10 @@ pub fn plan(
         (ManagementPolicy::ObserveOnly, _, Some(arn)) => Source::Observe(arn.into()),
         (ManagementPolicy::Manage, Some(arn), _) => Source::Recorded(arn.into()),
         (ManagementPolicy::Manage, None, Some(arn)) => Source::Adopt(arn.into()),
-        (ManagementPolicy::Manage, None, None) => Source::Create,
+        (ManagementPolicy::Manage, None, None) => match annotated_arn {
+            Some(arn) => Source::Restore(arn.into()),
+            None => Source::Create,
+        },
     };
     Ok(Plan { region: region.into(), source })
 }
@@ -91,7 +100,7 @@ pub fn plan(
 /// object's own.
 pub fn ownership(source: &Source, recorded: Option<InstanceOwnership>) -> InstanceOwnership {
     match source {
-        Source::Create => InstanceOwnership::Created,
+        Source::Create | Source::Restore(_) => InstanceOwnership::Created,
         Source::Adopt(_) => InstanceOwnership::Adopted,
         Source::Observe(_) | Source::Discover => InstanceOwnership::Observed,
         // `plan` records only an owned instance; a status from before ownership owns what it created.
@@ -250,10 +259,12 @@ impl TagChanges {
     }
 }
 
-/// The spec's tags are the whole truth, except the `aws:` keys that AWS itself manages.
+/// The spec's tags are the whole truth, except the `aws:` keys that AWS
+/// itself manages and the operator's ownership tags (`identitycenter.dev/`).
 pub fn tag_changes(desired: &Tags, actual: &Tags) -> TagChanges {
     let set = desired.iter().filter(|(k, v)| actual.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let remove = actual.keys().filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:")).cloned().collect();
+    let kept = |k: &str| k.starts_with("aws:") || k.starts_with(OWN_TAG_PREFIX);
+    let remove = actual.keys().filter(|k| !desired.contains_key(*k) && !kept(k)).cloned().collect();
     TagChanges { set, remove }
 }
 

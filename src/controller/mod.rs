@@ -9,6 +9,7 @@ pub mod decide;
 pub mod errors;
 mod fairness;
 mod malformed;
+pub mod ownership;
 mod reconcile;
 mod resync;
 mod run;

@@ -1,7 +1,7 @@
 //! One scenario's world: a namespace on the shared control plane, an emulator
 //! process and an operator process watching only that namespace.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,6 +20,8 @@ use crate::process::{eventually, free_port, freeze, listening, ready, spawn, sto
 
 pub const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
 pub const REGION: &str = "eu-west-1";
+/// The `--cluster-name` of the operator under test, in its ownership tags.
+pub const CLUSTER_NAME: &str = "e2e";
 /// Long enough for slow machines; a healthy run converges in seconds.
 pub const CONVERGE: Duration = Duration::from_secs(60);
 
@@ -178,6 +180,8 @@ impl Stack {
             "10s",
             "--tenancy",
             if self.tenancy_enforced { "enforced" } else { "open" },
+            "--cluster-name",
+            CLUSTER_NAME,
         ]
         .map(String::from)
         .to_vec();
@@ -425,4 +429,28 @@ impl Stack {
         stop(&mut self.emulator, Duration::from_secs(5)).await;
         assert!(unclean.is_empty(), "{unclean:?} did not exit with success within 15s of SIGTERM");
     }
+}
+
+/// An AWS tag list (`[{"Key", "Value"}]`) as a map.
+pub fn tag_map(tags: &Value) -> BTreeMap<String, String> {
+    let list = tags.as_array().map(Vec::as_slice).unwrap_or_default();
+    list.iter().map(|t| (t["Key"].as_str().unwrap().to_string(), t["Value"].as_str().unwrap().to_string())).collect()
+}
+
+/// The tags of a list that the spec owns: all but the operator's ownership tags.
+pub fn spec_tags(tags: &Value) -> BTreeMap<String, String> {
+    tag_map(tags).into_iter().filter(|(key, _)| !key.starts_with("identitycenter.dev/")).collect()
+}
+
+/// The ownership tags an instance made by object `namespace/name` carries.
+pub fn ownership_tags(namespace: &str, name: &str) -> BTreeMap<String, String> {
+    [
+        ("identitycenter.dev/cluster", CLUSTER_NAME),
+        ("identitycenter.dev/managed-by", "identity-center-operator"),
+        ("identitycenter.dev/name", name),
+        ("identitycenter.dev/namespace", namespace),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }

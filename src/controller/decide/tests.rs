@@ -136,7 +136,7 @@ fn plan_picks_region_and_source() {
         ),
     ];
     for (name, spec, status, default, want) in cases {
-        let got = plan(&spec, status.as_ref(), default);
+        let got = plan(&spec, status.as_ref(), None, default);
         match (got, want) {
             (Ok(p), Ok((region, source))) => assert_eq!((p.region.as_str(), p.source), (region, source), "{name}"),
             (Err(outcome), Err(reason)) => {
@@ -149,10 +149,25 @@ fn plan_picks_region_and_source() {
 }
 
 #[test]
+fn a_restored_object_takes_back_the_instance_its_annotation_names_and_only_then() {
+    let restored = plan(&spec(), None, Some(ARN), Some("eu-west-1")).unwrap();
+    assert_eq!(restored.source, Source::Restore(ARN.into()));
+    let recorded = status(Some(OTHER_ARN), Some("eu-west-1"));
+    let ongoing = plan(&spec(), Some(&recorded), Some(ARN), None).unwrap();
+    assert_eq!(ongoing.source, Source::Recorded(OTHER_ARN.into()), "status wins over the annotation");
+    let adopt = IdentityCenterInstanceSpec { instance_arn: Some(OTHER_ARN.into()), ..spec() };
+    let adopting = plan(&adopt, None, Some(ARN), Some("eu-west-1")).unwrap();
+    assert_eq!(adopting.source, Source::Adopt(OTHER_ARN.into()), "spec.instanceArn wins");
+    let observe = IdentityCenterInstanceSpec { management_policy: ManagementPolicy::ObserveOnly, ..spec() };
+    assert_eq!(plan(&observe, None, Some(ARN), Some("eu-west-1")).unwrap().source, Source::Discover);
+}
+
+#[test]
 fn only_creation_and_adoption_make_an_instance_the_objects_own() {
     use InstanceOwnership::*;
     let cases = [
         (Source::Create, None, Created),
+        (Source::Restore(ARN.into()), None, Created),
         (Source::Adopt(ARN.into()), Some(Observed), Adopted),
         (Source::Observe(ARN.into()), Some(Adopted), Observed),
         (Source::Discover, Some(Created), Observed),

@@ -8,12 +8,13 @@ use kube::ResourceExt;
 use kube::runtime::events::EventType;
 
 use super::{Ending, Failure, Reconcile, Requeue, Step};
-use crate::api::{ManagementPolicy, StartedWorkflow};
+use crate::api::{INSTANCE_ARN, InstanceOwnership, ManagementPolicy, StartedWorkflow};
 use crate::controller::claims::key_of;
 use crate::controller::cluster::{EXPORT_OF, ExportError};
 use crate::controller::conditions::{self, Outcome};
 use crate::controller::decide::workflows::{self, Verdict};
 use crate::controller::decide::{self, Claimant, Lifecycle, Source};
+use crate::controller::ownership::{Made, made_by};
 use crate::sso::{ErrorKind, Instance, Target};
 
 /// How long a refused object waits before it looks again whether its account became free.
@@ -27,7 +28,9 @@ impl Reconcile<'_> {
     pub(super) async fn apply(&mut self) -> Step {
         let manage = self.object.spec.management_policy == ManagementPolicy::Manage;
         let default_region = self.ctx.settings.default_region.as_deref();
-        let plan = match decide::plan(&self.object.spec, self.object.status.as_ref(), default_region) {
+        let object = self.object.clone();
+        let annotated_arn = object.annotations().get(INSTANCE_ARN).map(String::as_str);
+        let plan = match decide::plan(&object.spec, object.status.as_ref(), annotated_arn, default_region) {
             Ok(plan) => plan,
             Err(outcome) => return Ok(Ending::Report(outcome, Requeue::OnChange)),
         };
@@ -52,8 +55,9 @@ impl Reconcile<'_> {
             }
         }
         let ownership = decide::ownership(&plan.source, self.status.ownership);
+        let restoring = matches!(plan.source, Source::Restore(_));
         let arn = match plan.source {
-            Source::Recorded(arn) | Source::Adopt(arn) | Source::Observe(arn) => arn,
+            Source::Recorded(arn) | Source::Adopt(arn) | Source::Observe(arn) | Source::Restore(arn) => arn,
             Source::Discover => match self.discover(&target, &account).await? {
                 Some(arn) => arn,
                 None => return Ok(nothing_to_observe(&account, &target.region)),
@@ -66,8 +70,15 @@ impl Reconcile<'_> {
         if manage && let Some(outcome) = decide::foreign_owner(&instance, &account) {
             return Ok(Ending::Report(outcome, Requeue::OnChange));
         }
+        if restoring && let Some(refused) = self.confirm_restore(&target, &instance).await? {
+            return Ok(refused);
+        }
         self.record(&instance, &plan.region);
         self.status.ownership = Some(ownership);
+        if ownership == InstanceOwnership::Created && annotated_arn != Some(instance.arn.as_str()) {
+            // Kept outside status too, so that a restore from backup finds the instance again.
+            self.cluster.annotate(INSTANCE_ARN, &instance.arn).await?;
+        }
         match decide::lifecycle(&instance) {
             Lifecycle::Wait(outcome) => {
                 return Ok(Ending::Report(outcome, Requeue::After(decide::poll_delay(self.since_creation()))));
@@ -126,6 +137,26 @@ impl Reconcile<'_> {
                 Ok(Ending::Report(Outcome::Progressing { reason: workflows::UPDATING, message: note }, poll))
             }
         }
+    }
+
+    /// A restored object takes its annotated instance back only if the
+    /// instance's ownership tags name this cluster, namespace and object.
+    async fn confirm_restore(&self, target: &Target, instance: &Instance) -> Result<Option<Ending>, Failure> {
+        let tags = self.ctx.sso.list_tags(target, &instance.arn).await?;
+        let maker = self.maker();
+        if made_by(&tags, &maker) == Made::ByThisObject {
+            return Ok(None);
+        }
+        Ok(Some(Ending::stalled(
+            "RestoreNotConfirmed",
+            format!(
+                "The annotation {INSTANCE_ARN} names {}, but its ownership tags do not name IdentityCenterInstance \
+                 {}/{} of cluster {}; the operator does not take it over. Remove the annotation to create a new \
+                 instance, or adopt this one with spec.instanceArn.",
+                instance.arn, maker.namespace, maker.name, maker.cluster
+            ),
+            Requeue::OnChange,
+        )))
     }
 
     /// How long the instance has been Updating, by the Ready condition.

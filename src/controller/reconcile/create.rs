@@ -12,6 +12,7 @@ use crate::api::InstanceOwnership;
 use crate::controller::conditions::Outcome;
 use crate::controller::decide;
 use crate::controller::errors::{created_nothing, is_instance_exists};
+use crate::controller::ownership::{Made, made_by};
 use crate::sso::{CreateInstance, SsoError, Target};
 
 impl Reconcile<'_> {
@@ -30,14 +31,13 @@ impl Reconcile<'_> {
             self.status.create_requested_at = fresh.create_requested_at;
             return Ok(Ending::Report(Outcome::Progressing { reason: "Creating", message }, poll));
         }
-        if let Some(requested) = &fresh.create_requested_at {
-            let instances = self.ctx.sso.list_instances(target).await?;
-            if let Some(found) = decide::recovered(&instances, account, requested.0) {
-                self.status.create_requested_at = fresh.create_requested_at.clone();
-                self.record_arn(&found.arn, &target.region);
-                let message = format!("Found instance {} created before a restart; recorded its ARN", found.arn);
-                return Ok(Ending::Report(Outcome::Progressing { reason: "InstanceRecovered", message }, poll));
-            }
+        if let Some(requested) = &fresh.create_requested_at
+            && let Some(found) = self.recover(target, account, requested.0).await?
+        {
+            self.status.create_requested_at = fresh.create_requested_at.clone();
+            self.record_arn(&found, &target.region);
+            let message = format!("Found instance {found} created before a restart; recorded its ARN");
+            return Ok(Ending::Report(Outcome::Progressing { reason: "InstanceRecovered", message }, poll));
         }
         // A retry keeps the first marker: the instance an earlier, unanswered
         // call may have created dates from then.
@@ -45,11 +45,9 @@ impl Reconcile<'_> {
             Some(fresh.create_requested_at.unwrap_or_else(|| whole_seconds(Timestamp::now())));
         self.status.region = Some(target.region.clone());
         self.cluster.write_status(&self.status).await?;
-        let input = CreateInstance {
-            client_token: self.uid(),
-            name: self.object.spec.name.clone(),
-            tags: self.object.spec.tags.clone(),
-        };
+        let mut tags = self.object.spec.tags.clone();
+        tags.extend(self.maker().tags());
+        let input = CreateInstance { client_token: self.uid(), name: self.object.spec.name.clone(), tags };
         match self.ctx.sso.create_instance(target, &input).await {
             Ok(arn) => {
                 self.record_arn(&arn, &target.region);
@@ -59,6 +57,24 @@ impl Reconcile<'_> {
             }
             Err(error) => self.create_failed(target, account, error).await,
         }
+    }
+
+    /// After a crash between CreateInstance and recording its ARN: the
+    /// instance that call created, if AWS shows it. Created after the marker
+    /// (`decide::recovered`), and not tagged as another object's.
+    pub(super) async fn recover(
+        &self,
+        target: &Target,
+        account: &str,
+        requested: Timestamp,
+    ) -> Result<Option<String>, Failure> {
+        let instances = self.ctx.sso.list_instances(target).await?;
+        let Some(found) = decide::recovered(&instances, account, requested) else { return Ok(None) };
+        let tags = self.ctx.sso.list_tags(target, &found.arn).await?;
+        Ok(match made_by(&tags, &self.maker()) {
+            Made::ByThisObject | Made::Untagged => Some(found.arn.clone()),
+            Made::BySomeoneElse => None,
+        })
     }
 
     fn record_arn(&mut self, arn: &str, region: &str) {

@@ -38,13 +38,10 @@ impl Reconcile<'_> {
             (None, Some(_)) if self.status.target_account_id.as_deref().is_some_and(|recorded| recorded != account) => {
                 return Ok(recovery_account_changed(self.status.target_account_id.as_deref(), &account));
             }
-            (None, Some(requested)) => {
-                let instances = self.ctx.sso.list_instances(&target).await?;
-                match decide::recovered(&instances, &account, requested.0) {
-                    Some(found) => found.arn.clone(),
-                    None => return self.release(Release::NeverCreated).await,
-                }
-            }
+            (None, Some(requested)) => match self.recover(&target, &account, requested.0).await? {
+                Some(found) => found,
+                None => return self.release(Release::NeverCreated).await,
+            },
             (None, None) => return self.release(Release::NeverCreated).await,
         };
         self.delete_instance(&target, &region, &arn).await

@@ -21,6 +21,7 @@ use super::conditions::{Outcome, next_conditions, transition_event};
 use super::context::Context;
 use super::errors::{Retry, backoff_delay, classify};
 use super::fairness::OVER_SHARE_RETRY;
+use super::ownership::Maker;
 use super::run::Watched;
 use super::tenancy::{self, Decision};
 use crate::api::{
@@ -356,6 +357,16 @@ impl<'a> Reconcile<'a> {
             EventType::Normal => tracing::info!(%object, action, reason, arn, account, region, "{note}"),
         }
         self.cluster.event(type_, action, reason, note).await;
+    }
+
+    /// This object, as the ownership tags of the instance it creates name it.
+    fn maker(&self) -> Maker<'_> {
+        let meta = &self.object.metadata;
+        Maker {
+            cluster: &self.ctx.settings.cluster_name,
+            namespace: meta.namespace.as_deref().unwrap_or_default(),
+            name: meta.name.as_deref().unwrap_or_default(),
+        }
     }
 
     fn target(&self, region: &str) -> Target {

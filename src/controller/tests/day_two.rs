@@ -4,9 +4,9 @@
 use serde_json::json;
 
 use super::fake_sso::{ARN, Script, instance};
-use super::{Next, harness, object};
-use crate::api::{PAUSED, RECONCILE_REQUESTED_AT};
-use crate::sso::InstanceState;
+use super::{Next, created_at, harness, object};
+use crate::api::{INSTANCE_ARN, PAUSED, RECONCILE_REQUESTED_AT};
+use crate::sso::{InstanceState, Tags};
 
 fn owned() -> serde_json::Value {
     json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})
@@ -53,4 +53,61 @@ async fn an_events_action_is_what_the_operator_did_and_its_reason_why() {
         pairs,
         [("UpdateInstance", "InstanceRenamed"), ("TagResource", "TagsUpdated"), ("Reconcile", "InstanceActive")]
     );
+}
+
+/// The ownership tags of an instance made by the fixtures' object, in `namespace`.
+fn made_in(namespace: &str) -> Tags {
+    let maker = crate::controller::ownership::Maker { cluster: "test-cluster", namespace, name: "platform" };
+    maker.tags()
+}
+
+#[tokio::test]
+async fn an_instance_it_created_gets_its_arn_in_an_annotation_too() {
+    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
+    h.reconcile(object().status(status).finalized().annotated(INSTANCE_ARN, "")).await;
+    let annotated = h.cluster.sent().into_iter().find(|s| s.body["metadata"]["annotations"].is_object());
+    assert_eq!(annotated.expect("annotated").body["metadata"]["annotations"][INSTANCE_ARN], ARN);
+}
+
+#[tokio::test]
+async fn a_restored_object_takes_its_instance_back_when_the_tags_name_it() {
+    let h = harness(Script {
+        instances: vec![instance(InstanceState::Active)],
+        tags: made_in("identity"),
+        ..Default::default()
+    });
+    // Restored from backup: the annotation, no status, a new UID.
+    h.reconcile(object().named("platform", "new-uid").annotated(INSTANCE_ARN, ARN)).await;
+    assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "{:?}", h.journal.aws());
+    let status = h.last_status();
+    assert_eq!((status["instanceArn"].as_str(), status["ownership"].as_str()), (Some(ARN), Some("Created")));
+    assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()));
+}
+
+#[tokio::test]
+async fn an_annotation_naming_an_instance_another_object_made_is_refused() {
+    let h = harness(Script {
+        instances: vec![instance(InstanceState::Active)],
+        tags: made_in("team-b"),
+        ..Default::default()
+    });
+    h.reconcile(object().annotated(INSTANCE_ARN, ARN)).await;
+    let writes: Vec<String> = h
+        .journal
+        .aws()
+        .into_iter()
+        .filter(|c| !["GetCallerIdentity", "DescribeInstance", "ListTagsForResource"].contains(&c.as_str()))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(h.condition("Stalled"), ("True".into(), "RestoreNotConfirmed".into()));
+}
+
+#[tokio::test]
+async fn crash_recovery_never_takes_an_instance_tagged_as_another_objects() {
+    let listed = vec![created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.5Z")];
+    let h = harness(Script { listed, tags: made_in("team-b"), ..Default::default() });
+    let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
+    h.reconcile(object().status(marker).finalized()).await;
+    assert!(h.journal.aws().contains(&"CreateInstance".to_string()), "not found as its own: it creates");
 }

@@ -131,8 +131,17 @@ fn answer(cluster: &Cluster, sent: &Sent) -> Result<Value, Value> {
             }
             current.clone()
         }
+        // A merge patch of the metadata: finalizers replaced, annotations merged.
         ("PATCH", _) => {
-            current["metadata"]["finalizers"] = sent.body["metadata"]["finalizers"].clone();
+            let patch = &sent.body["metadata"];
+            if !patch["finalizers"].is_null() {
+                current["metadata"]["finalizers"] = patch["finalizers"].clone();
+            }
+            if let Some(annotations) = patch["annotations"].as_object() {
+                let mut merged = current["metadata"]["annotations"].as_object().cloned().unwrap_or_default();
+                merged.extend(annotations.clone());
+                current["metadata"]["annotations"] = json!(merged);
+            }
             current.clone()
         }
         other => panic!("unexpected request {other:?}"),

@@ -65,6 +65,7 @@ fn harness_with_tenancy(script: Script, tenancy: TenancyMode) -> Harness {
         namespaces: vec![],
         tenancy,
         concurrency: 16,
+        cluster_name: "test-cluster".into(),
     };
     let reporter = Reporter { controller: "identity-center-operator".into(), instance: Some("test".into()) };
     let ctx = Arc::new(Context::new(client, sso.clone(), settings, reporter, Arc::new(Metrics::default())));
@@ -150,6 +151,11 @@ impl From<TestObject> for Value {
         if object.deleting {
             metadata["deletionTimestamp"] = json!("2026-11-28T11:00:00Z");
         }
+        // An instance the object created carries its ARN in the annotation, as the operator wrote it.
+        let created = object.status["ownership"] == "Created" && object.status["instanceArn"].is_string();
+        if created && metadata["annotations"][crate::api::INSTANCE_ARN].is_null() {
+            metadata["annotations"][crate::api::INSTANCE_ARN] = object.status["instanceArn"].clone();
+        }
         json!({
             "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
             "metadata": metadata, "spec": object.spec, "status": object.status,
@@ -218,7 +224,10 @@ async fn a_new_object_creates_once_and_records_the_arn_before_anything_else() {
             "k8s GET status",
             "k8s PATCH status",
             &format!(
-                "sso CreateInstance token={UID} name=Some(\"platform\") tags={{\"team\": \"platform\"}} region=eu-west-1"
+                "sso CreateInstance token={UID} name=Some(\"platform\") tags={{\"identitycenter.dev/cluster\": \
+                 \"test-cluster\", \"identitycenter.dev/managed-by\": \"identity-center-operator\", \
+                 \"identitycenter.dev/name\": \"platform\", \"identitycenter.dev/namespace\": \"identity\", \"team\": \
+                 \"platform\"}} region=eu-west-1"
             ),
             "k8s PATCH status",
             "k8s POST event",
@@ -258,7 +267,7 @@ async fn after_a_crash_between_create_and_status_the_instance_is_found_not_creat
     let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
     h.reconcile(object().spec(json!({"name": "platform"})).status(marker).finalized()).await;
 
-    assert_eq!(h.journal.aws(), ["GetCallerIdentity", "ListInstances"]);
+    assert_eq!(h.journal.aws(), ["GetCallerIdentity", "ListInstances", "ListTagsForResource"], "its tags confirm it");
     assert_eq!(h.cluster.status_writes()[0]["instanceArn"], ARN, "the found ARN is recorded at once");
     assert!(h.cluster.events().contains(&("Normal".into(), "InstanceRecovered".into())));
     h.reconcile_current().await;

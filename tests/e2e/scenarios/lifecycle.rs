@@ -1,5 +1,6 @@
 //! Create, edit, drift and delete, as a user sees them.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::events::v1::Event;
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use crate::controlplane::ControlPlane;
 use crate::http::json;
 use crate::process::eventually;
-use crate::stack::{CONVERGE, Stack};
+use crate::stack::{CONVERGE, Stack, ownership_tags, spec_tags, tag_map};
 
 const ACCOUNT: &str = "111122223333";
 const FAST: &str = "createSeconds: 1\ndeleteSeconds: 1\n";
@@ -64,7 +65,9 @@ pub async fn apply_reaches_ready_and_shows_printer_columns(plane: &mut ControlPl
     assert_eq!(creates.len(), 1, "exactly one CreateInstance");
     assert_eq!(creates[0].request["ClientToken"], object.metadata.uid.clone().unwrap(), "ClientToken is the UID");
     assert_eq!(creates[0].request["Name"], "platform-sso");
-    assert_eq!(creates[0].request["Tags"], json!([{"Key": "team", "Value": "platform"}]));
+    let mut tags = ownership_tags(&stack.namespace, "platform");
+    tags.insert("team".into(), "platform".into());
+    assert_eq!(tag_map(&creates[0].request["Tags"]), tags, "the spec's tags and the ownership tags");
 
     let table = stack.kubectl().run(&["get", "ici"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
@@ -139,7 +142,7 @@ pub async fn edits_and_drift_reach_aws_as_exact_calls(plane: &mut ControlPlane) 
         let (_, described) = stack.aws(ACCOUNT, "DescribeInstance", json!({"InstanceArn": arn})).await;
         let (_, tags) = stack.aws(ACCOUNT, "ListTagsForResource", json!({"ResourceArn": arn})).await;
         (described["Name"] == "after"
-            && tags["Tags"] == json!([{"Key": "add", "Value": "2"}, {"Key": "keep", "Value": "1"}]))
+            && spec_tags(&tags["Tags"]) == BTreeMap::from([("add".into(), "2".into()), ("keep".into(), "1".into())]))
         .then_some(())
     })
     .await;

@@ -30,6 +30,9 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("pause_holds_every_aws_call_and_reconcile_now_checks_drift", |p| {
         Box::pin(day_two::pause_holds_every_aws_call_and_reconcile_now_checks_drift(p))
     }),
+    ("a_restored_object_takes_its_instance_back_and_a_copy_elsewhere_does_not", |p| {
+        Box::pin(day_two::a_restored_object_takes_its_instance_back_and_a_copy_elsewhere_does_not(p))
+    }),
     ("sigkill_at_each_step_of_create_and_delete", |p| Box::pin(crash::sigkill_at_each_step_of_create_and_delete(p))),
     ("one_object_per_account", |p| Box::pin(contention::one_object_per_account(p))),
     ("management_account_and_create_failed_stall", |p| {

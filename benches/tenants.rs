@@ -23,11 +23,12 @@ use futures::StreamExt;
 use identity_center_operator::api::IdentityCenterInstance;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
+use test_support::bench::{Emulator, operator_env, start_emulator};
 use test_support::controlplane::ControlPlane;
 use test_support::fixtures;
 use test_support::kubectl::Kubectl;
 use test_support::memory::{RssSampler, status_mib};
-use test_support::process::{eventually, free_port, listening, ready, spawn, stop, workspace_binary};
+use test_support::process::{eventually, free_port, ready, spawn, stop};
 
 const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
 const CREATE_SECONDS: f64 = 3.0;
@@ -162,23 +163,9 @@ fn main() {
         let config = format!(
             "createSeconds: {CREATE_SECONDS}\ncallLogLimit: 1000\nfaults:\n  rules:\n  - account: '{THROTTLED_ACCOUNT}'\n    throttle: 1.0\n"
         );
-        std::fs::write(dir.join("emulator.yaml"), config).unwrap();
-        let emulator_addr = format!("127.0.0.1:{}", free_port());
-        let args = ["--listen", &emulator_addr, "--config", &dir.join("emulator.yaml").display().to_string()];
-        let mut emulator =
-            spawn(&workspace_binary("sso-admin-emulator"), &args.map(String::from), &[], &dir.join("emulator.log"));
-        listening("the emulator to listen", &emulator_addr, Duration::from_secs(20)).await;
+        let Emulator { child: mut emulator, addr: emulator_addr } = start_emulator(&dir, &config).await;
         let metrics_addr = format!("127.0.0.1:{}", free_port());
-        let envs = [
-            ("KUBECONFIG", plane.kubeconfig.display().to_string()),
-            ("AWS_ENDPOINT_URL", format!("http://{emulator_addr}")),
-            ("AWS_ACCESS_KEY_ID", "AKIA111122223333BNCH".into()),
-            ("AWS_SECRET_ACCESS_KEY", "bench-secret".into()),
-            ("AWS_REGION", "eu-west-1".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("RUST_LOG", "warn".into()),
-        ]
-        .map(|(k, v)| (k.to_string(), v));
+        let envs = operator_env(&plane.kubeconfig, &emulator_addr);
         let operator_args = ["run", "--http-addr", &metrics_addr, "--default-region", "eu-west-1"].map(String::from);
         let mut operator = spawn(&operator_binary(), &operator_args, &envs, &dir.join("operator.log"));
         let pid = operator.id().unwrap();

@@ -52,35 +52,37 @@ pub struct AwsSsoAdmin {
     leadership: Leadership,
 }
 
-/// Refuses every SSO Admin request attempt, retries included, right before
-/// it goes on the wire, unless this replica's leader lease is current.
-#[derive(Debug)]
-struct LeaseFence(Leadership);
+/// A check made right before each attempt of a request goes on the wire,
+/// retries included: after the rate limit, AssumeRole and any retry delay,
+/// the latest moment at which it can still stop the request.
+trait BeforeEachAttempt: std::fmt::Debug + Send + Sync + 'static {
+    const NAME: &'static str;
+    fn check(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
 
-impl Intercept for LeaseFence {
-    fn name(&self) -> &'static str {
-        "LeaseFence"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        self.0.check().map_err(Into::into)
+/// Every SSO Admin request needs this replica's leader lease to be current.
+impl BeforeEachAttempt for Leadership {
+    const NAME: &'static str = "LeaseFence";
+    fn check(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Leadership::check(self).map_err(Into::into)
     }
 }
 
-/// Asks the target's [`WriteGuard`] right before each attempt of a write
-/// goes on the wire, after the rate limit, AssumeRole and any retry delay:
-/// the latest moment at which a narrowed grant can still stop it.
-#[derive(Debug)]
-struct AuthorizeWrite(WriteGuard);
+/// A write needs its object to be admitted still (a grant may have narrowed).
+impl BeforeEachAttempt for WriteGuard {
+    const NAME: &'static str = "AuthorizeWrite";
+    fn check(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        WriteGuard::check(self).map_err(Into::into)
+    }
+}
 
-impl Intercept for AuthorizeWrite {
+/// The SDK interceptor that makes a [`BeforeEachAttempt`] check.
+#[derive(Debug)]
+struct Checked<C>(C);
+
+impl<C: BeforeEachAttempt> Intercept for Checked<C> {
     fn name(&self) -> &'static str {
-        "AuthorizeWrite"
+        C::NAME
     }
 
     fn read_before_transmit(
@@ -89,7 +91,7 @@ impl Intercept for AuthorizeWrite {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        self.0.check().map_err(Into::into)
+        self.0.check()
     }
 }
 
@@ -122,7 +124,7 @@ macro_rules! send {
             request = request.config_override(config);
         }
         if $write {
-            request = request.interceptor(AuthorizeWrite(route.guard.clone()));
+            request = request.interceptor(Checked(route.guard.clone()));
         }
         request.send().await.map_err(|e| {
             let reason = $reason(&e);
@@ -169,7 +171,7 @@ impl AwsSsoAdmin {
             return client.clone();
         }
         let config = self.base.to_builder().region(Region::new(key.clone())).build();
-        let config = aws_sdk_ssoadmin::config::Builder::from(&config).interceptor(LeaseFence(self.leadership.clone()));
+        let config = aws_sdk_ssoadmin::config::Builder::from(&config).interceptor(Checked(self.leadership.clone()));
         let client = aws_sdk_ssoadmin::Client::from_conf(config.build());
         regional.insert(key, client.clone(), now);
         client
@@ -276,7 +278,7 @@ where
 }
 
 /// The error of type `T` in the chain of `err`: how an interceptor's refusal
-/// ([`LeaseFence`], [`AuthorizeWrite`]) comes back out of the SDK.
+/// (a [`BeforeEachAttempt`] check) comes back out of the SDK.
 fn cause<'a, T: std::error::Error + 'static>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
     let mut cause = Some(err);
     while let Some(error) = cause {

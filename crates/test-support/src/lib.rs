@@ -4,6 +4,7 @@
 //! kubectl wrapper ([`kubectl`]), objects as a user writes them ([`fixtures`])
 //! and a process's memory ([`memory`]).
 
+pub mod bench;
 pub mod controlplane;
 pub mod fixtures;
 pub mod http;

@@ -4,18 +4,14 @@
 use serde_json::json;
 
 use super::fake_sso::{ARN, Script, instance};
-use super::{Next, created_at, harness, object};
+use super::{Next, created_at, harness, object, owned_status};
 use crate::api::{INSTANCE_ARN, PAUSED, RECONCILE_REQUESTED_AT};
 use crate::sso::{InstanceState, Tags};
-
-fn owned() -> serde_json::Value {
-    json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})
-}
 
 #[tokio::test]
 async fn a_paused_object_calls_nothing_in_aws_and_its_deletion_waits() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let paused = object().spec(json!({"deletionPolicy": "Delete"})).status(owned()).finalized().deleting();
+    let paused = object().spec(json!({"deletionPolicy": "Delete"})).owned().finalized().deleting();
     let next = h.reconcile(paused.annotated(PAUSED, "true")).await;
 
     assert!(h.journal.aws().is_empty(), "{:?}", h.journal.aws());
@@ -31,14 +27,14 @@ async fn a_paused_object_calls_nothing_in_aws_and_its_deletion_waits() {
 #[tokio::test]
 async fn paused_false_is_not_a_pause() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(object().status(owned()).finalized().annotated(PAUSED, "false")).await;
+    h.reconcile(object().owned().finalized().annotated(PAUSED, "false")).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListTagsForResource"]);
 }
 
 #[tokio::test]
 async fn a_reconcile_request_is_served_by_one_drift_check_and_recorded() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(object().status(owned()).finalized().annotated(RECONCILE_REQUESTED_AT, "incident-42")).await;
+    h.reconcile(object().owned().finalized().annotated(RECONCILE_REQUESTED_AT, "incident-42")).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListTagsForResource"], "a drift check");
     assert_eq!(h.last_status()["lastHandledReconcileAt"], "incident-42");
 }
@@ -46,7 +42,7 @@ async fn a_reconcile_request_is_served_by_one_drift_check_and_recorded() {
 #[tokio::test]
 async fn an_events_action_is_what_the_operator_did_and_its_reason_why() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(object().spec(json!({"name": "renamed", "tags": {"team": "a"}})).status(owned()).finalized()).await;
+    h.reconcile(object().spec(json!({"name": "renamed", "tags": {"team": "a"}})).owned().finalized()).await;
     let actions = h.cluster.event_actions();
     let pairs: Vec<(&str, &str)> = actions.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
     assert_eq!(
@@ -64,7 +60,7 @@ fn made_in(namespace: &str) -> Tags {
 #[tokio::test]
 async fn an_instance_it_created_gets_its_arn_in_an_annotation_too() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
+    let status = owned_status();
     h.reconcile(object().status(status).finalized().annotated(INSTANCE_ARN, "")).await;
     let annotated = h.cluster.sent().into_iter().find(|s| s.body["metadata"]["annotations"].is_object());
     assert_eq!(annotated.expect("annotated").body["metadata"]["annotations"][INSTANCE_ARN], ARN);

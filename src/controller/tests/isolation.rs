@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::fake_sso::{ARN, Script, instance};
-use super::{Harness, grant, harness, harness_with_tenancy, object, observe_older_holder};
+use super::{Harness, grant, harness, harness_with_tenancy, object, observe_older_holder, owned_status};
 use crate::controller::tenancy::Mode as TenancyMode;
 use crate::sso::InstanceState;
 
@@ -78,7 +78,7 @@ async fn a_grant_narrowed_while_aws_answers_stops_the_delete_instance_that_follo
     let tenancy = h.ctx.tenancy.clone();
     h.sso.script.lock().unwrap().while_describing =
         Some(Arc::new(move || tenancy.regrant(vec![deleting_team_grant(&["Retain"])])));
-    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
+    let status = owned_status();
     h.reconcile(object().spec(json!({"deletionPolicy": "Delete"})).status(status).finalized().deleting()).await;
 
     assert!(h.journal.aws().contains(&"DescribeInstance".to_string()), "the deletion began: {:?}", h.journal.aws());
@@ -98,7 +98,7 @@ async fn a_grant_removed_while_aws_answers_stops_the_rename_and_reports_the_refu
     h.ctx.tenancy.fill(vec![deleting_team_grant(&["Retain"])], vec![]);
     let tenancy = h.ctx.tenancy.clone();
     h.sso.script.lock().unwrap().while_describing = Some(Arc::new(move || tenancy.regrant(vec![])));
-    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
+    let status = owned_status();
     h.reconcile(object().spec(json!({"name": "renamed"})).status(status).finalized()).await;
 
     assert!(h.journal.entries().contains(&"refused UpdateInstance".to_string()), "{:?}", h.journal.entries());

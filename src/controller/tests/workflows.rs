@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::fake_sso::{ARN, Script, instance};
-use super::{RESYNC, error, harness, object, requeue_seconds};
+use super::{RESYNC, error, harness, object, owned_status, requeue_seconds};
 use crate::sso::{
     Encryption, EncryptionKey, EncryptionStatus, ErrorKind, Instance, InstanceState, Region, RegionStatus,
 };
@@ -29,15 +29,11 @@ fn adopted() -> serde_json::Value {
     json!({"instanceArn": ARN, "ownership": "Created", "encryption": {"keyType": "CustomerManaged", "kmsKeyArn": MRK}})
 }
 
-fn recorded() -> serde_json::Value {
-    json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})
-}
-
 #[tokio::test]
 async fn a_key_change_is_sent_once_and_followed_until_enabled() {
     let aws_owned = organization_instance(EncryptionKey::AwsOwned, EncryptionStatus::Enabled, None);
     let h = harness(Script { instances: vec![aws_owned], ..Default::default() });
-    let next = h.reconcile(object().spec(adopted()).status(recorded()).finalized()).await;
+    let next = h.reconcile(object().spec(adopted()).status(owned_status()).finalized()).await;
     let sent: Vec<String> = h.journal.entries().into_iter().filter(|e| e.starts_with("sso UpdateInstance")).collect();
     assert_eq!(sent, [format!("sso UpdateInstance {ARN} SetKey(CustomerManaged {{ kms_key_arn: \"{MRK}\" }})")]);
     assert_eq!(h.condition("Ready"), ("False".into(), "Updating".into()));
@@ -71,7 +67,7 @@ async fn update_failed_stalls_with_the_aws_reason_and_is_tried_once_per_spec_gen
     let failed = organization_instance(mrk(), EncryptionStatus::UpdateFailed, Some("KMS key is pending deletion"));
     let h = harness(Script { instances: vec![failed], ..Default::default() });
     let tried = |generation: i64| {
-        let mut status = recorded();
+        let mut status = owned_status();
         status["lastWorkflow"] =
             json!({"name": format!("SetKey {MRK}"), "generation": generation, "startedAt": "2026-11-30T09:00:00Z"});
         status
@@ -102,7 +98,7 @@ async fn a_key_kms_refuses_is_reported_with_its_reason_and_retried_slowly() {
         .with_reason(Some("KMS_DisabledException".into()));
     let errors = [("UpdateInstance", refusal)].into_iter().collect();
     let h = harness(Script { instances: vec![aws_owned], errors, ..Default::default() });
-    let next = h.reconcile(object().spec(adopted()).status(recorded()).finalized()).await;
+    let next = h.reconcile(object().spec(adopted()).status(owned_status()).finalized()).await;
     assert_eq!(h.condition("Synced"), ("False".into(), "KmsKeyUnusable".into()));
     assert_eq!(h.condition("Stalled").0, "False", "fixing the key in KMS needs no spec change");
     let synced = h.last_status()["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Synced").cloned();
@@ -122,7 +118,7 @@ async fn observe_only_reports_the_key_and_regions_and_starts_nothing() {
     });
     let h = harness(Script { instances: vec![observed], ..Default::default() });
     let spec = json!({"instanceArn": ARN, "managementPolicy": "ObserveOnly", "regions": ["ap-south-1"]});
-    h.reconcile(object().spec(spec).status(recorded())).await;
+    h.reconcile(object().spec(spec).status(owned_status())).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance"]);
     assert_eq!(h.condition("Ready"), ("True".into(), "Observed".into()));
     let status = h.last_status();

@@ -6,7 +6,12 @@
 //! Ready and to all gone against a lower bound taken in the same run, the AWS
 //! and API-server calls per object, and the operator's memory.
 //!
-//!   cargo bench --bench scale -- 100 1000 5000 [--resync] [--no-settle]   (make bench-scale)
+//!   cargo bench --bench scale -- 100 1000 5000 [--resync] [--restart] [--no-settle]   (make bench-scale)
+//!
+//! --resync measures the largest N's drift checks over one interval;
+//! --restart then restarts its operator with SIGTERM and with SIGKILL and
+//! counts the AWS calls of the next 60 s, against 0.05 per object and a
+//! busiest second of 2x the resync's mean.
 //!   cargo test --bench scale -- --check 50                   (make test: correctness only)
 //!
 //! ICO_BENCH_OPERATOR names another operator binary to measure (an older
@@ -22,12 +27,13 @@ use identity_center_operator::api::IdentityCenterInstance;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
+use test_support::bench::{Emulator, operator_env, start_emulator};
 use test_support::controlplane::ControlPlane;
 use test_support::fixtures;
 use test_support::http::json;
 use test_support::kubectl::Kubectl;
 use test_support::memory::{RssSampler, status_mib};
-use test_support::process::{eventually, free_port, listening, ready, spawn, stop, workspace_binary};
+use test_support::process::{eventually, free_port, ready, spawn, stop};
 
 const CREATE_SECONDS: f64 = 3.0;
 const DELETE_SECONDS: f64 = 3.0;
@@ -36,6 +42,8 @@ const DELETE_SECONDS: f64 = 3.0;
 const RESYNC_CHECK_INTERVAL: Duration = Duration::from_secs(240);
 /// Create wave: AssumeRole, CreateInstance, at most two DescribeInstance, ListTagsForResource.
 const MAX_CALLS_PER_OBJECT: f64 = 5.0;
+/// The operator's default --resync-interval.
+const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 /// Longer than the HTTP clients' idle-connection timeout (90 s).
 const SETTLE: Duration = Duration::from_secs(100);
 const OPERATOR: &str = env!("CARGO_BIN_EXE_identity-center-operator");
@@ -64,6 +72,8 @@ struct Seen {
     added: HashMap<String, Instant>,
     ready: HashMap<String, Instant>,
     present: HashSet<String>,
+    /// Objects seen Ready, then not Ready.
+    left_ready: HashSet<String>,
 }
 
 fn is_ready(object: &IdentityCenterInstance) -> bool {
@@ -83,6 +93,8 @@ fn watch(api: Api<IdentityCenterInstance>, seen: Arc<Mutex<Seen>>) -> tokio::tas
                     seen.present.insert(name.clone());
                     if is_ready(object) {
                         seen.ready.entry(name).or_insert_with(Instant::now);
+                    } else if seen.ready.contains_key(&name) && object.metadata.deletion_timestamp.is_none() {
+                        seen.left_ready.insert(name);
                     }
                 };
                 match &event {
@@ -206,6 +218,8 @@ fn manifest(namespace: &str, index: usize) -> Value {
 struct Run {
     n: usize,
     resync_check: bool,
+    /// Restart the operator (SIGTERM, then SIGKILL) once every object is settled.
+    restart_check: bool,
     /// How long to wait after deletion before reading the settled RSS.
     settle: Option<Duration>,
 }
@@ -227,25 +241,11 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
         "createSeconds: {CREATE_SECONDS}\ndeleteSeconds: {DELETE_SECONDS}\ncallLogLimit: {}\n",
         n * 40 + 10_000
     );
-    std::fs::write(dir.join("emulator.yaml"), config).unwrap();
-    let emulator_addr = format!("127.0.0.1:{}", free_port());
-    let args = ["--listen", &emulator_addr, "--config", &dir.join("emulator.yaml").display().to_string()];
-    let emulator_binary = workspace_binary("sso-admin-emulator");
-    let mut emulator = spawn(&emulator_binary, &args.map(String::from), &[], &dir.join("emulator.log"));
-    listening("the emulator to listen", &emulator_addr, Duration::from_secs(20)).await;
+    let Emulator { child: mut emulator, addr: emulator_addr } = start_emulator(&dir, &config).await;
 
     let metrics_addr = format!("127.0.0.1:{}", free_port());
-    let resync = if run.resync_check { format!("{}s", RESYNC_CHECK_INTERVAL.as_secs()) } else { "10m".into() };
-    let envs = [
-        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
-        ("AWS_ENDPOINT_URL", format!("http://{emulator_addr}")),
-        ("AWS_ACCESS_KEY_ID", "AKIA111122223333BNCH".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench-secret".into()),
-        ("AWS_REGION", "eu-west-1".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("RUST_LOG", "warn".into()),
-    ]
-    .map(|(k, v)| (k.to_string(), v));
+    let resync = format!("{}s", if run.resync_check { RESYNC_CHECK_INTERVAL } else { DEFAULT_RESYNC }.as_secs());
+    let envs = operator_env(&plane.kubeconfig, &emulator_addr);
     let operator_args = [
         "run",
         "--watch-namespaces",
@@ -258,7 +258,8 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
         &resync,
     ]
     .map(String::from);
-    let mut operator = spawn(&operator_binary(), &operator_args, &envs, &dir.join("operator.log"));
+    let start_operator = |log: &str| spawn(&operator_binary(), &operator_args, &envs, &dir.join(log));
+    let mut operator = start_operator("operator.log");
     let pid = operator.id().unwrap();
     ready("the operator to be ready", &metrics_addr, Duration::from_secs(60)).await;
     let rss = RssSampler::start(pid);
@@ -314,6 +315,25 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
         );
         json!({"intervalSeconds": interval.as_secs(), "meanCallsPerSecond": mean, "busiestSecond": busiest,
                "busiestOverMean": busiest / mean, "perSecond": per_second})
+    } else {
+        Value::Null
+    };
+
+    // Restarts of a settled operator, as a rolling upgrade (SIGTERM) and a crash (SIGKILL) make them.
+    let restarts = if run.restart_check {
+        // The bound: a settled object's drift check costs DescribeInstance and ListTagsForResource, once an interval.
+        let resync_mean = 2.0 * n as f64 / DEFAULT_RESYNC.as_secs_f64();
+        let mut restarts = Vec::new();
+        for (how, log) in [(Restart::Term, "operator-after-sigterm.log"), (Restart::Kill, "operator-after-sigkill.log")]
+        {
+            let started = || start_operator(log);
+            let (cost, process) =
+                restart(how, &mut operator, started, &metrics_addr, &emulator_addr, &seen, resync_mean).await;
+            operator = process;
+            print_restart(&cost, n, resync_mean);
+            restarts.push(cost);
+        }
+        json!(restarts)
     } else {
         Value::Null
     };
@@ -393,7 +413,82 @@ async fn measure(plane: &ControlPlane, run: &Run) -> Value {
         "repeatedCreateInstance": repeated,
         "accountsWithTwoInstances": duplicated_accounts,
         "resync": resync,
+        "restarts": restarts,
     })
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Restart {
+    Term,
+    Kill,
+}
+
+/// How long after a restart its AWS calls are counted.
+const RESTART_WINDOW: Duration = Duration::from_secs(60);
+
+/// Stops the operator as `how` says, starts another and counts what the next
+/// `RESTART_WINDOW` costs AWS: calls (the emulator's log, exact) and the
+/// busiest second (the new process's counter, sampled each second).
+async fn restart(
+    how: Restart,
+    operator: &mut tokio::process::Child,
+    start: impl FnOnce() -> tokio::process::Child,
+    metrics_addr: &str,
+    emulator_addr: &str,
+    seen: &Arc<Mutex<Seen>>,
+    resync_mean: f64,
+) -> (Value, tokio::process::Child) {
+    seen.lock().unwrap().left_ready.clear();
+    let seq_before = last_seq(&emulator_calls(emulator_addr).await);
+    match how {
+        Restart::Term => {
+            stop(operator, Duration::from_secs(30)).await;
+        }
+        Restart::Kill => {
+            operator.kill().await.unwrap();
+        }
+    }
+    let started = Instant::now();
+    let process = start();
+    ready("the restarted operator to be ready", metrics_addr, Duration::from_secs(60)).await;
+    let readyz = started.elapsed();
+    let mut samples = vec![operator_aws_calls(metrics_addr).await];
+    while started.elapsed() < RESTART_WINDOW {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        samples.push(operator_aws_calls(metrics_addr).await);
+    }
+    let per_second: Vec<f64> = samples.windows(2).map(|w| w[1] - w[0]).collect();
+    let calls = emulator_calls(emulator_addr).await;
+    let by_operation = calls_by_operation(&calls, seq_before + 1..last_seq(&calls) + 1);
+    let left_ready = seen.lock().unwrap().left_ready.len();
+    let cost = json!({
+        "signal": format!("{how:?}"),
+        "readyzSeconds": readyz.as_secs_f64(),
+        "windowSeconds": RESTART_WINDOW.as_secs(),
+        "awsCalls": by_operation.values().sum::<u64>(),
+        "awsCallsByOperation": by_operation,
+        // The calls before the first sample fell within the start's first second.
+        "busiestSecond": per_second.iter().copied().fold(samples[0], f64::max),
+        "meanResyncCallsPerSecond": resync_mean,
+        "objectsThatLeftReady": left_ready,
+        "perSecond": per_second,
+    });
+    (cost, process)
+}
+
+fn print_restart(cost: &Value, n: usize, resync_mean: f64) {
+    let calls = cost["awsCalls"].as_f64().unwrap_or_default();
+    let busiest = cost["busiestSecond"].as_f64().unwrap_or_default();
+    let over_resync = format!("{:.2}x the mean resync rate {resync_mean:.1}/s (target <= 2x)", busiest / resync_mean);
+    println!(
+        "  restart by {}: /readyz {:.2}s; next {} s: {calls} AWS calls = {:.3} per object (target <= 0.05), \
+         busiest second {busiest} = {over_resync}; {} objects left Ready",
+        cost["signal"].as_str().unwrap_or_default(),
+        cost["readyzSeconds"].as_f64().unwrap_or_default(),
+        cost["windowSeconds"],
+        calls / n as f64,
+        cost["objectsThatLeftReady"],
+    );
 }
 
 fn print_row(result: &Value) {
@@ -473,6 +568,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check_only = args.iter().any(|a| a == "--check");
     let resync_check = args.iter().any(|a| a == "--resync");
+    let restart_check = args.iter().any(|a| a == "--restart");
     let no_settle = args.iter().any(|a| a == "--no-settle");
     let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if sizes.is_empty() {
@@ -488,12 +584,24 @@ fn main() {
         let largest = sizes.iter().copied().max().unwrap_or_default();
         for &n in &sizes {
             let settle = (!check_only && !no_settle).then_some(SETTLE);
-            let run = Run { n, resync_check: resync_check && n == largest, settle };
+            let run = Run { n, resync_check: resync_check && n == largest, restart_check: false, settle };
             let result = measure(&plane, &run).await;
             print_row(&result);
             failures.extend(check(&result).into_iter().map(|f| format!("N={n}: {f}")));
             results.push(result);
         }
+        // Restarts get a run of their own at the default interval: the
+        // resync check's short one would put drift checks inside the window.
+        let restarts = match restart_check {
+            true => {
+                let result =
+                    measure(&plane, &Run { n: largest, resync_check: false, restart_check: true, settle: None }).await;
+                print_row(&result);
+                failures.extend(check(&result).into_iter().map(|f| format!("N={largest} restarted: {f}")));
+                result
+            }
+            false => Value::Null,
+        };
         plane.shutdown_keeping(false).await;
         if !check_only {
             let machine = json!({
@@ -503,7 +611,7 @@ fn main() {
                 "applier": "kubectl apply -f (one List of every object); kubectl delete --wait=false -f",
             });
             let out = std::env::var("ICO_BENCH_OUT").unwrap_or_else(|_| "bench/results.json".into());
-            let document = json!({"machine": machine, "runs": results});
+            let document = json!({"machine": machine, "runs": results, "restartRun": restarts});
             std::fs::write(&out, serde_json::to_string_pretty(&document).unwrap()).unwrap();
             println!("wrote {out}");
         }

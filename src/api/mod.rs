@@ -291,6 +291,11 @@ pub struct IdentityCenterInstanceStatus {
     /// that the last drift check served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// When the operator last read the instance from AWS. A restarted
+    /// operator (or a new leader) leaves an object that is settled and was
+    /// read within the resync interval alone until its next drift check is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked_at: Option<Time>,
     /// Ready, Synced and Stalled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::conditions")]

@@ -1,6 +1,6 @@
 //! What every reconcile shares: clients, configuration, caches, metrics.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +47,9 @@ pub struct Context {
     pub fair_share: FairShare,
     /// Consecutive failed reconciles per object UID, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// The UIDs this process has reconciled since it started: any other is
+    /// seen for the first time (a restart, a new leader), and may be settled.
+    acquainted: Mutex<HashSet<String>>,
 }
 
 impl Context {
@@ -72,6 +75,7 @@ impl Context {
             tenancy,
             fair_share,
             failures: Default::default(),
+            acquainted: Default::default(),
         }
     }
 
@@ -86,5 +90,16 @@ impl Context {
     /// Forgets the failures of `uid`: it succeeded, or its object is gone.
     pub fn record_success(&self, uid: &str) {
         self.failures.lock().expect("failure counts are never poisoned").remove(uid);
+    }
+
+    /// Whether this is the first reconcile of `uid` in this process; from now on it is not.
+    pub fn first_sight(&self, uid: &str) -> bool {
+        self.acquainted.lock().expect("never poisoned").insert(uid.to_string())
+    }
+
+    /// Everything kept for `uid`, whose object is gone.
+    pub fn forget(&self, uid: &str) {
+        self.record_success(uid);
+        self.acquainted.lock().expect("never poisoned").remove(uid);
     }
 }

@@ -1,6 +1,7 @@
 //! Pure decisions: what to do, given the spec and what was observed in AWS and
 //! in the cluster. No I/O here; `reconcile` performs what these functions decide.
 
+pub mod settled;
 pub mod workflows;
 
 use std::time::Duration;

@@ -7,6 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::decide::settled::CheckWindow;
+
 /// Buckets per interval: fine enough to spread, small enough to scan per reconcile.
 const BUCKETS_PER_INTERVAL: u32 = 600;
 
@@ -35,18 +37,28 @@ impl ResyncSchedule {
         Self { interval, bucket, epoch: Instant::now(), book: Mutex::new(book) }
     }
 
-    /// Books the next resync of one object and returns how long until it.
+    /// Books the next resync of one object just checked and returns how long until it.
     pub fn next_delay(&self) -> Duration {
         self.next_delay_at(Instant::now())
     }
 
+    /// Books the next resync of an object within `window` from now (one
+    /// checked a while ago, by an earlier process) and returns how long until it.
+    pub fn delay_within(&self, window: CheckWindow) -> Duration {
+        self.book(Instant::now(), window)
+    }
+
     fn next_delay_at(&self, now: Instant) -> Duration {
+        self.book(now, CheckWindow::after_check(Duration::ZERO, self.interval))
+    }
+
+    fn book(&self, now: Instant, window: CheckWindow) -> Duration {
         let bucket_nanos = self.bucket.as_nanos().max(1);
         let bucket_of = |offset: Duration| (offset.as_nanos() / bucket_nanos) as u64;
         let current = bucket_of(now.duration_since(self.epoch));
-        // From the first bucket that starts at least half an interval ahead.
-        let earliest = current + bucket_of(self.interval / 2) + 1;
-        let latest = (current + bucket_of(self.interval * 3 / 2)).max(earliest);
+        // From the first bucket that starts no sooner than the window does.
+        let earliest = current + bucket_of(window.earliest) + 1;
+        let latest = (current + bucket_of(window.latest)).max(earliest);
         let mut book = self.book.lock().expect("never poisoned");
         // Buckets in the past are done with.
         while book.first < current && book.counts.pop_front().is_some() {
@@ -99,6 +111,26 @@ mod tests {
             let delay = schedule.next_delay_at(now);
             assert!(delay >= interval / 2 && delay <= interval * 3 / 2, "{delay:?}");
             per_second[(now + delay).duration_since(start).as_secs() as usize] += 1;
+        }
+        let busiest = *per_second.iter().max().unwrap();
+        let mean = 5000.0 / interval.as_secs_f64();
+        assert!(f64::from(busiest) <= 2.0 * mean, "busiest second {busiest}, mean {mean:.1}");
+    }
+
+    #[test]
+    fn a_restart_books_each_settled_object_within_its_window_and_spreads_them() {
+        let interval = Duration::from_secs(600);
+        let schedule = ResyncSchedule::new(interval);
+        let start = schedule.epoch;
+        let mut per_second = vec![0u32; 1000];
+        // 5,000 objects, last checked evenly over the interval before the restart, booked at once.
+        for n in 0..5000u64 {
+            let since = Duration::from_millis(n * 120);
+            let window = CheckWindow::after_check(since, interval);
+            let delay = schedule.book(start, window);
+            let bucket = schedule.bucket;
+            assert!(delay + bucket >= window.earliest && delay <= window.latest, "{delay:?} outside {window:?}");
+            per_second[delay.as_secs() as usize] += 1;
         }
         let busiest = *per_second.iter().max().unwrap();
         let mean = 5000.0 / interval.as_secs_f64();

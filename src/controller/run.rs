@@ -110,7 +110,7 @@ fn index_event(ctx: &Context, scope: &str, event: &watcher::Event<Watched>) {
 /// object has its own: the one of its role, or of a grant's default role).
 pub(super) fn forget_object(ctx: &Context, object: &Watched) {
     if let Some(uid) = object.uid() {
-        ctx.record_success(&uid);
+        ctx.forget(&uid);
         ctx.metrics.object_gone(&uid);
     }
     let Ok(valid) = &object.0 else { return };

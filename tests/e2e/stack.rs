@@ -48,6 +48,8 @@ pub struct Stack {
     /// --tenancy enforced; the other scenarios run open, as before grants existed.
     tenancy_enforced: bool,
     operator_kubeconfig: PathBuf,
+    /// The --resync-interval of replicas started from now on (10 s unless a scenario says otherwise).
+    pub resync_interval: &'static str,
     /// Replicas that act as a Kubernetes user of their own, by name.
     replica_kubeconfigs: HashMap<String, PathBuf>,
 }
@@ -103,6 +105,7 @@ impl Stack {
             client,
             kubeconfig: plane.kubeconfig.clone(),
             operator_kubeconfig: kubeconfig.to_path_buf(),
+            resync_interval: "10s",
             replica_kubeconfigs: HashMap::new(),
             tenancy_enforced,
             emulator_addr,
@@ -177,7 +180,7 @@ impl Stack {
             "--default-region",
             REGION,
             "--resync-interval",
-            "10s",
+            self.resync_interval,
             "--tenancy",
             if self.tenancy_enforced { "enforced" } else { "open" },
             "--cluster-name",

@@ -19,6 +19,7 @@ use super::claims::key_of;
 use super::cluster::Cluster;
 use super::conditions::{Outcome, next_conditions, transition_event};
 use super::context::Context;
+use super::decide::settled::{self, CheckWindow};
 use super::errors::{Retry, backoff_delay, classify};
 use super::fairness::OVER_SHARE_RETRY;
 use super::ownership::Maker;
@@ -233,7 +234,17 @@ impl<'a> Reconcile<'a> {
         let deleting = self.object.metadata.deletion_timestamp.is_some();
         let paused = self.object.annotations().get(PAUSED).is_some_and(|v| v == "true");
         // A pause comes before everything: no AWS call at all; the finalizer stays, so deletion waits.
-        let ending = match self.ctx.tenancy.decide(&self.object) {
+        let decision = self.ctx.tenancy.decide(&self.object);
+        if !paused
+            && matches!(decision, Decision::Act(_))
+            && self.ctx.first_sight(&self.uid())
+            && let Some(window) = self.settled()
+        {
+            // Settled and checked recently (a restart, a new leader): no AWS call, its next check in its turn.
+            self.ctx.metrics.object_state(&self.uid(), "ready", self.ready_reason());
+            return Ok(("settled", Next::after(self.ctx.resync.delay_within(window))));
+        }
+        let ending = match decision {
             _ if paused => Ok(Ending::Report(Outcome::Paused { message: paused_message(deleting) }, Requeue::OnChange)),
             // Tenancy first: a refused object gets no AWS call and no finalizer.
             Decision::NotYetKnown => Ok(Ending::Defer(tenancy::LIST_WAIT)),
@@ -359,6 +370,17 @@ impl<'a> Reconcile<'a> {
         self.cluster.event(type_, action, reason, note).await;
     }
 
+    /// The window of the next drift check, if the object needs nothing from AWS before it.
+    fn settled(&self) -> Option<CheckWindow> {
+        settled::next_check(&self.object, Timestamp::now(), self.ctx.settings.resync_interval)
+    }
+
+    /// The reason of the Ready condition as last written.
+    fn ready_reason(&self) -> &str {
+        let ready = self.previous_conditions.iter().find(|c| c.type_ == super::conditions::READY);
+        ready.map_or("", |c| c.reason.as_str())
+    }
+
     /// This object, as the ownership tags of the instance it creates name it.
     fn maker(&self) -> Maker<'_> {
         let meta = &self.object.metadata;
@@ -412,6 +434,7 @@ impl<'a> Reconcile<'a> {
     fn record(&mut self, instance: &Instance, region: &str) {
         let status = &mut self.status;
         status.instance_arn = Some(instance.arn.clone());
+        status.last_checked_at = Some(whole_seconds(Timestamp::now()));
         status.region = Some(region.to_string());
         status.identity_store_id = instance.identity_store_id.clone();
         status.owner_account_id = instance.owner_account_id.clone();

@@ -5,6 +5,7 @@ mod day_two;
 mod fake_sso;
 mod isolation;
 mod mock_api;
+mod restart;
 mod workflows;
 
 use std::sync::{Arc, Mutex};
@@ -85,6 +86,7 @@ struct TestObject {
     finalized: bool,
     deleting: bool,
     annotations: Value,
+    generation: i64,
 }
 
 fn object() -> TestObject {
@@ -98,7 +100,20 @@ fn object() -> TestObject {
         finalized: false,
         deleting: false,
         annotations: json!({}),
+        generation: 2,
     }
+}
+
+/// The status of an object that created the fixtures' instance in eu-west-1.
+fn owned_status() -> Value {
+    json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})
+}
+
+/// The same, with more fields.
+fn owned_status_with(more: Value) -> Value {
+    let mut status = owned_status();
+    status.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+    status
 }
 
 impl TestObject {
@@ -122,6 +137,11 @@ impl TestObject {
         Self { status, ..self }
     }
 
+    /// Holds the fixtures' instance as one it created, in eu-west-1.
+    fn owned(self) -> Self {
+        self.status(owned_status())
+    }
+
     /// Carries the operator's finalizer.
     fn finalized(self) -> Self {
         Self { finalized: true, ..self }
@@ -130,6 +150,11 @@ impl TestObject {
     /// Has a deletionTimestamp.
     fn deleting(self) -> Self {
         Self { deleting: true, ..self }
+    }
+
+    /// At metadata.generation `generation` (2 unless set).
+    fn generation(self, generation: i64) -> Self {
+        Self { generation, ..self }
     }
 
     fn annotated(mut self, key: &str, value: &str) -> Self {
@@ -141,7 +166,7 @@ impl TestObject {
 impl From<TestObject> for Value {
     fn from(object: TestObject) -> Self {
         let mut metadata = json!({
-            "name": object.name, "namespace": "identity", "uid": object.uid, "generation": 2,
+            "name": object.name, "namespace": "identity", "uid": object.uid, "generation": object.generation,
             "resourceVersion": object.resource_version, "creationTimestamp": object.created_at,
             "annotations": object.annotations,
         });
@@ -315,7 +340,7 @@ async fn a_definite_refusal_clears_the_create_marker() {
 async fn a_stale_cache_without_the_arn_does_not_create_again() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
     let stale = object().finalized();
-    let fresh = stale.clone().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}));
+    let fresh = stale.clone().owned();
     let object: Watched = serde_json::from_value(stale.into()).unwrap();
     *h.cluster.fresh.lock().unwrap() = fresh.into();
     reconcile_object(Arc::new(object), h.ctx.clone()).await.unwrap();
@@ -330,14 +355,7 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
     let tags = [("keep", "1"), ("stale", "x")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
     let h = harness(Script { instances: vec![described], tags, ..Default::default() });
     let spec = json!({"name": "new-name", "tags": {"keep": "1", "added": "2"}});
-    let action = h
-        .reconcile(
-            object()
-                .spec(spec)
-                .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
-                .finalized(),
-        )
-        .await;
+    let action = h.reconcile(object().spec(spec).owned().finalized()).await;
 
     let aws: Vec<String> = h.journal.entries().into_iter().filter(|e| e.starts_with("sso ")).collect();
     assert_eq!(
@@ -365,11 +383,7 @@ async fn an_active_instance_gets_the_specs_name_and_only_the_tag_difference() {
 
 /// Another, older object that holds the account and its instance, as the watch saw it.
 fn observe_older_holder(h: &Harness) {
-    let older = object()
-        .named("first", "another-uid")
-        .created_at("2026-01-01T00:00:00Z")
-        .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
-        .finalized();
+    let older = object().named("first", "another-uid").created_at("2026-01-01T00:00:00Z").owned().finalized();
     let older: crate::api::IdentityCenterInstance = serde_json::from_value(older.into()).unwrap();
     h.ctx.claims.observe(&older, h.ctx.tenancy.acting(&older));
 }
@@ -479,8 +493,7 @@ async fn the_management_account_stalls_with_advice() {
 async fn throttling_is_retried_with_growing_jittered_backoff() {
     let errors = [("DescribeInstance", error("DescribeInstance", ErrorKind::Throttling, "Rate exceeded"))];
     let h = harness(Script { errors: errors.into(), ..Default::default() });
-    let settled =
-        object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized();
+    let settled = object().owned().finalized();
     let mut delays = vec![h.reconcile(settled).await];
     for _ in 0..2 {
         delays.push(h.reconcile_current().await);
@@ -499,11 +512,7 @@ async fn create_failed_is_terminal_with_the_aws_reason_verbatim() {
     let mut failed = instance(InstanceState::CreateFailed);
     failed.state_reason = Some("Identity store quota reached".into());
     let h = harness(Script { instances: vec![failed], ..Default::default() });
-    let action = h
-        .reconcile(
-            object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized(),
-        )
-        .await;
+    let action = h.reconcile(object().owned().finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "CreateFailed".into()));
     assert_eq!(h.last_status()["stateReason"], "Identity store quota reached");
     assert_eq!(h.cluster.events(), [("Warning".into(), "CreateFailed".into())]);
@@ -513,12 +522,7 @@ async fn create_failed_is_terminal_with_the_aws_reason_verbatim() {
 #[tokio::test]
 async fn an_instance_deleted_outside_kubernetes_is_reported_not_recreated() {
     let h = harness(Script::default());
-    h.reconcile(
-        object()
-            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "state": "ACTIVE"}))
-            .finalized(),
-    )
-    .await;
+    h.reconcile(object().status(owned_status_with(json!({"state": "ACTIVE"}))).finalized()).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListInstances"]);
     assert_eq!(h.condition("Ready"), ("False".into(), "InstanceNotFound".into()));
     assert_eq!(h.last_status()["instanceArn"], ARN, "the ARN is never lost");
@@ -530,12 +534,7 @@ async fn describe_answers_for_the_recorded_arn_only() {
     let mut other = instance(InstanceState::Active);
     other.arn = "arn:aws:sso:::instance/ssoins-2222222222222222".into();
     let h = harness(Script { instances: vec![other.clone()], listed: vec![other], ..Default::default() });
-    h.reconcile(
-        object()
-            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "state": "ACTIVE"}))
-            .finalized(),
-    )
-    .await;
+    h.reconcile(object().status(owned_status_with(json!({"state": "ACTIVE"}))).finalized()).await;
     assert_eq!(h.journal.entries()[1], format!("sso DescribeInstance {ARN}"));
     assert_eq!(h.condition("Ready"), ("False".into(), "InstanceNotFound".into()), "another instance is not this one");
     assert_eq!(h.last_status()["instanceArn"], ARN);
@@ -544,7 +543,7 @@ async fn describe_answers_for_the_recorded_arn_only() {
 #[tokio::test]
 async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
+    let status = owned_status();
     let deleting = object().spec(json!({"deletionPolicy": "Delete"})).status(status).finalized().deleting();
     h.reconcile(deleting.clone()).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "DeleteInstance"]);
@@ -566,7 +565,7 @@ async fn delete_policy_deletes_then_waits_until_gone_before_releasing() {
 #[tokio::test]
 async fn retain_and_never_created_release_without_calling_aws() {
     for (spec, status, reason) in [
-        (json!({}), json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}), "Retained"),
+        (json!({}), owned_status(), "Retained"),
         (json!({"deletionPolicy": "Delete"}), json!(null), "NeverCreated"),
         (
             json!({"deletionPolicy": "Delete", "managementPolicy": "ObserveOnly"}),
@@ -613,13 +612,7 @@ async fn a_settled_object_writes_no_status_when_nothing_changed() {
     let described = created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.345Z");
     let h = harness(Script { instances: vec![described], ..Default::default() });
     let spec = json!({"name": "platform"});
-    h.reconcile(
-        object()
-            .spec(spec.clone())
-            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
-            .finalized(),
-    )
-    .await;
+    h.reconcile(object().spec(spec.clone()).owned().finalized()).await;
     let settled = h.last_status();
     let before = h.cluster.sent().len();
     h.reconcile(object().spec(spec).status(settled).finalized()).await;
@@ -630,7 +623,7 @@ async fn a_settled_object_writes_no_status_when_nothing_changed() {
 #[tokio::test]
 async fn a_malformed_object_is_reported_on_its_status_without_losing_its_arn() {
     let h = harness(Script::default());
-    let recorded = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "createRequestedAt": "2026-11-28T10:00:01Z"});
+    let recorded = owned_status_with(json!({"createRequestedAt": "2026-11-28T10:00:01Z"}));
     let bad = object().spec(json!({"tags": "not-a-map", "deletionPolicy": "Sometimes"})).status(recorded).finalized();
     let action = h.reconcile(bad).await;
     assert!(h.journal.aws().is_empty());
@@ -647,10 +640,7 @@ async fn a_malformed_object_is_reported_on_its_status_without_losing_its_arn() {
 #[tokio::test]
 async fn a_transient_error_on_a_ready_instance_keeps_ready_and_reports_synced() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(
-        object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized(),
-    )
-    .await;
+    h.reconcile(object().owned().finalized()).await;
     assert_eq!(h.condition("Ready").0, "True");
     h.sso
         .script
@@ -666,8 +656,7 @@ async fn a_transient_error_on_a_ready_instance_keeps_ready_and_reports_synced() 
 #[tokio::test]
 async fn a_changed_role_account_stalls_instead_of_losing_the_instance() {
     let h = harness(Script::default());
-    let recorded =
-        json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1", "targetAccountId": ACCOUNT});
+    let recorded = owned_status_with(json!({"targetAccountId": ACCOUNT}));
     let spec = json!({"deletionPolicy": "Delete", "credentials": {"roleArn": "arn:aws:iam::999988887777:role/x"}});
     h.reconcile(object().spec(spec.clone()).status(recorded.clone()).finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "AccountChanged".into()));
@@ -681,13 +670,7 @@ async fn observe_only_then_manage_does_not_take_over_another_accounts_instance()
     let mut org = instance(InstanceState::Active);
     org.owner_account_id = Some("999999999999".into());
     let h = harness(Script { instances: vec![org], ..Default::default() });
-    h.reconcile(
-        object()
-            .spec(json!({"name": "mine"}))
-            .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
-            .finalized(),
-    )
-    .await;
+    h.reconcile(object().spec(json!({"name": "mine"})).owned().finalized()).await;
     assert_eq!(h.condition("Stalled"), ("True".into(), "NotOwnedByTargetAccount".into()));
     let writes: Vec<String> =
         h.journal.aws().into_iter().filter(|c| c.starts_with("Update") || c.contains("Tag")).collect();
@@ -700,14 +683,7 @@ async fn an_export_configmap_the_operator_did_not_make_for_the_object_is_left_un
     // The API server's answer when the patch's test of the export-of label fails.
     h.cluster.refuse_next("PATCH", "configmap", 422);
     let spec = json!({"exportTo": {"configMapName": "sso-ids"}});
-    let next = h
-        .reconcile(
-            object()
-                .spec(spec)
-                .status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"}))
-                .finalized(),
-        )
-        .await;
+    let next = h.reconcile(object().spec(spec).owned().finalized()).await;
     assert!(h.journal.entries().contains(&"k8s PATCH configmap 422".to_string()), "{:?}", h.journal.entries());
     assert!(!h.journal.entries().iter().any(|e| e.starts_with("k8s POST configmap")), "nothing made in its place");
     assert_eq!(h.condition("Stalled"), ("True".into(), "ExportConflict".into()));
@@ -735,11 +711,7 @@ async fn api_server_refusals_of_a_status_write_go_to_the_error_policy() {
     for code in [422, 500, 503] {
         let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
         h.cluster.refuse_next("PATCH", "status", code);
-        let result = h
-            .try_reconcile(
-                object().status(json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"})).finalized(),
-            )
-            .await;
+        let result = h.try_reconcile(object().owned().finalized()).await;
         let error = result.expect_err("a refused status write fails the reconcile");
         assert!(matches!(&error, Error::Kube(kube::Error::Api(status)) if status.code == code), "{code}: {error}");
         assert!(h.cluster.events().is_empty(), "{code}: no event for a transition that was not written");
@@ -795,7 +767,7 @@ async fn a_grants_default_role_is_the_one_acted_through() {
 async fn a_deleted_object_no_grant_admits_any_more_is_released_without_delete_instance() {
     let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
     h.ctx.tenancy.fill(vec![], vec![]);
-    let status = json!({"instanceArn": ARN, "ownership": "Created", "region": "eu-west-1"});
+    let status = owned_status();
     let next =
         h.reconcile(object().spec(json!({"deletionPolicy": "Delete"})).status(status).finalized().deleting()).await;
     assert_eq!(h.journal.entries(), ["k8s POST event", "k8s PATCH object"], "no AWS call: {:?}", h.journal.entries());

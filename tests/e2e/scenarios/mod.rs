@@ -70,6 +70,9 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("chart_rbac_is_enough_and_no_more", |p| Box::pin(chart::chart_rbac_is_enough_and_no_more(p))),
     ("a_forbidden_watch_is_an_error_with_advice", |p| Box::pin(chart::a_forbidden_watch_is_an_error_with_advice(p))),
+    ("a_restart_leaves_settled_objects_alone_until_their_turn", |p| {
+        Box::pin(restart::a_restart_leaves_settled_objects_alone_until_their_turn(p))
+    }),
     ("apiserver_restart_resumes_without_duplicates", |p| {
         Box::pin(restart::apiserver_restart_resumes_without_duplicates(p))
     }),

@@ -13,7 +13,7 @@ PYTHON := $(TOOLS)/venv/bin/python
 BIN := $(CARGO_TARGET_DIR)/debug/identity-center-operator
 EMULATOR_BIN := $(CARGO_TARGET_DIR)/debug/sso-admin-emulator
 
-.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart image image-smoke bench bench-scale bench-tenants
+.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart manifests install-yaml image image-smoke bench bench-scale bench-tenants
 
 ## Start a local control plane, the emulator and the operator; apply examples/.
 demo: build
@@ -27,7 +27,7 @@ demo-stop:
 ## Everything CI checks: formatting and lints, the Rust suites (unit,
 ## reconcile, emulator conformance, CRD freshness, end to end), the boto3 and
 ## moto conformance, the chart and its Argo CD health check, and the images.
-test: tools lint cargo-test conformance chart image-smoke
+test: tools lint cargo-test conformance chart manifests image-smoke
 
 tools:
 	hack/install-tools.sh
@@ -65,6 +65,15 @@ chart:
 	$(PYTHON) charts/identity-center-operator/argocd/run_tests.py
 	$(PYTHON) charts/identity-center-operator/tests/test_chart.py
 
+## The rendered chart, examples/ and deploy/install.yaml as users' pipelines
+## check them: kubeconform -strict, kube-score, prometheus-operator's Go types.
+manifests:
+	hack/manifests/check.sh
+
+## Re-render deploy/install.yaml (the chart's defaults, for users without Helm).
+install-yaml:
+	hack/manifests/render-install.sh deploy/install.yaml
+
 ## The release musl-static binaries and the images of the operator and the
 ## emulator, as OCI archives in target/image (buildah, no daemon, FROM scratch).
 image:
@@ -99,5 +108,5 @@ bench-scale:
 	hack/build-controlplane.sh >/dev/null
 	hack/install-python.sh matplotlib >/dev/null
 	cargo build --release -p sso-admin-emulator
-	cargo bench --bench scale -- $(or $(SIZES),100 1000 5000) --resync
+	cargo bench --bench scale -- $(or $(SIZES),100 1000 5000) --resync --restart
 	$(PYTHON) bench/plot.py bench/results.json bench/scale.png $(BEFORE)

@@ -3,10 +3,11 @@
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/identity-center-operator/bin/helm-<version>
 # Idempotent: does nothing when that binary exists. Prints its path last, so
 #   HELM=$(hack/install-helm.sh | tail -n1)
-# works. Needs Go (helm v3.22.0 wants go >= 1.26) and the Go module proxy.
+# works. Needs Go and the Go module proxy. v3.21.4 is the newest approved Helm 3
+# (v3.22.0 is served but not approved); the chart needs nothing newer.
 set -euo pipefail
 
-HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 BIN_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/identity-center-operator/bin"
 HELM_BIN="${BIN_DIR}/helm-${HELM_VERSION}"
 
@@ -26,7 +27,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 export GOFLAGS="-trimpath" GO111MODULE=on
 
-# Without these -X flags a source build reports version "v3.22" and assumes
+# Without these -X flags a source build reports a bare minor version and assumes
 # Kubernetes v1.20 for `helm template`/`helm lint` (.Capabilities.KubeVersion),
 # which fails the chart's kubeVersion constraint. Helm's Makefile derives the
 # Kubernetes version from the client-go it links: v0.N.x -> 1.N.

@@ -1,34 +1,22 @@
--- Runs health.lua against the cases that run_tests.py generated from
--- health_test.yaml and testdata/, under a real Lua 5.1 interpreter.
+-- Runs each health.lua against the cases that run_tests.py generated from
+-- its health_test.yaml and testdata/, under a real Lua 5.1 interpreter, and
+-- reports the checks run_tests.py made itself (layout, README snippet).
 --
---   lua5.1 runner.lua path/to/health.lua path/to/cases.lua
+--   lua5.1 runner.lua path/to/cases.lua
 --
 -- Each case runs in a fresh environment holding only `obj` and the standard
 -- functions Argo CD's gopher-lua VM offers, so a script that leans on
 -- anything else (io, os, require, leaked globals) fails here too.
--- Prints one line per case and "N passed, M failed"; exits 1 on any failure.
+-- Prints one line per case and check and "N passed, M failed"; exits 1 on
+-- any failure.
 
-local health_path, cases_path = arg[1], arg[2]
-if health_path == nil or cases_path == nil then
-  io.stderr:write("usage: lua5.1 runner.lua HEALTH_LUA CASES_LUA\n")
+local cases_path = arg[1]
+if cases_path == nil then
+  io.stderr:write("usage: lua5.1 runner.lua CASES_LUA\n")
   os.exit(2)
 end
 
-local function read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("*a")
-  f:close()
-  return text
-end
-
-local chunk, load_err = loadfile(health_path)
-if chunk == nil then
-  print("not ok - " .. health_path .. " does not compile: " .. tostring(load_err))
-  print("0 passed, 1 failed")
-  os.exit(1)
-end
-
-local cases = dofile(cases_path)
+local suite = dofile(cases_path)
 
 local function sandbox(obj)
   return {
@@ -58,34 +46,33 @@ local function report(ok, name, detail)
   end
 end
 
-for _, case in ipairs(cases.health) do
-  setfenv(chunk, sandbox(case.obj))
-  local ok, hs = pcall(chunk)
-  if not ok then
-    report(false, case.name, "error: " .. tostring(hs))
-  elseif type(hs) ~= "table" then
-    report(false, case.name, "returned " .. type(hs) .. ", want a table")
-  elseif not valid_status[hs.status] then
-    report(false, case.name, "status " .. tostring(hs.status) .. " is not an Argo CD health status")
-  elseif hs.status ~= case.want.status or hs.message ~= case.want.message then
-    report(false, case.name, string.format(
-      "got  status=%q message=%q\nwant status=%q message=%q",
-      tostring(hs.status), tostring(hs.message), case.want.status, case.want.message))
+for _, script in ipairs(suite.scripts) do
+  local chunk, load_err = loadfile(script.path)
+  if chunk == nil then
+    report(false, script.path, "does not compile: " .. tostring(load_err))
   else
-    report(true, case.name .. " -> " .. hs.status .. ": " .. hs.message)
+    for _, case in ipairs(script.cases) do
+      setfenv(chunk, sandbox(case.obj))
+      local ok, hs = pcall(chunk)
+      if not ok then
+        report(false, case.name, "error: " .. tostring(hs))
+      elseif type(hs) ~= "table" then
+        report(false, case.name, "returned " .. type(hs) .. ", want a table")
+      elseif not valid_status[hs.status] then
+        report(false, case.name, "status " .. tostring(hs.status) .. " is not an Argo CD health status")
+      elseif hs.status ~= case.want.status or hs.message ~= case.want.message then
+        report(false, case.name, string.format(
+          "got  status=%q message=%q\nwant status=%q message=%q",
+          tostring(hs.status), tostring(hs.message), case.want.status, case.want.message))
+      else
+        report(true, case.name .. " -> " .. hs.status .. ": " .. hs.message)
+      end
+    end
   end
 end
 
--- The argocd-cm snippet in the docs must be health.lua, byte for byte.
-if cases.docs ~= nil then
-  local name = "argocd-cm snippet in " .. cases.docs.source .. " matches health.lua"
-  if cases.docs.error ~= nil then
-    report(false, name, cases.docs.error)
-  elseif cases.docs.text ~= read_file(health_path) then
-    report(false, name, "the snippet differs; run: python3 " .. cases.docs.fix)
-  else
-    report(true, name)
-  end
+for _, check in ipairs(suite.checks) do
+  report(check.error == nil, check.name, check.error or "")
 end
 
 print(string.format("%d passed, %d failed", passed, failed))

@@ -142,3 +142,35 @@ Nothing else: no secrets, no namespaces, no CRDs.
   resources: ["configmaps"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/*
+The `helm test` hook (templates/tests/): its objects' name, labels and image.
+*/}}
+{{- define "ico.testsName" -}}
+{{- printf "%s-test" (include "ico.fullname" .) }}
+{{- end }}
+
+{{- define "ico.testsLabels" -}}
+{{ include "ico.commonLabels" . }}
+app.kubernetes.io/component: test
+{{- end }}
+
+{{- define "ico.testsSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "ico.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+{{- end }}
+
+{{- define "ico.testsImage" -}}
+{{- $img := .Values.tests.image }}
+{{- if eq $img.tag "latest" }}
+{{- fail "tests.image.tag: latest is not a pinned tag; name a version (or set tests.image.digest)" }}
+{{- end }}
+{{- if $img.digest }}
+{{- printf "%s@%s" $img.repository $img.digest }}
+{{- else if $img.tag }}
+{{- printf "%s:%s" $img.repository $img.tag }}
+{{- else }}
+{{- fail "tests.image needs a tag or a digest: the test image is pinned, never latest" }}
+{{- end }}
+{{- end }}

@@ -8,11 +8,15 @@ Helm comes from $HELM, else the pinned build cached by hack/install-helm.sh
 exits non-zero when any check fails.
 """
 
+import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import traceback
 
 import yaml
@@ -86,11 +90,25 @@ def helm(*args):
     return subprocess.run([HELM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def render(*args):
+def render_all(*args):
+    """Every document `helm template` prints, the chart's hooks (`helm test`) included."""
     p = helm("template", RELEASE, CHART, "--namespace", NS, *args)
     if p.returncode != 0:
         raise AssertionError("helm template %s failed:\n%s" % (" ".join(args), p.stderr))
     return [d for d in yaml.safe_load_all(p.stdout) if d]
+
+
+def is_hook(doc):
+    return "helm.sh/hook" in (doc["metadata"].get("annotations") or {})
+
+
+def render(*args):
+    """The release's own objects: what `helm install` applies, without its hooks."""
+    return [d for d in render_all(*args) if not is_hook(d)]
+
+
+def hooks(*args):
+    return [d for d in render_all(*args) if is_hook(d)]
 
 
 def ci(name):
@@ -418,7 +436,10 @@ def check_alerts_and_dashboard():
     rule = one(docs, "PrometheusRule")
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     with open(os.path.join(CHART, "files", "prometheus-rules.yaml")) as f:
-        assert rule["spec"] == yaml.safe_load(f), "the PrometheusRule is the tested rule file, verbatim"
+        file_rules = yaml.safe_load(f)
+    # Verbatim but for each runbook_url's base (prometheusRule.runbookBaseUrl, checked below).
+    drop = lambda spec: json.loads(re.sub(r'"runbook_url": "[^"#]*#', '"runbook_url": "#', json.dumps(spec)))
+    assert drop(rule["spec"]) == drop(file_rules), "the PrometheusRule is the tested rule file, verbatim"
     alerts = [r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]]
     assert alerts == ["IdentityCenterInstancesStalled", "IdentityCenterAwsErrors",
                       "IdentityCenterOperatorNoLeader", "IdentityCenterReconcileErrors"], alerts
@@ -499,6 +520,518 @@ def check_no_role_grants_tenants_status():
                     assert set(rule["verbs"]) <= {"get", "list", "watch"}, (args, rule)
 
 
+# --- alerts: runbooks and labels --------------------------------------------
+
+RULES = os.path.join(CHART, "files", "prometheus-rules.yaml")
+RUNBOOKS = os.path.join(REPO, "docs", "runbooks.md")
+# What every runbook section says, in this order.
+RUNBOOK_PARTS = ("**What it means.**", "**What to check.**", "**What to do")
+# Labels the scrape adds that an alert may still group by: only `pod`, for an
+# alert about one replica. `namespace`, `job`, `instance`, `service` name the
+# operator's own scrape target, never an IdentityCenterInstance.
+REPLICA_LABELS = {"pod"}
+AGGREGATIONS = r"(?:sum|min|max|avg|group|stddev|stdvar|count|count_values|bottomk|topk|quantile|limitk|limit_ratio)"
+SERIES = re.compile(r"\bidentity_center_operator_[a-z_]+\b")
+
+
+def chart_yaml():
+    with open(os.path.join(CHART, "Chart.yaml")) as f:
+        return yaml.safe_load(f)
+
+
+def values_yaml():
+    with open(os.path.join(CHART, "values.yaml")) as f:
+        return yaml.safe_load(f)
+
+
+def default_runbook_base():
+    """docs/runbooks.md in the repository the chart names as its home."""
+    return chart_yaml()["home"].rstrip("/") + "/blob/main/docs/runbooks.md"
+
+
+def alert_rules():
+    with open(RULES) as f:
+        return [r for g in yaml.safe_load(f)["groups"] for r in g["rules"] if "alert" in r]
+
+
+def github_anchor(heading):
+    """The id GitHub gives a Markdown heading: lower case, punctuation dropped, spaces as dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def runbook_sections():
+    """{anchor: body} of the level-2 sections of docs/runbooks.md."""
+    with open(RUNBOOKS) as f:
+        text = f.read()
+    sections = {}
+    parts = re.split(r"(?m)^## (.+)$", text)
+    for heading, body in zip(parts[1::2], parts[2::2]):
+        anchor = github_anchor(heading)
+        assert anchor not in sections, "two sections of docs/runbooks.md share the anchor #" + anchor
+        sections[anchor] = body
+    return sections
+
+
+def metric_labels():
+    """{series: labels} of every series /metrics serves, read from the operator's
+    source (src/metrics.rs or src/metrics/): each Family's label struct, the
+    field it is registered from, and the suffixes its type gives it."""
+    paths = [os.path.join(REPO, "src", "metrics.rs")] + sorted(
+        glob.glob(os.path.join(REPO, "src", "metrics", "**", "*.rs"), recursive=True))
+    text = "\n".join(open(p).read() for p in paths if os.path.exists(p))
+    assert text, "neither src/metrics.rs nor src/metrics/ exists"
+    prefix = re.search(r'Registry::with_prefix\(\s*"(\w+)"\s*\)', text)
+    assert prefix, "no Registry::with_prefix(...) in the metrics source"
+    label_sets = {
+        m.group(1): re.findall(r"(?m)^\s*(?:pub\s+)?(\w+)\s*:", m.group(2))
+        for m in re.finditer(r"#\[derive\([^\]]*\bEncodeLabelSet\b[^\]]*\)\]\s*(?:pub\s+)?struct\s+(\w+)\s*\{(.*?)\}",
+                             text, re.S)
+    }
+    struct = re.search(r"pub struct Metrics\s*\{(.*?)\n\}", text, re.S)
+    assert struct, "no `pub struct Metrics` in the metrics source"
+    fields = {}
+    for m in re.finditer(r"(?m)^\s*(?:pub\s+)?(\w+)\s*:\s*(?:Family<\s*(\w+)\s*,\s*(\w+)\s*>|(Counter|Gauge|Histogram)\b)",
+                         struct.group(1)):
+        name, label_struct, family_kind, plain_kind = m.groups()
+        if label_struct:
+            assert label_struct in label_sets, "label set %s of %s not found" % (label_struct, name)
+            fields[name] = (family_kind, set(label_sets[label_struct]))
+        else:
+            fields[name] = (plain_kind, set())
+    series = {}
+    registered = re.findall(r'register\(\s*"(\w+)"\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*(\w+)\s*\.clone\(\)', text, re.S)
+    assert registered, "no registry.register(...) call in the metrics source"
+    for name, field in registered:
+        assert field in fields, "%s is registered from %s, which is no field of Metrics" % (name, field)
+        kind, labels = fields[field]
+        family = "%s_%s" % (prefix.group(1), name)
+        if kind == "Counter":
+            series[family + "_total"] = labels
+        elif kind == "Histogram":
+            series.update({family + "_count": labels, family + "_sum": labels, family + "_bucket": labels | {"le"}})
+        else:
+            series[family] = labels
+    return series
+
+
+def closing(text, open_at):
+    """Index of the parenthesis that closes the one at open_at."""
+    depth = 0
+    for i in range(open_at, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    raise AssertionError("unbalanced parentheses in %r" % text)
+
+
+def grouping_clauses(expr):
+    """(keyword, labels, the expression they apply to) of every by (...),
+    without (...), on (...), ignoring (...), group_left/right (...) in expr."""
+    def labels(inner):
+        return [l.strip() for l in inner.split(",") if l.strip()]
+    found = []
+    # sum by (a) (body)
+    for m in re.finditer(r"\b%s\s+(by|without)\s*\(([^)]*)\)\s*\(" % AGGREGATIONS, expr):
+        body_at = m.end() - 1
+        found.append((m.group(1), labels(m.group(2)), expr[body_at:closing(expr, body_at) + 1]))
+    # sum (body) by (a)
+    for m in re.finditer(r"\b%s\s*\(" % AGGREGATIONS, expr):
+        body_at = m.end() - 1
+        end = closing(expr, body_at)
+        after = re.match(r"\s*(by|without)\s*\(([^)]*)\)", expr[end + 1:])
+        if after:
+            found.append((after.group(1), labels(after.group(2)), expr[body_at:end + 1]))
+    # Vector matching: the labels must be on both sides.
+    for m in re.finditer(r"\b(on|ignoring|group_left|group_right)\s*\(([^)]*)\)", expr):
+        found.append((m.group(1), labels(m.group(2)), expr))
+    return found
+
+
+def label_problems(expr, series):
+    """What is wrong with the labels expr groups or matches by, given {series: labels}."""
+    problems = []
+    for series_name in sorted(set(SERIES.findall(expr)) - set(series)):
+        problems.append("%s is not a series of the operator's (src/metrics.rs)" % series_name)
+    for keyword, names, body in grouping_clauses(expr):
+        used = [n for n in SERIES.findall(body) if n in series]
+        carried = set.intersection(*(series[n] for n in used)) if used else set()
+        for label in names:
+            if label not in carried | REPLICA_LABELS:
+                problems.append("%s (%s): %s carries no label %r (it has %s)" % (
+                    keyword, ", ".join(names), " and ".join(sorted(set(used))) or "no operator series",
+                    label, sorted(carried) or "none"))
+    return problems
+
+
+def check_alert_runbooks():
+    rules = alert_rules()
+    assert rules, "no alert in " + RULES
+    base = default_runbook_base()
+    assert values_yaml()["prometheusRule"]["runbookBaseUrl"] == base, "prometheusRule.runbookBaseUrl is not " + base
+    sections = runbook_sections()
+    alerts = {r["alert"].lower(): r["alert"] for r in rules}
+    assert sorted(sections) == sorted(alerts), \
+        "docs/runbooks.md's sections %s are not one per alert %s" % (sorted(sections), sorted(alerts))
+    for rule in rules:
+        url = (rule.get("annotations") or {}).get("runbook_url")
+        assert url, "alert %s has no runbook_url" % rule["alert"]
+        assert "#" in url, "%s: runbook_url %s has no #anchor" % (rule["alert"], url)
+        where, anchor = url.split("#", 1)
+        assert where == base, "%s: runbook_url %s does not point at %s" % (rule["alert"], url, base)
+        assert anchor in sections, "%s: #%s is no heading of docs/runbooks.md (%s)" % (
+            rule["alert"], anchor, sorted(sections))
+        assert anchor == rule["alert"].lower(), "%s: its section is #%s" % (rule["alert"], anchor)
+        body = sections[anchor]
+        at = [body.find(part) for part in RUNBOOK_PARTS]
+        assert all(i >= 0 for i in at) and at == sorted(at), \
+            "docs/runbooks.md#%s does not say, in order: %s" % (anchor, ", ".join(RUNBOOK_PARTS))
+        assert "kubectl " in body, "docs/runbooks.md#%s gives no kubectl command to check" % anchor
+
+
+def check_prometheus_rule_runbook_base():
+    with open(RULES) as f:
+        file_rules = yaml.safe_load(f)
+    # The defaults: the rule file verbatim, which promtool tests.
+    rule = one(render("--set", "prometheusRule.enabled=true"), "PrometheusRule")
+    assert rule["spec"] == file_rules, "with the default runbookBaseUrl the PrometheusRule is the rule file verbatim"
+    # ci/every-option-values.yaml points the runbooks elsewhere: only runbook_url changes, anchor kept.
+    custom = yaml.safe_load(open(os.path.join(CHART, "ci", "every-option-values.yaml")))["prometheusRule"]["runbookBaseUrl"]
+    assert custom != default_runbook_base()
+    rendered = one(render(*ci("every-option-values.yaml")), "PrometheusRule")["spec"]
+    for group, want_group in zip(rendered["groups"], file_rules["groups"]):
+        for got, want in zip(group["rules"], want_group["rules"]):
+            anchor = want["annotations"]["runbook_url"].split("#", 1)[1]
+            assert got["annotations"]["runbook_url"] == custom + "#" + anchor, got["annotations"]["runbook_url"]
+            strip = lambda r: {**r, "annotations": {k: v for k, v in r["annotations"].items() if k != "runbook_url"}}
+            assert strip(got) == strip(want), "only runbook_url follows runbookBaseUrl: %s" % got["alert"]
+    # A rule without a runbook_url refuses to render.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = os.path.join(tmp, "chart")
+        shutil.copytree(CHART, copy, ignore=shutil.ignore_patterns("tests", "argocd"))
+        broken = yaml.safe_load(open(RULES))
+        del broken["groups"][0]["rules"][-1]["annotations"]["runbook_url"]
+        with open(os.path.join(copy, "files", "prometheus-rules.yaml"), "w") as f:
+            yaml.safe_dump(broken, f)
+        p = helm("template", RELEASE, copy, "--set", "prometheusRule.enabled=true")
+        assert p.returncode != 0 and "runbook_url" in p.stderr, "a rule without runbook_url rendered:\n" + p.stderr
+
+
+def check_alert_labels():
+    series = metric_labels()
+    # The source, read: the families the README lists, with their labels.
+    assert series.get("identity_center_operator_objects") == {"state", "reason"}, series
+    assert series.get("identity_center_operator_aws_calls_total") == {"operation", "outcome"}, series
+    assert series.get("identity_center_operator_leader") == set(), series
+    # The check itself catches what it is for.
+    bad = label_problems('sum by (namespace, reason) (identity_center_operator_objects{state="stalled"})', series)
+    assert len(bad) == 1 and "'namespace'" in bad[0], bad
+    assert label_problems("sum(rate(identity_center_operator_reconciles_total[5m])) by (outcome, le)", series)
+    assert not label_problems("max by (pod) (identity_center_operator_leader)", series)
+    problems = []
+    for rule in alert_rules():
+        expr = rule["expr"]
+        assert SERIES.search(expr), "%s queries no series of the operator's" % rule["alert"]
+        problems += ["%s: %s" % (rule["alert"], p) for p in label_problems(expr, series)]
+        # What the annotations print must be on the alert: a by (...) label or one of the rule's own.
+        shown = set(rule.get("labels") or {})
+        for keyword, names, _ in grouping_clauses(expr):
+            shown |= set(names) if keyword == "by" else set()
+        for label in re.findall(r"\$labels\.(\w+)", json.dumps(rule.get("annotations") or {})):
+            if label not in shown:
+                problems.append("%s: its annotations print $labels.%s, which the alert does not carry" % (
+                    rule["alert"], label))
+    assert not problems, "\n".join(problems)
+
+
+def not_sent_outcomes():
+    """The ErrorKind variants of src/sso/error.rs documented as "Not sent", as /metrics spells them."""
+    with open(os.path.join(REPO, "src", "sso", "error.rs")) as f:
+        text = f.read()
+    body = re.search(r"pub enum ErrorKind\s*\{(.*?)\n\}", text, re.S)
+    assert body, "no ErrorKind in src/sso/error.rs"
+    found = set()
+    for m in re.finditer(r"((?:\s*///[^\n]*\n)+)\s*(\w+)", body.group(1)):
+        if re.search(r"///\s*Not sent", m.group(1)):
+            found.add(m.group(2))
+    return found
+
+
+def check_aws_error_alert_counts_sent_calls():
+    outcomes = not_sent_outcomes()
+    assert {"NotLeader", "NotPermitted", "RateLimited"} <= outcomes, outcomes
+    rule = next(r for r in alert_rules() if r["alert"] == "IdentityCenterAwsErrors")
+    selectors = re.findall(r"identity_center_operator_aws_calls_total\{([^}]*)\}", rule["expr"])
+    assert len(selectors) == 2, "a ratio of two selectors: %s" % selectors
+    excluded = []
+    for selector in selectors:
+        m = re.search(r'outcome!~"([^"]*)"', selector)
+        assert m, "%s counts calls the operator never sent" % selector
+        excluded.append(set(m.group(1).split("|")))
+    failed, total = excluded
+    assert failed == outcomes | {"success"}, "the failures leave out %s, want success and %s" % (failed, outcomes)
+    assert total == outcomes, "the calls sent leave out %s, want %s" % (total, outcomes)
+
+
+# --- helm test ---------------------------------------------------------------
+
+def chart_crds():
+    """{name: CRD} of the chart's crds/."""
+    crds = {}
+    for path in sorted(glob.glob(os.path.join(CHART, "crds", "*.yaml"))):
+        with open(path) as f:
+            crd = yaml.safe_load(f)
+        crds[crd["metadata"]["name"]] = crd
+    assert len(crds) >= 2, "crds/ holds %s" % sorted(crds)
+    return crds
+
+
+def annotations(doc):
+    return doc["metadata"].get("annotations") or {}
+
+
+def policies(doc):
+    return set(annotations(doc).get("helm.sh/hook-delete-policy", "").split(","))
+
+
+def assert_test_hook(values_args, fullname, image, port):
+    """The helm test hook, as rendered with values_args: a Pod and its RBAC, nothing more."""
+    found = hooks(*values_args)
+    assert sorted(d["kind"] for d in found) == ["ClusterRole", "ClusterRoleBinding", "Pod", "ServiceAccount"], \
+        [(d["kind"], d["metadata"]["name"]) for d in found]
+    for d in found:
+        assert annotations(d)["helm.sh/hook"] == "test", (d["kind"], annotations(d))
+        assert d["metadata"]["labels"]["app.kubernetes.io/component"] == "test", d["metadata"]["labels"]
+    assert_namespaces(found)
+    pod, sa = one(found, "Pod"), one(found, "ServiceAccount")
+    role, binding = one(found, "ClusterRole"), one(found, "ClusterRoleBinding")
+    name = fullname + "-test"
+    assert pod["metadata"]["name"] == sa["metadata"]["name"] == name, (pod["metadata"]["name"], sa["metadata"]["name"])
+    # RBAC first, gone once the test passes; the Pod stays for `helm test --logs`.
+    weight = lambda d: int(annotations(d).get("helm.sh/hook-weight", "0"))
+    for d in (sa, role, binding):
+        assert weight(d) < weight(pod), "%s is not created before the Pod" % d["kind"]
+        assert policies(d) == {"before-hook-creation", "hook-succeeded"}, (d["kind"], policies(d))
+    assert policies(pod) == {"before-hook-creation"}, policies(pod)
+    # Its own ServiceAccount, allowed to read the two CRDs by name and nothing else.
+    release = [d for d in render(*values_args) if d["kind"] == "ServiceAccount"]
+    assert all(d["metadata"]["name"] != name for d in release), "the test must not reuse the operator's account"
+    spec = pod["spec"]
+    assert spec["serviceAccountName"] == name and spec["restartPolicy"] == "Never", spec
+    crds = sorted(chart_crds())
+    rules = role["rules"]
+    assert len(rules) == 1 and rules[0]["apiGroups"] == ["apiextensions.k8s.io"] \
+        and rules[0]["resources"] == ["customresourcedefinitions"], rules
+    assert sorted(rules[0]["resourceNames"]) == crds, rules[0]["resourceNames"]
+    assert sorted(rules[0]["verbs"]) == ["get", "list", "watch"], rules[0]["verbs"]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": role["metadata"]["name"]}, binding["roleRef"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": name, "namespace": NS}], binding["subjects"]
+    # Restricted, as the operator's pod.
+    assert_restricted({"spec": {"template": {"spec": spec}}})
+    containers = {c["name"]: c for c in spec["containers"]}
+    assert sorted(containers) == ["crds", "readyz"], sorted(containers)
+    for c in containers.values():
+        assert c["image"] == image, c["image"]
+        assert c["command"] == ["kubectl"], c["command"]
+        assert c["resources"]["requests"] and c["resources"]["limits"]["memory"], c["resources"]
+    # readyz: the operator's metrics Service, its readiness path, no credentials.
+    service = one([d for d in render(*values_args) if d["kind"] == "Service"], "Service", fullname + "-metrics")
+    assert service["spec"]["ports"][0]["port"] == port
+    readyz = containers["readyz"]["args"]
+    assert readyz[0] == "get" and "--raw=/readyz" in readyz, readyz
+    assert "--server=http://%s.%s.svc:%d" % (service["metadata"]["name"], NS, port) in readyz, readyz
+    dep = operator(render(*values_args))
+    assert dep["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert service["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
+    # crds: every CRD of crds/ Established.
+    wait = containers["crds"]["args"]
+    assert wait[0] == "wait" and "--for=condition=Established" in wait, wait
+    named = sorted(a.split("/", 1)[1] for a in wait if a.startswith("customresourcedefinitions.apiextensions.k8s.io/"))
+    assert named == crds, named
+    return pod
+
+
+def check_helm_test_hook():
+    values = values_yaml()["tests"]
+    assert values["enabled"] is True
+    image = "%s:%s" % (values["image"]["repository"], values["image"]["tag"])
+    assert values["image"]["tag"] not in ("", "latest"), "the test image is pinned"
+    assert_test_hook(ci("default-values.yaml"), RELEASE, image, 8080)
+    every = yaml.safe_load(open(os.path.join(CHART, "ci", "every-option-values.yaml")))
+    pod = assert_test_hook(ci("every-option-values.yaml"), "identity-center-operator-ci",
+                           "%s@%s" % (every["tests"]["image"]["repository"], every["tests"]["image"]["digest"]), 9090)
+    # The NetworkPolicy that limits who reaches the operator's port lets the test Pod in.
+    policy = one(render(*ci("every-option-values.yaml")), "NetworkPolicy")
+    peers = policy["spec"]["ingress"][0]["from"]
+    labels = pod["metadata"]["labels"]
+    admitted = [p for p in peers if "podSelector" in p and
+                all(labels.get(k) == v for k, v in p["podSelector"]["matchLabels"].items())]
+    assert len(admitted) == 1, peers
+    assert admitted[0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "test"
+
+
+def check_helm_test_off_and_needs_the_service():
+    assert not hooks("--set", "tests.enabled=false"), "tests.enabled=false renders a hook"
+    policy = one(render("--set", "tests.enabled=false", "--set", "networkPolicy.enabled=true",
+                        "--set-json", 'networkPolicy.metricsFrom=[{"podSelector":{}}]'), "NetworkPolicy")
+    assert policy["spec"]["ingress"][0]["from"] == [{"podSelector": {}}], policy["spec"]["ingress"]
+    p = helm("template", RELEASE, CHART, "--namespace", NS, "--set", "metrics.service.enabled=false")
+    assert p.returncode != 0 and "tests.enabled" in p.stderr, p.stderr
+    assert not hooks("--set", "metrics.service.enabled=false", "--set", "tests.enabled=false")
+    p = helm("template", RELEASE, CHART, "--namespace", NS, "--set", "tests.image.tag=latest")
+    assert p.returncode != 0 and "latest" in p.stderr, p.stderr
+
+
+# --- Artifact Hub ------------------------------------------------------------
+
+# https://artifacthub.io/docs/topics/annotations/helm/: the Operator Framework's capability levels.
+OPERATOR_CAPABILITIES = {"basic install", "seamless upgrades", "full lifecycle", "deep insights", "auto pilot"}
+
+
+def python_pattern(pattern):
+    """A CRD pattern (RE2/ECMA) for Python's re, which has no Unicode classes:
+    letters and numbers are within \\w, separators within \\s."""
+    return pattern.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\w").replace(r"\p{Z}", r"\s")
+
+
+def schema_errors(value, schema, path="$"):
+    """Where value does not fit a CRD's structural schema (types, required,
+    unknown fields, enums, patterns, lengths); CEL rules are not evaluated."""
+    errors = []
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append("%s: %r is not one of %s" % (path, value, schema["enum"]))
+    kind = schema.get("type")
+    if schema.get("x-kubernetes-int-or-string"):
+        if not isinstance(value, (int, str)) or isinstance(value, bool):
+            errors.append("%s: want an integer or a string" % path)
+    elif kind == "object":
+        if not isinstance(value, dict):
+            return errors + ["%s: want an object, got %r" % (path, value)]
+        props = schema.get("properties") or {}
+        errors += ["%s: %s is required" % (path, r) for r in schema.get("required", []) if r not in value]
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in props:
+                errors += schema_errors(item, props[key], "%s.%s" % (path, key))
+            elif isinstance(extra, dict):
+                errors += schema_errors(item, extra, "%s.%s" % (path, key))
+            elif not (schema.get("x-kubernetes-preserve-unknown-fields") or extra is True or
+                      (not props and extra is None)):
+                errors.append("%s: unknown field %s" % (path, key))
+    elif kind == "array":
+        if not isinstance(value, list):
+            return errors + ["%s: want an array, got %r" % (path, value)]
+        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
+            errors.append("%s: %d items" % (path, len(value)))
+        for i, item in enumerate(value):
+            errors += schema_errors(item, schema.get("items") or {}, "%s[%d]" % (path, i))
+    elif kind == "string":
+        if not isinstance(value, str):
+            return errors + ["%s: want a string, got %r" % (path, value)]
+        if "pattern" in schema and not re.search(python_pattern(schema["pattern"]), value):
+            errors.append("%s: %r does not match %s" % (path, value, schema["pattern"]))
+        if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
+            errors.append("%s: length %d" % (path, len(value)))
+    elif kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            errors.append("%s: want an integer, got %r" % (path, value))
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            errors.append("%s: want a boolean, got %r" % (path, value))
+    return errors
+
+
+def example_documents():
+    docs = []
+    for path in sorted(glob.glob(os.path.join(REPO, "examples", "*.yaml"))):
+        with open(path) as f:
+            docs += [d for d in yaml.safe_load_all(f) if d]
+    return docs
+
+
+def check_artifacthub_annotations():
+    chart = chart_yaml()
+    ann = chart["annotations"]
+    crds = chart_crds()
+    # artifacthub.io/crds: exactly the CRDs of crds/.
+    listed = yaml.safe_load(ann["artifacthub.io/crds"])
+    assert sorted(c["name"] for c in listed) == sorted(crds), \
+        "artifacthub.io/crds names %s, crds/ holds %s" % (sorted(c["name"] for c in listed), sorted(crds))
+    for entry in listed:
+        crd = crds[entry["name"]]
+        assert set(entry) == {"kind", "version", "name", "displayName", "description"}, sorted(entry)
+        assert entry["kind"] == crd["spec"]["names"]["kind"], entry
+        storage = [v["name"] for v in crd["spec"]["versions"] if v.get("storage")]
+        assert [entry["version"]] == storage, (entry, storage)
+        assert entry["displayName"].strip() and entry["description"].strip(), entry
+    # artifacthub.io/crdsExamples: one of each, valid against its CRD, taken from examples/.
+    examples = yaml.safe_load(ann["artifacthub.io/crdsExamples"])
+    by_kind = {(c["spec"]["group"], c["spec"]["names"]["kind"]): c for c in crds.values()}
+    kinds = sorted((e["apiVersion"].split("/")[0], e["kind"]) for e in examples)
+    assert kinds == sorted(by_kind), "crdsExamples are of %s, want one of each of %s" % (kinds, sorted(by_kind))
+    originals = example_documents()
+    for example in examples:
+        group, version = example["apiVersion"].split("/")
+        crd = by_kind[(group, example["kind"])]
+        served = {v["name"]: v for v in crd["spec"]["versions"] if v.get("served")}
+        assert version in served, "%s: %s is not a served version %s" % (example["kind"], version, sorted(served))
+        schema = served[version]["schema"]["openAPIV3Schema"]
+        # The API server adds apiVersion, kind and metadata to every schema's root.
+        body = lambda obj: {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+        errors = schema_errors(body(example), schema)
+        assert not errors, "%s example: %s" % (example["kind"], "; ".join(errors))
+        assert example["metadata"].get("name"), example["metadata"]
+        if crd["spec"]["scope"] == "Cluster":
+            assert "namespace" not in example["metadata"], "%s is cluster-scoped" % example["kind"]
+        assert example in originals, "the %s example is not one of examples/*.yaml, verbatim" % example["kind"]
+        # The validation sees a misspelt field.
+        typo = json.loads(json.dumps(example))
+        typo["spec"]["deletionPolicys"] = ["Retain"]
+        assert schema_errors(body(typo), schema), "schema_errors missed an unknown field"
+    # artifacthub.io/images: the operator's, the emulator's and the test's, at the chart's appVersion.
+    values = values_yaml()
+    want = {
+        "%s:%s" % (values["image"]["repository"], values["image"]["tag"] or chart["appVersion"]),
+        "%s:%s" % (values["emulator"]["image"]["repository"], values["emulator"]["image"]["tag"] or chart["appVersion"]),
+        "%s:%s" % (values["tests"]["image"]["repository"], values["tests"]["image"]["tag"]),
+    }
+    images = yaml.safe_load(ann["artifacthub.io/images"])
+    assert all(set(i) >= {"name", "image"} for i in images), images
+    assert {i["image"] for i in images} == want, ({i["image"] for i in images}, want)
+    operator_image = render(*ci("default-values.yaml"))
+    assert operator(operator_image)["spec"]["template"]["spec"]["containers"][0]["image"] in want
+    # The rest.
+    assert ann["artifacthub.io/operator"] == "true"
+    assert ann["artifacthub.io/operatorCapabilities"].lower() in OPERATOR_CAPABILITIES, \
+        ann["artifacthub.io/operatorCapabilities"]
+    cargo = open(os.path.join(REPO, "Cargo.toml")).read()
+    license_ = re.search(r'^license\s*=\s*"([^"]+)"', cargo, re.M).group(1)
+    assert ann["artifacthub.io/license"] == license_, (ann["artifacthub.io/license"], license_)
+    links = yaml.safe_load(ann["artifacthub.io/links"])
+    assert links and all(set(l) == {"name", "url"} and l["name"].strip() for l in links), links
+    home = chart["home"].rstrip("/")
+    for link in links:
+        m = re.match(re.escape(home) + r"/(?:blob|tree)/main/(.+)$", link["url"])
+        assert m, "%s does not point into %s" % (link["url"], home)
+        assert os.path.exists(os.path.join(REPO, m.group(1))), "%s: %s does not exist" % (link["name"], m.group(1))
+
+
+def check_packaged_chart():
+    with tempfile.TemporaryDirectory() as tmp:
+        p = helm("package", CHART, "-d", tmp)
+        assert p.returncode == 0, p.stderr
+        [archive] = glob.glob(os.path.join(tmp, "*.tgz"))
+        with tarfile.open(archive) as tar:
+            names = {n.split("/", 1)[1] for n in tar.getnames()}
+    assert "templates/tests/test-operator.yaml" in names, "the helm test hook is not packaged"
+    for crd in chart_crds().values():
+        path = "argocd/%s/%s/health.lua" % (crd["spec"]["group"], crd["spec"]["names"]["kind"])
+        assert path in names, path + " is not packaged"
+        assert "crds/%s.yaml" % crd["spec"]["names"]["plural"] in names
+    leaked = sorted(n for n in names if n.startswith("tests/") or "/testdata/" in n or n.endswith(("_test.yaml", ".py")))
+    assert not leaked, "test files in the package: %s" % leaked
+
+
 def main():
     global HELM, HELM_ERROR
     checks = [
@@ -535,6 +1068,22 @@ def main():
         ("schema refuses a bad forbidden namespace",
          make_schema_rejects("--set", "configMapPolicy.forbiddenNamespaces[0]=Kube_System")),
         ("schema refuses a non-boolean rbac.tenantRoles", make_schema_rejects("--set", "rbac.tenantRoles=maybe")),
+        ("every alert has a runbook_url whose #anchor is a section of docs/runbooks.md", check_alert_runbooks),
+        ("runbook_url follows prometheusRule.runbookBaseUrl; a rule without one does not render",
+         check_prometheus_rule_runbook_base),
+        ("alerts group only by labels their series carry (src/metrics.rs)", check_alert_labels),
+        ("IdentityCenterAwsErrors counts only calls that reached AWS (src/sso/error.rs)",
+         check_aws_error_alert_counts_sent_calls),
+        ("helm test hook: a restricted Pod checks /readyz on the Service and every CRD, with only its RBAC",
+         check_helm_test_hook),
+        ("tests.enabled=false: no hook; the test needs the Service and a pinned image",
+         check_helm_test_off_and_needs_the_service),
+        ("schema refuses an unknown tests key", make_schema_rejects("--set", "tests.bogus=1")),
+        ("schema refuses a runbookBaseUrl with an anchor",
+         make_schema_rejects("--set", "prometheusRule.runbookBaseUrl=https://example.com/runbooks.md#x")),
+        ("Artifact Hub annotations: the CRDs of crds/, valid examples from examples/, images, links",
+         check_artifacthub_annotations),
+        ("the packaged chart holds the test hook and the health checks, not the tests", check_packaged_chart),
     ]
     passed = failed = 0
     for name, check in checks:

@@ -12,7 +12,9 @@ use identity_center_operator::controller::{self, Context, Readiness, Settings, T
 use identity_center_operator::leader::{Elector, FenceLayer, Leadership};
 use identity_center_operator::metrics::Metrics;
 use identity_center_operator::server;
-use identity_center_operator::sso::{Limited, Metered, Rate, RateLimits, SessionLimits, aws::AwsSsoAdmin};
+use identity_center_operator::sso::{
+    Metering, Rate, RateLimiter, RateLimits, SessionLimits, Wrapped, aws::AwsSsoAdmin,
+};
 use kube::runtime::events::Reporter;
 use tokio_util::sync::CancellationToken;
 
@@ -163,7 +165,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let default_region = args.default_region.or_else(|| std::env::var("AWS_REGION").ok());
     let aws = AwsSsoAdmin::from_env(sessions, default_region.clone(), leadership.clone()).await;
-    let sso = Metered::new(Limited::new(aws, rates), metrics.clone());
+    let sso = Wrapped::new(Wrapped::new(aws, RateLimiter::new(rates)), Metering::new(metrics.clone()));
     let identity =
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
     let settings = Settings {

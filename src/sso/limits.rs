@@ -13,9 +13,7 @@ use tokio::time::Instant;
 
 use crate::tables::shrink_when_sparse;
 
-use super::{
-    CreateInstance, ErrorKind, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow, account_of_role,
-};
+use super::{Around, Call, CallKind, ErrorKind, RoleRef, SsoError, Target, account_of_role};
 
 /// A sustained rate and the burst allowed above it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -101,12 +99,6 @@ impl Bucket {
 /// A read waits for its token in its reconcile's slot at most this long.
 pub const LONGEST_WAIT_IN_A_SLOT: Duration = Duration::from_millis(250);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CallKind {
-    Read,
-    Write,
-}
-
 fn rate_limited(account: &str, wait: Duration) -> String {
     let account = if account == OPERATOR_ACCOUNT { "the operator's own account" } else { account };
     format!("{account} is at its call rate; the next call fits in {:.1} s", wait.as_secs_f64())
@@ -131,9 +123,8 @@ impl Buckets {
     }
 }
 
-/// An [`SsoAdmin`] whose calls wait for their tokens.
-pub struct Limited<S> {
-    inner: S,
+/// Around each call: it waits for its tokens.
+pub struct RateLimiter {
     limits: RateLimits,
     buckets: Mutex<Buckets>,
 }
@@ -142,11 +133,11 @@ fn account_key(target: &Target) -> &str {
     target.role.as_ref().and_then(|r| account_of_role(&r.role_arn)).unwrap_or(OPERATOR_ACCOUNT)
 }
 
-impl<S> Limited<S> {
-    pub fn new(inner: S, limits: RateLimits) -> Self {
+impl RateLimiter {
+    pub fn new(limits: RateLimits) -> Self {
         let now = Instant::now();
         let buckets = Buckets { global: Bucket::new(limits.global, now), accounts: HashMap::new(), swept: now };
-        Self { inner, limits, buckets: Mutex::new(buckets) }
+        Self { limits, buckets: Mutex::new(buckets) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Buckets> {
@@ -204,45 +195,21 @@ impl<S> Limited<S> {
 }
 
 #[async_trait]
-impl<S: SsoAdmin> SsoAdmin for Limited<S> {
-    async fn caller_account(&self, target: &Target) -> Result<String, SsoError> {
-        self.limit(target, CallKind::Read, self.inner.caller_account(target)).await
+impl Around for RateLimiter {
+    async fn around<T: Send>(
+        &self,
+        call: Call<'_>,
+        inner: impl Future<Output = Result<T, SsoError>> + Send,
+    ) -> Result<T, SsoError> {
+        self.limit(call.target, call.kind, inner).await
     }
-    async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError> {
-        self.limit(target, CallKind::Write, self.inner.create_instance(target, input)).await
-    }
-    async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError> {
-        self.limit(target, CallKind::Read, self.inner.describe_instance(target, arn)).await
-    }
-    async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
-        self.limit(target, CallKind::Read, self.inner.list_instances(target)).await
-    }
-    async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
-        self.limit(target, CallKind::Write, self.inner.update_instance_name(target, arn, name)).await
-    }
-    async fn start_workflow(&self, target: &Target, arn: &str, workflow: &Workflow) -> Result<(), SsoError> {
-        self.limit(target, CallKind::Write, self.inner.start_workflow(target, arn, workflow)).await
-    }
-    async fn delete_instance(&self, target: &Target, arn: &str) -> Result<(), SsoError> {
-        self.limit(target, CallKind::Write, self.inner.delete_instance(target, arn)).await
-    }
-    async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError> {
-        self.limit(target, CallKind::Read, self.inner.list_tags(target, arn)).await
-    }
-    async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError> {
-        self.limit(target, CallKind::Write, self.inner.tag_instance(target, arn, tags)).await
-    }
-    async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError> {
-        self.limit(target, CallKind::Write, self.inner.untag_instance(target, arn, keys)).await
-    }
-    fn forget_role(&self, role: &RoleRef) {
+
+    fn role_forgotten(&self, _: &RoleRef) {
         // Objects are going away: a good moment to drop the buckets of idle accounts.
         let (now, mut buckets) = (Instant::now(), self.lock());
         if now.duration_since(buckets.swept) >= Duration::from_secs(1) {
             buckets.sweep(now);
         }
-        drop(buckets);
-        self.inner.forget_role(role);
     }
 }
 
@@ -251,7 +218,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::sso::RoleRef;
+    use crate::sso::{CreateInstance, Instance, SsoAdmin, Tags, Workflow, Wrapped};
 
     const TEN: Rate = Rate { per_second: 10.0, burst: 2.0 };
 
@@ -297,6 +264,7 @@ mod tests {
         async fn untag_instance(&self, _: &Target, _: &str, _: &[String]) -> Result<(), SsoError> {
             Ok(())
         }
+        fn forget_role(&self, _: &RoleRef) {}
     }
 
     fn in_account(account: &str) -> Target {
@@ -310,14 +278,14 @@ mod tests {
             global: Rate { per_second: 1000.0, burst: 1000.0 },
             per_account: Rate { per_second: 20.0, burst: 20.0 },
         };
-        let port = Limited::new(ThrottlingAccount::default(), limits);
+        let port = Wrapped::new(ThrottlingAccount::default(), RateLimiter::new(limits));
         for _ in 0..3 {
             let throttled = port.describe_instance(&in_account("111111111111"), "arn").await.unwrap_err();
             assert_eq!(throttled.kind, ErrorKind::Throttling, "the answer still reaches the caller");
         }
-        assert_eq!(port.account_rate("111111111111"), 2.5, "halved three times");
+        assert_eq!(port.around().account_rate("111111111111"), 2.5, "halved three times");
         port.describe_instance(&in_account("222222222222"), "arn").await.unwrap_err();
-        assert_eq!(port.account_rate("222222222222"), 20.0, "another account keeps its rate");
+        assert_eq!(port.around().account_rate("222222222222"), 20.0, "another account keeps its rate");
 
         // Past its burst, a still throttled account is down to its floor of
         // one call a second: reads come back to be requeued instead of waiting.
@@ -333,7 +301,7 @@ mod tests {
             }
         }
         assert!(deferred > 0, "some reads were sent back to be requeued");
-        assert_eq!(port.inner.calls.load(Ordering::SeqCst), 24 - deferred, "a requeued read reached nothing");
+        assert_eq!(port.inner().calls.load(Ordering::SeqCst), 24 - deferred, "a requeued read reached nothing");
     }
 
     #[tokio::test(start_paused = true)]
@@ -342,7 +310,7 @@ mod tests {
             global: Rate { per_second: 1000.0, burst: 1000.0 },
             per_account: Rate { per_second: 1.0, burst: 1.0 },
         };
-        let port = Limited::new(ThrottlingAccount::default(), limits);
+        let port = Wrapped::new(ThrottlingAccount::default(), RateLimiter::new(limits));
         let started = tokio::time::Instant::now();
         for _ in 0..3 {
             port.delete_instance(&in_account("111111111111"), "arn").await.unwrap();

@@ -10,6 +10,7 @@ mod metered;
 mod sessions;
 mod target;
 mod workflow;
+mod wrap;
 
 use std::collections::BTreeMap;
 
@@ -17,11 +18,12 @@ use async_trait::async_trait;
 use k8s_openapi::jiff::Timestamp;
 
 pub use error::{ErrorKind, SsoError};
-pub use limits::{Limited, Rate, RateLimits};
-pub use metered::Metered;
+pub use limits::{Rate, RateLimiter, RateLimits};
+pub use metered::Metering;
 pub use sessions::SessionLimits;
 pub use target::{NAME_TAG, NAMESPACE_TAG, Requester, RoleRef, Target, WriteGuard, WriteRefused, account_of_role};
 pub use workflow::{Encryption, EncryptionKey, EncryptionStatus, Region, RegionStatus, Workflow};
+pub use wrap::{Around, Call, CallKind, Wrapped};
 
 /// Lifecycle state of an instance as DescribeInstance reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,5 +125,5 @@ pub trait SsoAdmin: Send + Sync + 'static {
     async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError>;
     async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError>;
     /// No object acts through `role` any more: its credentials need not be kept.
-    fn forget_role(&self, _role: &RoleRef) {}
+    fn forget_role(&self, role: &RoleRef);
 }

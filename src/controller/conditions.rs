@@ -4,6 +4,8 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
+pub use super::reasons::Reason;
+
 pub const READY: &str = "Ready";
 pub const SYNCED: &str = "Synced";
 pub const STALLED: &str = "Stalled";
@@ -12,28 +14,26 @@ pub const STALLED: &str = "Stalled";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// ACTIVE, and the spec is applied.
-    Ready { reason: &'static str, message: String },
+    Ready { reason: Reason, message: String },
     /// Waiting on AWS (creation, deletion) with nothing wrong.
-    Progressing { reason: &'static str, message: String },
+    Progressing { reason: Reason, message: String },
     /// A recoverable error; the operator retries with backoff.
-    Retrying { reason: &'static str, message: String },
+    Retrying { reason: Reason, message: String },
     /// Terminal until the spec (or something outside) changes.
-    Stalled { reason: &'static str, message: String },
+    Stalled { reason: Reason, message: String },
     /// `identitycenter.dev/paused`: nothing was asked of AWS, nothing is wrong.
     Paused { message: String },
 }
 
-/// The reason of a paused object's Synced condition, as Crossplane names it.
-pub const RECONCILE_PAUSED: &str = "ReconcilePaused";
-
 impl Outcome {
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
             Self::Ready { reason, .. }
             | Self::Progressing { reason, .. }
             | Self::Retrying { reason, .. }
-            | Self::Stalled { reason, .. } => reason,
-            Self::Paused { .. } => RECONCILE_PAUSED,
+            | Self::Stalled { reason, .. } => *reason,
+            // The reason of a paused object's Synced condition, as Crossplane names it.
+            Self::Paused { .. } => Reason::ReconcilePaused,
         }
     }
 
@@ -48,7 +48,7 @@ impl Outcome {
     }
 }
 
-fn condition(type_: &str, status: bool, reason: &str, message: &str, generation: i64, now: Timestamp) -> Condition {
+fn condition(type_: &str, status: bool, reason: Reason, message: &str, generation: i64, now: Timestamp) -> Condition {
     Condition {
         type_: type_.to_string(),
         status: if status { "True" } else { "False" }.to_string(),
@@ -68,9 +68,9 @@ fn conditions_for(outcome: &Outcome, generation: i64, now: Timestamp) -> Vec<Con
         Outcome::Retrying { .. } | Outcome::Paused { .. } => (false, false, false),
         Outcome::Stalled { .. } => (false, false, true),
     };
-    let synced_reason = if synced { "ReconcileSucceeded" } else { reason };
+    let synced_reason = if synced { Reason::ReconcileSucceeded } else { reason };
     let synced_message = if synced { "The last reconcile reached AWS and applied the spec" } else { message };
-    let (stalled_reason, stalled_message) = if stalled { (reason, message) } else { ("NotStalled", "") };
+    let (stalled_reason, stalled_message) = if stalled { (reason, message) } else { (Reason::NotStalled, "") };
     vec![
         condition(READY, ready, reason, message, generation, now),
         condition(SYNCED, synced, synced_reason, synced_message, generation, now),
@@ -122,7 +122,7 @@ pub fn transition_event(
     previous: &[Condition],
     next: &[Condition],
     outcome: &Outcome,
-) -> Option<(bool, &'static str, String)> {
+) -> Option<(bool, Reason, String)> {
     let type_ = carrier(outcome);
     let state = |conditions: &[Condition]| {
         conditions.iter().find(|c| c.type_ == type_).map(|c| (c.status.clone(), c.reason.clone()))
@@ -148,11 +148,19 @@ mod tests {
     fn each_outcome_sets_ready_synced_and_stalled() {
         let msg = String::new;
         let cases = [
-            (Outcome::Ready { reason: "InstanceActive", message: msg() }, ("True", "True", "False"), "InstanceActive"),
-            (Outcome::Progressing { reason: "Creating", message: msg() }, ("False", "True", "False"), "Creating"),
-            (Outcome::Retrying { reason: "Throttled", message: msg() }, ("False", "False", "False"), "Throttled"),
-            (Outcome::Stalled { reason: "CreateFailed", message: msg() }, ("False", "False", "True"), "CreateFailed"),
-            (Outcome::Paused { message: msg() }, ("False", "False", "False"), RECONCILE_PAUSED),
+            (
+                Outcome::Ready { reason: Reason::InstanceActive, message: msg() },
+                ("True", "True", "False"),
+                "InstanceActive",
+            ),
+            (Outcome::Progressing { reason: Reason::Creating, message: msg() }, ("False", "True", "False"), "Creating"),
+            (Outcome::Retrying { reason: Reason::Throttled, message: msg() }, ("False", "False", "False"), "Throttled"),
+            (
+                Outcome::Stalled { reason: Reason::CreateFailed, message: msg() },
+                ("False", "False", "True"),
+                "CreateFailed",
+            ),
+            (Outcome::Paused { message: msg() }, ("False", "False", "False"), "ReconcilePaused"),
         ];
         for (outcome, (ready, synced, stalled), reason) in cases {
             let got = conditions_for(&outcome, 7, at(1));
@@ -165,13 +173,13 @@ mod tests {
 
     #[test]
     fn transition_time_moves_only_when_status_changes() {
-        let creating = Outcome::Progressing { reason: "Creating", message: "waiting".into() };
+        let creating = Outcome::Progressing { reason: Reason::Creating, message: "waiting".into() };
         let first = conditions_for(&creating, 1, at(100));
-        let still_creating = Outcome::Progressing { reason: "Creating", message: "still waiting".into() };
+        let still_creating = Outcome::Progressing { reason: Reason::Creating, message: "still waiting".into() };
         let second = carry_transition_times(&first, conditions_for(&still_creating, 2, at(200)));
         assert!(second.iter().all(|c| c.last_transition_time.0 == at(100)), "no status changed");
 
-        let ready = Outcome::Ready { reason: "InstanceActive", message: String::new() };
+        let ready = Outcome::Ready { reason: Reason::InstanceActive, message: String::new() };
         let third = carry_transition_times(&second, conditions_for(&ready, 2, at(300)));
         let time_of = |t: &str| third.iter().find(|c| c.type_ == t).unwrap().last_transition_time.0;
         assert_eq!(time_of(READY), at(300), "Ready went False -> True");
@@ -180,21 +188,21 @@ mod tests {
     }
     #[test]
     fn events_mark_transitions_not_repeats() {
-        let creating = Outcome::Progressing { reason: "Creating", message: "m".into() };
-        let ready = Outcome::Ready { reason: "InstanceActive", message: "m".into() };
-        let throttled = Outcome::Retrying { reason: "Throttled", message: "m".into() };
-        let failed = Outcome::Stalled { reason: "CreateFailed", message: "m".into() };
+        let creating = Outcome::Progressing { reason: Reason::Creating, message: "m".into() };
+        let ready = Outcome::Ready { reason: Reason::InstanceActive, message: "m".into() };
+        let throttled = Outcome::Retrying { reason: Reason::Throttled, message: "m".into() };
+        let failed = Outcome::Stalled { reason: Reason::CreateFailed, message: "m".into() };
         let after = |previous: &[Condition], o: &Outcome| next_conditions(previous, o, 1, at(1));
         let ready_conditions = after(&[], &ready);
         let throttled_while_ready = after(&ready_conditions, &throttled);
         let cases = [
-            ("first reconcile", vec![], &creating, Some((false, "Creating"))),
+            ("first reconcile", vec![], &creating, Some((false, Reason::Creating))),
             ("still creating", after(&[], &creating), &creating, None),
-            ("became ready", after(&[], &creating), &ready, Some((false, "InstanceActive"))),
+            ("became ready", after(&[], &creating), &ready, Some((false, Reason::InstanceActive))),
             ("still ready", ready_conditions.clone(), &ready, None),
-            ("error while ready", ready_conditions.clone(), &throttled, Some((true, "Throttled"))),
+            ("error while ready", ready_conditions.clone(), &throttled, Some((true, Reason::Throttled))),
             ("same error again", throttled_while_ready.clone(), &throttled, None),
-            ("error turned terminal", after(&[], &throttled), &failed, Some((true, "CreateFailed"))),
+            ("error turned terminal", after(&[], &throttled), &failed, Some((true, Reason::CreateFailed))),
             ("recovered from the error", throttled_while_ready, &ready, None),
         ];
         for (name, previous, outcome, want) in cases {
@@ -206,8 +214,8 @@ mod tests {
 
     #[test]
     fn a_transient_error_keeps_ready_for_the_same_spec_only() {
-        let ready = Outcome::Ready { reason: "InstanceActive", message: "m".into() };
-        let throttled = Outcome::Retrying { reason: "Throttled", message: "m".into() };
+        let ready = Outcome::Ready { reason: Reason::InstanceActive, message: "m".into() };
+        let throttled = Outcome::Retrying { reason: Reason::Throttled, message: "m".into() };
         let was_ready = next_conditions(&[], &ready, 3, at(1));
         let same_spec = next_conditions(&was_ready, &throttled, 3, at(2));
         assert_eq!(status_of(&same_spec, READY), ("True", "InstanceActive"));
@@ -218,16 +226,16 @@ mod tests {
 
     #[test]
     fn a_pause_keeps_ready_reports_synced_false_and_is_no_warning() {
-        let ready = Outcome::Ready { reason: "InstanceActive", message: "m".into() };
+        let ready = Outcome::Ready { reason: Reason::InstanceActive, message: "m".into() };
         let paused = Outcome::Paused { message: "paused".into() };
         let was_ready = next_conditions(&[], &ready, 3, at(1));
         let now = next_conditions(&was_ready, &paused, 3, at(2));
         assert_eq!(status_of(&now, READY), ("True", "InstanceActive"));
-        assert_eq!(status_of(&now, SYNCED), ("False", RECONCILE_PAUSED));
+        assert_eq!(status_of(&now, SYNCED), ("False", "ReconcilePaused"));
         assert_eq!(status_of(&now, STALLED), ("False", "NotStalled"), "kstatus must not call it failed");
         assert_eq!(
             transition_event(&was_ready, &now, &paused).map(|(w, r, _)| (w, r)),
-            Some((false, RECONCILE_PAUSED))
+            Some((false, Reason::ReconcilePaused))
         );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::conditions::Outcome;
+use super::conditions::{Outcome, Reason};
 use super::ownership::OWN_TAG_PREFIX;
 use crate::api::{
     DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, InstanceOwnership, ManagementPolicy,
@@ -40,7 +40,7 @@ pub struct Plan {
     pub source: Source,
 }
 
-fn stalled(reason: &'static str, message: String) -> Outcome {
+fn stalled(reason: Reason, message: String) -> Outcome {
     Outcome::Stalled { reason, message }
 }
 
@@ -58,7 +58,7 @@ pub fn plan(
         && wanted != recorded
     {
         return Err(stalled(
-            "RegionChanged",
+            Reason::RegionChanged,
             format!(
                 "spec.region is {wanted} but the instance lives in {recorded}; an instance cannot move. Delete \
                  this object (with deletionPolicy Retain the instance stays) and create a new one for {wanted}."
@@ -69,7 +69,7 @@ pub fn plan(
         && wanted != recorded
     {
         return Err(stalled(
-            "InstanceArnMismatch",
+            Reason::InstanceArnMismatch,
             format!(
                 "spec.instanceArn is {wanted} but this object already manages {recorded}. Delete this object \
                  (with deletionPolicy Retain the instance stays) and adopt {wanted} with a new one."
@@ -78,7 +78,7 @@ pub fn plan(
     }
     let Some(region) = spec.region.as_deref().or(recorded_region).or(default_region) else {
         return Err(stalled(
-            "RegionUnknown",
+            Reason::RegionUnknown,
             "No region: set spec.region, or start the operator with --default-region.".into(),
         ));
     };
@@ -116,7 +116,7 @@ pub fn account_changed(status: Option<&IdentityCenterInstanceStatus>, account: &
     let recorded = status.target_account_id.as_deref().filter(|_| status.instance_arn.is_some())?;
     (recorded != account).then(|| {
         stalled(
-            "AccountChanged",
+            Reason::AccountChanged,
             format!(
                 "spec.credentials now targets account {account}, but the instance {} lives in account {recorded}. \
                  Set spec.credentials back; an instance cannot change accounts.",
@@ -144,7 +144,7 @@ pub fn foreign_owner(instance: &Instance, account: &str) -> Option<Outcome> {
     let owner = instance.owner_account_id.as_deref()?;
     (owner != account).then(|| {
         stalled(
-            "NotOwnedByTargetAccount",
+            Reason::NotOwnedByTargetAccount,
             format!(
                 "Instance {} belongs to account {owner}, not to {account} where this object acts; the operator \
                  only manages an account's own instance. Use managementPolicy ObserveOnly, or point \
@@ -218,15 +218,15 @@ pub fn lifecycle(instance: &Instance) -> Lifecycle {
     match &instance.state {
         InstanceState::Active => Lifecycle::Active,
         InstanceState::CreateInProgress => Lifecycle::Wait(Outcome::Progressing {
-            reason: "Creating",
+            reason: Reason::Creating,
             message: format!("Instance {} is CREATE_IN_PROGRESS", instance.arn),
         }),
         InstanceState::DeleteInProgress => Lifecycle::Wait(Outcome::Progressing {
-            reason: "Deleting",
+            reason: Reason::Deleting,
             message: format!("Instance {} is DELETE_IN_PROGRESS", instance.arn),
         }),
         InstanceState::CreateFailed => Lifecycle::Failed(stalled(
-            "CreateFailed",
+            Reason::CreateFailed,
             format!(
                 "AWS could not create instance {}: {reason_text}. Delete this object (deletionPolicy Delete \
                  removes the failed instance too) and create a new one to try again.",
@@ -234,7 +234,7 @@ pub fn lifecycle(instance: &Instance) -> Lifecycle {
             ),
         )),
         InstanceState::Other(state) => Lifecycle::Wait(Outcome::Progressing {
-            reason: "UnknownState",
+            reason: Reason::UnknownState,
             message: format!("Instance {} is in state {state}, which this operator does not know", instance.arn),
         }),
     }
@@ -305,8 +305,16 @@ impl Release {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Deletion {
     Release(Release),
-    /// Delete this instance, then wait until it is gone.
-    Delete(String),
+    /// Delete the instance, once the object is confirmed as its account's
+    /// claim holder, then wait until it is gone.
+    Delete(Doomed),
+}
+
+/// The instance a Delete deletes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Doomed {
+    /// The ARN the object recorded as its own.
+    Recorded(String),
     /// CreateInstance was asked for at this time, but a crash cut in before
     /// its ARN was recorded: find the instance (`recovered`), then delete it.
     Recover(Timestamp),
@@ -320,8 +328,8 @@ pub fn deletion(spec: &IdentityCenterInstanceSpec, status: Option<&IdentityCente
     match (spec.management_policy, spec.deletion_policy, arn, requested) {
         (ManagementPolicy::ObserveOnly, _, _, _) => Deletion::Release(Release::ObserveOnly),
         (_, DeletionPolicy::Retain, _, _) => Deletion::Release(Release::Retained),
-        (_, DeletionPolicy::Delete, Some(arn), _) => Deletion::Delete(arn),
-        (_, DeletionPolicy::Delete, None, Some(requested)) => Deletion::Recover(requested),
+        (_, DeletionPolicy::Delete, Some(arn), _) => Deletion::Delete(Doomed::Recorded(arn)),
+        (_, DeletionPolicy::Delete, None, Some(requested)) => Deletion::Delete(Doomed::Recover(requested)),
         (_, DeletionPolicy::Delete, None, None) => Deletion::Release(Release::NeverCreated),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::tenancy;
+use super::reasons::Reason;
 use crate::sso::{ErrorKind, SsoError};
 
 /// How the operator retries after a failure.
@@ -23,7 +23,7 @@ const SLOW: Retry = Retry::Backoff { base: Duration::from_secs(30), cap: Duratio
 /// A failure as the user sees it in the conditions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Classified {
-    pub reason: &'static str,
+    pub reason: Reason,
     pub retry: Retry,
     pub message: String,
 }
@@ -81,13 +81,30 @@ pub fn without_principals(text: &str) -> String {
     out
 }
 
-pub fn classify(err: &SsoError) -> Classified {
+/// What a failed call means for the reconcile that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handling {
+    /// AWS answered: reported in the conditions, retried as the policy says.
+    Report(Classified),
+    /// This replica's lease fence stopped the call: it may write nothing more, its status included.
+    Fenced,
+    /// The operator's own call rate had no token for this long; nothing was sent.
+    Deferred(Duration),
+    /// A grant stopped admitting the write while it was on its way; nothing was sent.
+    Refused(String),
+}
+
+pub fn classify(err: &SsoError) -> Handling {
     let reason = err.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
     let message = without_principals(&err.message);
     let detail = format!("{} answered {}{reason}: {message}", err.operation, err.kind);
     let (reason, retry, advice) = match &err.kind {
+        // Sent nowhere: the reconcile handles these itself, with no reason to report.
+        ErrorKind::NotLeader => return Handling::Fenced,
+        ErrorKind::RateLimited(wait) => return Handling::Deferred(*wait),
+        ErrorKind::NotPermitted => return Handling::Refused(err.message.clone()),
         _ if err.kms_reason().is_some() => (
-            "KmsKeyUnusable",
+            Reason::KmsKeyUnusable,
             SLOW,
             "AWS cannot use the KMS key in spec.encryption: check that it exists, is enabled, is a symmetric \
              encryption key in the instance's account and Region, and that its key policy lets IAM Identity Center \
@@ -98,7 +115,7 @@ pub fn classify(err: &SsoError) -> Classified {
                 && err.message.to_ascii_lowercase().contains(MANAGEMENT_ACCOUNT_TEXT) =>
         {
             (
-                "ManagementAccount",
+                Reason::ManagementAccount,
                 Retry::Never,
                 "The target account is its organization's management account, where AWS does not allow an account \
              instance. Point spec.credentials.roleArn at a member account, or adopt the organization instance \
@@ -106,28 +123,28 @@ pub fn classify(err: &SsoError) -> Classified {
             )
         }
         ErrorKind::Conflict if is_instance_exists(err) => (
-            "InstanceAlreadyExists",
+            Reason::InstanceAlreadyExists,
             Retry::Never,
             "The account already has an instance; AWS allows one per account. Adopt it with spec.instanceArn.",
         ),
         ErrorKind::Conflict => (
-            "Conflict",
+            Reason::Conflict,
             FAST,
             "Another change to the instance is under way (AWS runs one key or Region workflow at a time); \
              retrying with backoff.",
         ),
         ErrorKind::Validation => (
-            "ValidationFailed",
+            Reason::ValidationFailed,
             Retry::Never,
             "AWS refused the request as invalid; correct the spec. Nothing is retried until the spec changes.",
         ),
         ErrorKind::ServiceQuotaExceeded => (
-            "ServiceQuotaExceeded",
+            Reason::ServiceQuotaExceeded,
             Retry::Never,
             "An AWS service quota is exhausted; request an increase, then change the spec to retry.",
         ),
         ErrorKind::AccessDenied => (
-            "AccessDenied",
+            Reason::AccessDenied,
             SLOW,
             "The operator's AWS identity may not perform this call; grant the permission AWS names (sso:*, and \
              to create or delete an instance identitystore:CreateIdentityStore, identitystore:DeleteIdentityStore \
@@ -135,34 +152,22 @@ pub fn classify(err: &SsoError) -> Classified {
              spec.credentials. Retrying slowly.",
         ),
         ErrorKind::Credentials => (
-            "CredentialsUnavailable",
+            Reason::CredentialsUnavailable,
             SLOW,
             "No usable AWS credentials: check the operator's credential source (IRSA, Pod Identity, keys) and, \
              for spec.credentials, that the role can be assumed. Retrying slowly.",
         ),
-        ErrorKind::Throttling => ("Throttled", THROTTLED, "AWS is throttling requests; retrying with backoff."),
-        ErrorKind::InternalServer => ("AwsInternalError", FAST, "AWS had an internal error; retrying with backoff."),
-        ErrorKind::Transport => ("AwsUnreachable", FAST, "AWS could not be reached; retrying with backoff."),
+        ErrorKind::Throttling => (Reason::Throttled, THROTTLED, "AWS is throttling requests; retrying with backoff."),
+        ErrorKind::InternalServer => {
+            (Reason::AwsInternalError, FAST, "AWS had an internal error; retrying with backoff.")
+        }
+        ErrorKind::Transport => (Reason::AwsUnreachable, FAST, "AWS could not be reached; retrying with backoff."),
         ErrorKind::ResourceNotFound => {
-            ("ResourceNotFound", FAST, "AWS did not find the resource; the operator re-checks the instance.")
+            (Reason::ResourceNotFound, FAST, "AWS did not find the resource; the operator re-checks the instance.")
         }
-        ErrorKind::NotLeader => (
-            "NotLeader",
-            FAST,
-            "This replica lost its leader lease and sent nothing; the replica that holds the lease carries on.",
-        ),
-        // Reconcile requeues these itself; should one reach here, it is throttling of our own making.
-        ErrorKind::RateLimited(_) => {
-            ("Throttled", THROTTLED, "The operator's own call rate limit is reached; retrying.")
-        }
-        ErrorKind::NotPermitted => (
-            tenancy::NOT_PERMITTED,
-            Retry::Never,
-            "A grant changed while the write was on its way, and no longer admits it; nothing was sent.",
-        ),
-        ErrorKind::Unknown(_) => ("AwsError", FAST, "An unexpected AWS error; retrying with backoff."),
+        ErrorKind::Unknown(_) => (Reason::AwsError, FAST, "An unexpected AWS error; retrying with backoff."),
     };
-    Classified { reason, retry, message: format!("{advice} ({detail})") }
+    Handling::Report(Classified { reason, retry, message: format!("{advice} ({detail})") })
 }
 
 /// The delay before retry number `attempt` (0-based). `jitter` in [0, 1)
@@ -216,13 +221,11 @@ mod tests {
             (err(AccessDenied, "not authorized"), "AccessDenied", SLOW),
             (err(Credentials, "AssumeRole failed"), "CredentialsUnavailable", SLOW),
             (err(ResourceNotFound, "gone"), "ResourceNotFound", FAST),
-            (err(NotLeader, "not sent"), "NotLeader", FAST),
-            (err(NotPermitted, "grant narrowed"), "NotPermitted", Retry::Never),
             (err(Unknown("Weird".into()), "?"), "AwsError", FAST),
         ];
         for (error, reason, retry) in cases {
-            let got = classify(&error);
-            assert_eq!((got.reason, got.retry), (reason, retry), "{error}");
+            let got = reported(&error);
+            assert_eq!((got.reason.as_str(), got.retry), (reason, retry), "{error}");
             assert!(got.message.contains(&error.message), "the AWS text reaches the user: {}", got.message);
         }
     }
@@ -271,12 +274,33 @@ mod tests {
             assert_eq!(without_principals(text), want);
         }
         let denied = err(ErrorKind::AccessDenied, "User: arn:aws:iam::999988887777:user/operator is not authorized");
-        assert!(!classify(&denied).message.contains("999988887777"), "{}", classify(&denied).message);
+        let got = reported(&denied);
+        assert!(!got.message.contains("999988887777"), "{}", got.message);
+    }
+
+    fn reported(error: &SsoError) -> Classified {
+        match classify(error) {
+            Handling::Report(classified) => classified,
+            other => panic!("{error} is reported, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_call_that_was_never_sent_is_handed_back_not_reported() {
+        let wait = Duration::from_millis(700);
+        let cases = [
+            (err(ErrorKind::NotLeader, "lease lost"), Handling::Fenced),
+            (err(ErrorKind::RateLimited(wait), "at its rate"), Handling::Deferred(wait)),
+            (err(ErrorKind::NotPermitted, "grant narrowed"), Handling::Refused("grant narrowed".into())),
+        ];
+        for (error, want) in cases {
+            assert_eq!(classify(&error), want, "{error}");
+        }
     }
 
     #[test]
     fn management_account_message_says_what_to_do_instead() {
-        let got = classify(&err(
+        let got = reported(&err(
             ErrorKind::Conflict,
             "Organization management account is not allowed to perform the operation.",
         ));

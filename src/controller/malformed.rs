@@ -9,10 +9,10 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use serde_json::json;
 
 use super::cluster::FIELD_MANAGER;
-use super::conditions::{Outcome, next_conditions};
+use super::conditions::{Outcome, Reason, next_conditions};
 use super::context::Context;
-use super::reconcile::{Error, Next};
-use super::run::Watched;
+use super::next::{Error, Next};
+use super::watched::Watched;
 use crate::api::IdentityCenterInstance;
 
 pub async fn report(invalid: &InvalidObject, ctx: &Context, recorder: Recorder) -> Result<(&'static str, Next), Error> {
@@ -20,9 +20,9 @@ pub async fn report(invalid: &InvalidObject, ctx: &Context, recorder: Recorder) 
     let name = invalid.metadata.name.clone().unwrap_or_default();
     let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
     tracing::warn!(%namespace, %name, %error, "object does not match the IdentityCenterInstance schema");
-    ctx.metrics.error("InvalidObject");
+    ctx.metrics.error(Reason::InvalidObject.as_str());
     let outcome = Outcome::Stalled {
-        reason: "InvalidObject",
+        reason: Reason::InvalidObject,
         message: format!("The object does not match the IdentityCenterInstance schema: {error}. Fix the spec."),
     };
     let generation = invalid.metadata.generation.unwrap_or_default();
@@ -37,7 +37,7 @@ pub async fn report(invalid: &InvalidObject, ctx: &Context, recorder: Recorder) 
     api.patch_status(&name, &params, &Patch::Merge(patch)).await?;
     let event = Event {
         type_: EventType::Warning,
-        reason: outcome.reason().into(),
+        reason: outcome.reason().to_string(),
         note: Some(outcome.message().into()),
         action: "Parse".into(),
         secondary: None,

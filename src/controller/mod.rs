@@ -8,18 +8,24 @@ mod context;
 pub mod decide;
 pub mod errors;
 mod fairness;
+mod index;
 mod malformed;
+mod next;
 pub mod ownership;
+pub mod reasons;
 mod reconcile;
 mod resync;
 mod run;
 pub mod tenancy;
+mod watched;
 
 pub use cluster::FIELD_MANAGER;
 pub use context::{Context, Settings};
-pub use reconcile::{Error, Next, reconcile};
-pub use run::{Readiness, Watched, run};
+pub use next::{Error, Next};
+pub use reconcile::reconcile;
+pub use run::{Readiness, run};
 pub use tenancy::Mode as TenancyMode;
+pub use watched::Watched;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! Wires the watch to `reconcile`: one controller per watched namespace (or
 //! one for all), triggered by spec changes and deletion, not by our own status
-//! writes. The watch also keeps the claim index current.
+//! writes. The watch also keeps what is held per object current (`index.rs`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt, future};
 use kube::api::Api;
-use kube::core::DeserializeGuard;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
@@ -17,15 +16,13 @@ use kube::{Resource, ResourceExt};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::claims::{Acting, key_of};
 use super::context::Context;
-use super::reconcile::{Error, reconcile, role_ref};
+use super::index::WatchIndex;
+use super::next::Error;
+use super::reconcile::reconcile;
 use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
-use crate::api::{IdentityCenterInstance, PAUSED, RECONCILE_REQUESTED_AT};
-
-/// What the watch delivers: an object, or the metadata of one that does not
-/// match the schema, so that it can be told so on its status.
-pub type Watched = DeserializeGuard<IdentityCenterInstance>;
+use super::watched::{Watched, keep_what_is_read};
+use crate::api::{PAUSED, RECONCILE_REQUESTED_AT};
 
 /// Counts the watch stores that have not listed everything yet; zero means ready.
 #[derive(Clone, Default)]
@@ -50,26 +47,6 @@ fn spec_or_deletion(object: &Watched) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// The prefix of the annotations and labels the operator reads.
-const OWN_PREFIX: &str = "identitycenter.dev/";
-
-/// Strips what the operator never reads from a watched object before it is
-/// cached: managedFields, and annotations and labels other than its own. A
-/// tenant's object, however large its metadata, then costs the operator about
-/// as much memory as any other.
-fn keep_what_is_read(object: &mut Watched) {
-    let meta = object.meta_mut();
-    meta.managed_fields = None;
-    for map in [&mut meta.annotations, &mut meta.labels] {
-        if let Some(entries) = map {
-            entries.retain(|key, _| key.starts_with(OWN_PREFIX));
-            if entries.is_empty() {
-                *map = None;
-            }
-        }
-    }
-}
-
 /// Kubernetes API failures only: AWS failures are handled inside reconcile.
 fn error_policy(object: Arc<Watched>, error: &Error, ctx: Arc<Context>) -> Action {
     let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
@@ -90,41 +67,6 @@ pub(super) fn retry_delay(error: &Error, attempt: u32, jitter: f64) -> Duration 
     Duration::from_secs_f64(delay * (1.0 + jitter.clamp(0.0, 1.0)))
 }
 
-/// Keeps the claim index in step with one watch of `scope` ("" for all namespaces).
-fn index_event(ctx: &Context, scope: &str, event: &watcher::Event<Watched>) {
-    let claims = &ctx.claims;
-    match event {
-        watcher::Event::Init => claims.relist_started(scope),
-        watcher::Event::InitDone => claims.relist_done(scope),
-        watcher::Event::Apply(object) | watcher::Event::InitApply(object) => match &object.0 {
-            Ok(valid) => claims.observe(valid, ctx.tenancy.acting(valid)),
-            // An object that does not parse claims nothing until it is fixed.
-            Err(_) => claims.forget(&key_of(object)),
-        },
-        watcher::Event::Delete(object) => claims.forget(&key_of(object)),
-    }
-}
-
-/// An object is gone from the cluster (released by its finalizer, or deleted
-/// without one): nothing is kept for it, its role sessions included (each
-/// object has its own: the one of its role, or of a grant's default role).
-pub(super) fn forget_object(ctx: &Context, object: &Watched) {
-    if let Some(uid) = object.uid() {
-        ctx.forget(&uid);
-        ctx.metrics.object_gone(&uid);
-    }
-    let Ok(valid) = &object.0 else { return };
-    let admitted = match ctx.tenancy.acting(valid) {
-        Acting::As(role) => role,
-        Acting::Refused | Acting::Pending => None,
-    };
-    let own = valid.spec.credentials.as_ref();
-    let default = admitted.as_ref().filter(|admitted| Some(*admitted) != own);
-    for credentials in [own, default].into_iter().flatten() {
-        ctx.sso.forget_role(&role_ref(credentials, valid));
-    }
-}
-
 /// The objects of one cache to reconcile again because a grant or a
 /// namespace changed what tenancy says about them.
 fn tenancy_rechecks(ctx: Arc<Context>, cache: Store<Watched>) -> impl Stream<Item = ObjectRef<Watched>> + Send {
@@ -135,7 +77,7 @@ fn tenancy_rechecks(ctx: Arc<Context>, cache: Store<Watched>) -> impl Stream<Ite
             Err(broadcast::error::RecvError::Closed) => None,
         }
     });
-    ticks.flat_map(move |()| futures::stream::iter(objects_to_recheck(&ctx, &cache)))
+    ticks.flat_map(move |()| futures::stream::iter(objects_to_recheck(&ctx.tenancy, &ctx.claims, &cache)))
 }
 
 /// How long in-flight reconciles may take to finish after shutdown starts.
@@ -162,15 +104,13 @@ pub async fn run(ctx: Arc<Context>, readiness: Readiness, shutdown: Cancellation
         let pending = readiness.0.clone();
         let mut listed = false;
         let watched = ctx.clone();
+        let mut index = WatchIndex::new(scope, reader.clone());
         let stream = watcher(api, watcher::Config::default().any_semantic())
             .default_backoff()
             // The cache holds every object, refused ones too: keep only what reconciles read.
             .modify(keep_what_is_read)
             .inspect_ok(move |event| {
-                index_event(&watched, &scope, event);
-                if let watcher::Event::Delete(object) = event {
-                    forget_object(&watched, object);
-                }
+                index.event(&watched, event);
                 if !listed && matches!(event, watcher::Event::InitDone) {
                     listed = true;
                     pending.fetch_sub(1, Ordering::SeqCst);
@@ -202,8 +142,8 @@ pub async fn run(ctx: Arc<Context>, readiness: Readiness, shutdown: Cancellation
     let tenancy = async {
         if enforced {
             future::join(
-                watch_grants(ctx.clone(), readiness.0.clone(), shutdown.clone()),
-                grant_status_loop(ctx.clone(), caches, shutdown.clone()),
+                watch_grants(ctx.client.clone(), ctx.tenancy.clone(), readiness.0.clone(), shutdown.clone()),
+                grant_status_loop(ctx.client.clone(), ctx.tenancy.clone(), caches, shutdown.clone()),
             )
             .await;
         }
@@ -223,27 +163,6 @@ mod tests {
     use kube::core::Status;
 
     use super::*;
-
-    #[test]
-    fn the_cache_keeps_only_the_operators_own_metadata() {
-        let mut watched: Watched = serde_json::from_value(serde_json::json!({
-            "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
-            "metadata": {
-                "name": "big", "namespace": "team-b",
-                "annotations": {"padding": "x".repeat(150_000), "identitycenter.dev/paused": "true"},
-                "labels": {"team": "b"},
-                "managedFields": [{"manager": "kubectl", "operation": "Apply"}],
-            },
-            "spec": {},
-        }))
-        .unwrap();
-        keep_what_is_read(&mut watched);
-        let meta = watched.meta();
-        let annotations: Vec<&String> = meta.annotations.iter().flat_map(|a| a.keys()).collect();
-        assert_eq!(annotations, ["identitycenter.dev/paused"]);
-        assert_eq!((meta.labels.as_ref(), meta.managed_fields.as_ref()), (None, None));
-        assert!(watched.0.is_ok(), "the object itself is intact");
-    }
 
     fn api_error(code: u16) -> Error {
         Error::Kube(kube::Error::Api(Box::new(Status::failure("test", "Test").with_code(code))))

@@ -140,7 +140,7 @@ fn plan_picks_region_and_source() {
         match (got, want) {
             (Ok(p), Ok((region, source))) => assert_eq!((p.region.as_str(), p.source), (region, source), "{name}"),
             (Err(outcome), Err(reason)) => {
-                assert_eq!(outcome.reason(), reason, "{name}");
+                assert_eq!(outcome.reason().as_str(), reason, "{name}");
                 assert!(matches!(outcome, Outcome::Stalled { .. }), "{name}: refusals are terminal");
             }
             (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
@@ -243,7 +243,7 @@ fn lifecycle_state_decides_wait_fail_or_sync() {
     for (inst, want) in cases {
         let got = match lifecycle(&inst) {
             Lifecycle::Active => "Active",
-            Lifecycle::Wait(o) | Lifecycle::Failed(o) => o.reason(),
+            Lifecycle::Wait(o) | Lifecycle::Failed(o) => o.reason().as_str(),
         };
         assert_eq!(got, want, "{:?}", inst.state);
     }
@@ -294,9 +294,9 @@ fn deletion_follows_policy_and_what_was_recorded() {
     use {DeletionPolicy::*, ManagementPolicy::*};
     let cases = [
         (with(Manage, Retain), recorded(Some(ARN), None), Deletion::Release(Release::Retained)),
-        (with(Manage, Delete), recorded(Some(ARN), None), Deletion::Delete(ARN.into())),
-        (with(Manage, Delete), recorded(Some(ARN), Some(requested)), Deletion::Delete(ARN.into())),
-        (with(Manage, Delete), recorded(None, Some(requested)), Deletion::Recover(requested)),
+        (with(Manage, Delete), recorded(Some(ARN), None), Deletion::Delete(Doomed::Recorded(ARN.into()))),
+        (with(Manage, Delete), recorded(Some(ARN), Some(requested)), Deletion::Delete(Doomed::Recorded(ARN.into()))),
+        (with(Manage, Delete), recorded(None, Some(requested)), Deletion::Delete(Doomed::Recover(requested))),
         (with(Manage, Delete), recorded(None, None), Deletion::Release(Release::NeverCreated)),
         (with(ObserveOnly, Delete), recorded(Some(ARN), None), Deletion::Release(Release::ObserveOnly)),
         (with(Manage, Retain), recorded(None, Some(requested)), Deletion::Release(Release::Retained)),
@@ -304,7 +304,7 @@ fn deletion_follows_policy_and_what_was_recorded() {
         (
             with(Manage, Delete),
             IdentityCenterInstanceStatus { create_requested_at: Some(Time(requested)), ..observed },
-            Deletion::Recover(requested),
+            Deletion::Delete(Doomed::Recover(requested)),
         ),
     ];
     for (spec, status, want) in cases {
@@ -344,7 +344,11 @@ fn a_recorded_instance_ties_the_object_to_its_account() {
         (None, "222222222222", None),
     ];
     for (status, account, want) in cases {
-        assert_eq!(account_changed(status, account).as_ref().map(Outcome::reason), want, "{status:?} {account}");
+        assert_eq!(
+            account_changed(status, account).as_ref().map(|o| o.reason().as_str()),
+            want,
+            "{status:?} {account}"
+        );
     }
 }
 
@@ -372,6 +376,6 @@ fn crash_recovery_takes_only_an_instance_created_after_the_marker() {
 fn only_the_accounts_own_instance_is_managed() {
     assert_eq!(foreign_owner(&instance(InstanceState::Active, "111111111111"), "111111111111"), None);
     let outcome = foreign_owner(&instance(InstanceState::Active, "999999999999"), "111111111111").unwrap();
-    assert_eq!(outcome.reason(), "NotOwnedByTargetAccount");
+    assert_eq!(outcome.reason(), Reason::NotOwnedByTargetAccount);
     assert!(matches!(outcome, Outcome::Stalled { .. }));
 }

@@ -13,13 +13,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::api::{Encryption, IdentityCenterInstanceSpec, KeyType, RegionRemovalPolicy, StartedWorkflow};
-use crate::controller::conditions::Outcome;
+use crate::controller::conditions::{Outcome, Reason};
 use crate::sso::{EncryptionKey, EncryptionStatus, Instance, RegionStatus, Workflow};
 
-/// The reason of Ready while AWS carries out a workflow.
-pub const UPDATING: &str = "Updating";
-/// The reason of Stalled when AWS could not switch to the key.
-pub const KEY_UPDATE_FAILED: &str = "EncryptionUpdateFailed";
 /// How long a started workflow may stay invisible in DescribeInstance
 /// before the operator sends it again.
 pub const REPEAT_AFTER: Duration = Duration::from_secs(600);
@@ -96,12 +92,12 @@ pub fn announcement(workflow: &Workflow, arn: &str) -> (&'static str, String) {
     }
 }
 
-fn stalled(reason: &'static str, message: String) -> Verdict {
+fn stalled(reason: Reason, message: String) -> Verdict {
     Verdict::Stalled(Outcome::Stalled { reason, message })
 }
 
 fn waiting(message: String) -> Verdict {
-    Verdict::Wait(Outcome::Progressing { reason: UPDATING, message })
+    Verdict::Wait(Outcome::Progressing { reason: Reason::Updating, message })
 }
 
 /// The key the spec asks for.
@@ -110,7 +106,7 @@ pub fn desired_key(encryption: &Encryption) -> Result<EncryptionKey, Outcome> {
         (KeyType::AwsOwned, _) => Ok(EncryptionKey::AwsOwned),
         (KeyType::CustomerManaged, Some(arn)) => Ok(EncryptionKey::CustomerManaged { kms_key_arn: arn.clone() }),
         (KeyType::CustomerManaged, None) => Err(Outcome::Stalled {
-            reason: "InvalidSpec",
+            reason: Reason::InvalidSpec,
             message: "spec.encryption.keyType CustomerManaged needs spec.encryption.kmsKeyArn".into(),
         }),
     }
@@ -130,7 +126,7 @@ fn guarded_start(workflow: Workflow, facts: &Facts) -> Verdict {
     let (primary, arn) = (facts.primary(), &facts.instance.arn);
     if primary != facts.calls_region {
         return stalled(
-            "NotPrimaryRegion",
+            Reason::NotPrimaryRegion,
             format!(
                 "Instance {arn} has its primary Region in {primary}, but this object's calls go to {}; AWS takes \
                  key and Region changes in the primary Region only. Adopt the instance with a new object whose \
@@ -167,7 +163,7 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
     }
     if spec.regions.iter().any(|r| r == primary) {
         return stalled(
-            "PrimaryRegionListed",
+            Reason::PrimaryRegionListed,
             format!(
                 "spec.regions lists {primary}, the instance's primary Region, which is always there; list only the \
                  additional Regions"
@@ -177,7 +173,7 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
     let wants_regions = !spec.regions.is_empty() || spec.region_removal_policy == RegionRemovalPolicy::Remove;
     if wants_regions && instance.regions.is_empty() {
         return stalled(
-            "RegionsNotReported",
+            Reason::RegionsNotReported,
             format!("AWS reports no Regions for instance {arn}; the operator changes no Region it cannot see"),
         );
     }
@@ -200,7 +196,7 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
             (_, Some(failure)) if tried => {
                 let reason = failure.reason.as_deref().unwrap_or("AWS gave no reason");
                 return stalled(
-                    KEY_UPDATE_FAILED,
+                    Reason::EncryptionUpdateFailed,
                     format!(
                         "AWS could not switch instance {arn} to the key in spec.encryption: {reason}. Fix the key \
                          (its state, its key policy, its Region), then change the spec to try again."
@@ -212,7 +208,7 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
                 return match (removable, unlisted.len() == additional.len()) {
                     (true, true) => Verdict::Start(Workflow::RemoveRegion(unlisted[0].to_string())),
                     _ => stalled(
-                        "RegionsNeedMultiRegionKey",
+                        Reason::RegionsNeedMultiRegionKey,
                         format!(
                             "Instance {arn} is replicated to {additional:?}, and the key in spec.encryption is not a \
                              multi-Region customer managed key, which Regions need. Remove them from spec.regions \
@@ -229,7 +225,7 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
         (Some(true), Some(false)) => return Verdict::Start(Workflow::EnablePermissionSets),
         (Some(false), Some(true)) => {
             return stalled(
-                "PermissionSetsCannotBeDisabled",
+                Reason::PermissionSetsCannotBeDisabled,
                 format!(
                     "Permission sets are enabled on instance {arn}, and AWS cannot disable them; set \
                      spec.permissionSetsEnabled to true or remove it"
@@ -244,7 +240,7 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
     if let Some(missing) = spec.regions.iter().find(|wanted| !instance.regions.iter().any(|r| &r.name == *wanted)) {
         if !carries_regions {
             return stalled(
-                "RegionsNeedMultiRegionKey",
+                Reason::RegionsNeedMultiRegionKey,
                 format!(
                     "Region {missing} cannot be added: instance {arn} is not encrypted with an ENABLED multi-Region \
                      customer managed key (key/mrk-...); set one in spec.encryption"

@@ -11,7 +11,7 @@ use super::{Ending, Failure, Reconcile, Requeue, Step};
 use crate::api::{INSTANCE_ARN, InstanceOwnership, ManagementPolicy, StartedWorkflow};
 use crate::controller::claims::key_of;
 use crate::controller::cluster::{EXPORT_OF, ExportError};
-use crate::controller::conditions::{self, Outcome};
+use crate::controller::conditions::{self, Outcome, Reason};
 use crate::controller::decide::workflows::{self, Verdict};
 use crate::controller::decide::{self, Claimant, Lifecycle, Source};
 use crate::controller::ownership::{Made, made_by};
@@ -94,7 +94,7 @@ impl Reconcile<'_> {
         }
         if !manage {
             let message = format!("Instance {arn} is ACTIVE (observed, never written)");
-            return Ok(Ending::Report(Outcome::Ready { reason: "Observed", message }, Requeue::Resync));
+            return Ok(Ending::Report(Outcome::Ready { reason: Reason::Observed, message }, Requeue::Resync));
         }
         self.advance(&target, &instance, &plan.region).await
     }
@@ -120,7 +120,7 @@ impl Reconcile<'_> {
                         "; Regions {retained:?} are not in spec.regions and kept (regionRemovalPolicy Retain)"
                     ));
                 }
-                Ok(Ending::Report(Outcome::Ready { reason: "InstanceActive", message }, Requeue::Resync))
+                Ok(Ending::Report(Outcome::Ready { reason: Reason::InstanceActive, message }, Requeue::Resync))
             }
             Verdict::Wait(outcome) => Ok(Ending::Report(outcome, poll)),
             // A drift check looks again: the cause may be fixed in AWS.
@@ -134,7 +134,7 @@ impl Reconcile<'_> {
                 });
                 let (reason, note) = workflows::announcement(&workflow, arn);
                 self.report(EventType::Normal, workflow.operation(), reason, note.clone()).await;
-                Ok(Ending::Report(Outcome::Progressing { reason: workflows::UPDATING, message: note }, poll))
+                Ok(Ending::Report(Outcome::Progressing { reason: Reason::Updating, message: note }, poll))
             }
         }
     }
@@ -148,7 +148,7 @@ impl Reconcile<'_> {
             return Ok(None);
         }
         Ok(Some(Ending::stalled(
-            "RestoreNotConfirmed",
+            Reason::RestoreNotConfirmed,
             format!(
                 "The annotation {INSTANCE_ARN} names {}, but its ownership tags do not name IdentityCenterInstance \
                  {}/{} of cluster {}; the operator does not take it over. Remove the annotation to create a new \
@@ -162,7 +162,7 @@ impl Reconcile<'_> {
     /// How long the instance has been Updating, by the Ready condition.
     fn updating_for(&self) -> Duration {
         let ready = self.previous_conditions.iter().find(|c| c.type_ == conditions::READY);
-        let since = ready.filter(|c| c.reason == workflows::UPDATING).map(|c| &c.last_transition_time);
+        let since = ready.filter(|c| c.reason == Reason::Updating.as_str()).map(|c| &c.last_transition_time);
         since.map_or(Duration::ZERO, |time| super::elapsed_since(Some(time)))
     }
 
@@ -219,14 +219,14 @@ impl Reconcile<'_> {
         if just_created {
             let message = format!("Instance {arn} is not visible in AWS yet");
             return Ending::Report(
-                Outcome::Progressing { reason: "Creating", message },
+                Outcome::Progressing { reason: Reason::Creating, message },
                 Requeue::After(decide::poll_delay(self.since_creation())),
             );
         }
         let region = self.status.region.clone().unwrap_or_default();
         self.clear_lifecycle();
         Ending::stalled(
-            "InstanceNotFound",
+            Reason::InstanceNotFound,
             format!(
                 "Instance {arn} is not in AWS (region {region}): it was deleted outside Kubernetes, or never \
                  existed there. The operator does not re-create it: delete this object, then create a new one to \
@@ -279,7 +279,7 @@ impl Reconcile<'_> {
         match self.cluster.export(name, data).await {
             Ok(()) => None,
             Err(ExportError::NotOurs) => Some(Ending::stalled(
-                "ExportConflict",
+                Reason::ExportConflict,
                 format!(
                     "ConfigMap {name} already exists and the operator did not make it for this object (it lacks \
                      the label {EXPORT_OF}={}), so it is left untouched. Choose another \
@@ -291,7 +291,7 @@ impl Reconcile<'_> {
             )),
             Err(ExportError::Kube(error)) => Some(Ending::Report(
                 Outcome::Retrying {
-                    reason: "ExportFailed",
+                    reason: Reason::ExportFailed,
                     message: format!("Writing ConfigMap {name} failed: {error}"),
                 },
                 Requeue::After(CLAIM_RECHECK),
@@ -310,7 +310,7 @@ pub(super) enum Claim {
 
 fn already_managed(account: &str, holder: &str) -> Ending {
     Ending::stalled(
-        "AccountAlreadyManaged",
+        Reason::AccountAlreadyManaged,
         format!(
             "Account {account} is already managed by IdentityCenterInstance {holder}; AWS allows one instance per \
              account. Delete one of the two objects, or point this one at another account with \
@@ -323,5 +323,5 @@ fn already_managed(account: &str, holder: &str) -> Ending {
 /// ObserveOnly, and the account shows no instance yet.
 fn nothing_to_observe(account: &str, region: &str) -> Ending {
     let message = format!("ListInstances shows no instance for account {account} in {region}; nothing to observe yet.");
-    Ending::Report(Outcome::Retrying { reason: "InstanceNotFound", message }, Requeue::Resync)
+    Ending::Report(Outcome::Retrying { reason: Reason::InstanceNotFound, message }, Requeue::Resync)
 }

@@ -9,11 +9,11 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::{Ending, Failure, Reconcile, Requeue, Step, whole_seconds};
 use crate::api::InstanceOwnership;
-use crate::controller::conditions::Outcome;
+use crate::controller::conditions::{Outcome, Reason};
 use crate::controller::decide;
 use crate::controller::errors::{created_nothing, is_instance_exists};
 use crate::controller::ownership::{Made, made_by};
-use crate::sso::{CreateInstance, SsoError, Target};
+use crate::sso::{CreateInstance, ErrorKind, SsoError, Target};
 
 impl Reconcile<'_> {
     /// Creates the instance, or finds the one an earlier attempt created. The
@@ -29,7 +29,7 @@ impl Reconcile<'_> {
             self.status.ownership = fresh.ownership;
             self.status.region = fresh.region;
             self.status.create_requested_at = fresh.create_requested_at;
-            return Ok(Ending::Report(Outcome::Progressing { reason: "Creating", message }, poll));
+            return Ok(Ending::Report(Outcome::Progressing { reason: Reason::Creating, message }, poll));
         }
         if let Some(requested) = &fresh.create_requested_at
             && let Some(found) = self.recover(target, account, requested.0).await?
@@ -37,7 +37,7 @@ impl Reconcile<'_> {
             self.status.create_requested_at = fresh.create_requested_at.clone();
             self.record_arn(&found, &target.region);
             let message = format!("Found instance {found} created before a restart; recorded its ARN");
-            return Ok(Ending::Report(Outcome::Progressing { reason: "InstanceRecovered", message }, poll));
+            return Ok(Ending::Report(Outcome::Progressing { reason: Reason::InstanceRecovered, message }, poll));
         }
         // A retry keeps the first marker: the instance an earlier, unanswered
         // call may have created dates from then.
@@ -53,7 +53,7 @@ impl Reconcile<'_> {
                 self.record_arn(&arn, &target.region);
                 let message =
                     format!("CreateInstance returned {arn} in {}; waiting for it to be ACTIVE", target.region);
-                Ok(Ending::Report(Outcome::Progressing { reason: "CreateRequested", message }, poll))
+                Ok(Ending::Report(Outcome::Progressing { reason: Reason::CreateRequested, message }, poll))
             }
             Err(error) => self.create_failed(target, account, error).await,
         }
@@ -87,6 +87,10 @@ impl Reconcile<'_> {
     /// nothing, so the marker goes: a later look-up must never take another
     /// instance of the account for this object's.
     async fn create_failed(&mut self, target: &Target, account: &str, error: SsoError) -> Step {
+        // Fenced: this replica may write nothing, the marker's removal included; the leader carries on.
+        if error.kind == ErrorKind::NotLeader {
+            return Err(error.into());
+        }
         if created_nothing(&error) {
             self.status.create_requested_at = None;
             self.cluster.write_status(&self.status).await?;
@@ -98,7 +102,7 @@ impl Reconcile<'_> {
         let Ok(instances) = self.ctx.sso.list_instances(target).await else { return Err(Failure::Sso(error)) };
         let Some(existing) = decide::owned_by(&instances, account) else { return Err(Failure::Sso(error)) };
         Ok(Ending::stalled(
-            "InstanceAlreadyExists",
+            Reason::InstanceAlreadyExists,
             format!(
                 "Account {account} already has instance {} and AWS allows one per account. To manage it, set \
                  spec.instanceArn: {}",

@@ -5,9 +5,8 @@ use kube::runtime::events::EventType;
 
 use super::apply::{CLAIM_WAIT, Claim};
 use super::{Ending, Failure, Reconcile, Requeue, Step, elapsed_since};
-use crate::controller::conditions::Outcome;
-use crate::controller::decide::{self, DeleteProgress, Deletion, Release};
-use crate::controller::tenancy;
+use crate::controller::conditions::{Outcome, Reason};
+use crate::controller::decide::{self, DeleteProgress, Deletion, Doomed, Release};
 use crate::sso::Target;
 
 impl Reconcile<'_> {
@@ -15,10 +14,9 @@ impl Reconcile<'_> {
         if !self.cluster.has_finalizer() {
             return Ok(Ending::Released);
         }
-        let arn = match decide::deletion(&self.object.spec, Some(&self.status)) {
+        let doomed = match decide::deletion(&self.object.spec, Some(&self.status)) {
             Deletion::Release(release) => return self.release(release).await,
-            Deletion::Delete(arn) => Some(arn),
-            Deletion::Recover(_) => None,
+            Deletion::Delete(doomed) => doomed,
         };
         let Some(region) = self.deletion_region() else { return Ok(region_unknown()) };
         let target = self.target(&region);
@@ -32,17 +30,18 @@ impl Reconcile<'_> {
             Claim::NotYetKnown => return Ok(Ending::Defer(CLAIM_WAIT)),
             Claim::HeldBy(holder) => return self.release_not_holder(&account, &holder).await,
         }
-        let arn = match (arn, self.status.create_requested_at.as_ref()) {
-            (Some(arn), _) => arn,
+        let arn = match doomed {
+            Doomed::Recorded(arn) => arn,
             // The instance to recover was created in the recorded account; another account's must not be taken.
-            (None, Some(_)) if self.status.target_account_id.as_deref().is_some_and(|recorded| recorded != account) => {
+            Doomed::Recover(_)
+                if self.status.target_account_id.as_deref().is_some_and(|recorded| recorded != account) =>
+            {
                 return Ok(recovery_account_changed(self.status.target_account_id.as_deref(), &account));
             }
-            (None, Some(requested)) => match self.recover(&target, &account, requested.0).await? {
+            Doomed::Recover(requested) => match self.recover(&target, &account, requested).await? {
                 Some(found) => found,
                 None => return self.release(Release::NeverCreated).await,
             },
-            (None, None) => return self.release(Release::NeverCreated).await,
         };
         self.delete_instance(&target, &region, &arn).await
     }
@@ -59,7 +58,7 @@ impl Reconcile<'_> {
         if let Some(instance) = &instance {
             self.record(instance, region);
         }
-        let deleting = Outcome::Progressing { reason: "Deleting", message: format!("Deleting instance {arn}") };
+        let deleting = Outcome::Progressing { reason: Reason::Deleting, message: format!("Deleting instance {arn}") };
         let poll = Requeue::After(decide::poll_delay(elapsed_since(self.object.metadata.deletion_timestamp.as_ref())));
         match decide::delete_progress(instance.as_ref()) {
             DeleteProgress::Gone => {
@@ -81,13 +80,13 @@ impl Reconcile<'_> {
 
     /// No grant admits the object any more: it is let go without DeleteInstance,
     /// whatever its deletionPolicy; a grant's removal never deletes an instance.
-    pub(super) async fn release_not_permitted(&mut self, refusal: &str) -> Step {
+    pub(super) async fn release_not_permitted(&mut self, refusal: &str) -> Result<Ending, kube::Error> {
         if !self.cluster.has_finalizer() {
             return Ok(Ending::Released);
         }
         let instance = self.status.instance_arn.as_deref().unwrap_or("no instance");
         let note = format!("Released without DeleteInstance: {instance} is left in AWS. {refusal}");
-        self.report(EventType::Warning, "Release", tenancy::NOT_PERMITTED, note).await;
+        self.report(EventType::Warning, "Release", Reason::NotPermitted.as_str(), note).await;
         self.cluster.remove_finalizer().await?;
         Ok(Ending::Released)
     }
@@ -99,7 +98,7 @@ impl Reconcile<'_> {
             "Released without DeleteInstance: account {account} is managed by IdentityCenterInstance {holder}, so \
              {instance} is not this object's to delete"
         );
-        self.report(EventType::Warning, "Release", "AccountAlreadyManaged", note).await;
+        self.report(EventType::Warning, "Release", Reason::AccountAlreadyManaged.as_str(), note).await;
         self.cluster.remove_finalizer().await?;
         Ok(Ending::Released)
     }
@@ -120,11 +119,11 @@ fn recovery_account_changed(recorded: Option<&str>, account: &str) -> Ending {
          operator does not look for its instance there. Restore the role (or the grant's default role) of account \
          {recorded}, or set deletionPolicy: Retain to release the object."
     );
-    Ending::stalled("AccountChanged", message, Requeue::OnChange)
+    Ending::stalled(Reason::AccountChanged, message, Requeue::OnChange)
 }
 
 fn region_unknown() -> Ending {
     let message = "The instance's region is not recorded; set spec.region (or --default-region) so that it can be \
                    deleted, or set deletionPolicy: Retain to release the object.";
-    Ending::stalled("RegionUnknown", message.into(), Requeue::OnChange)
+    Ending::stalled(Reason::RegionUnknown, message.into(), Requeue::OnChange)
 }

@@ -17,59 +17,22 @@ use kube::runtime::events::{EventType, Recorder};
 
 use super::claims::key_of;
 use super::cluster::Cluster;
-use super::conditions::{Outcome, next_conditions, transition_event};
+use super::conditions::{Outcome, Reason, next_conditions, transition_event};
 use super::context::Context;
 use super::decide::settled::{self, CheckWindow};
-use super::errors::{Retry, backoff_delay, classify};
+use super::errors::{Classified, Handling, Retry, backoff_delay, classify};
 use super::fairness::OVER_SHARE_RETRY;
+use super::next::{Error, Next};
 use super::ownership::Maker;
-use super::run::Watched;
 use super::tenancy::{self, Decision};
+use super::watched::Watched;
 use crate::api::{
     Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus, KeyType, ObservedEncryption, ObservedRegion,
     PAUSED, RECONCILE_REQUESTED_AT,
 };
 use crate::sso::{
-    Encryption, EncryptionKey, ErrorKind, Instance, Region, Requester, RoleRef, SsoError, Target, WriteGuard,
-    account_of_role,
+    Encryption, EncryptionKey, Instance, Region, Requester, RoleRef, SsoError, Target, WriteGuard, account_of_role,
 };
-
-/// Only the Kubernetes API can fail a reconcile: everything from AWS is
-/// classified and reported in the conditions instead.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("Kubernetes API call failed: {0}")]
-    Kube(#[from] kube::Error),
-}
-
-/// When to look at the object again. It becomes kube's `Action`, which
-/// cannot be read back; tests read this instead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Next(Option<Duration>);
-
-impl Next {
-    pub fn after(delay: Duration) -> Self {
-        Self(Some(delay))
-    }
-
-    pub fn on_change() -> Self {
-        Self(None)
-    }
-
-    /// The delay before the next look; None waits for a change of the object.
-    pub fn delay(&self) -> Option<Duration> {
-        self.0
-    }
-}
-
-impl From<Next> for Action {
-    fn from(next: Next) -> Self {
-        match next.0 {
-            Some(delay) => Action::requeue(delay),
-            None => Action::await_change(),
-        }
-    }
-}
 
 /// When a reconcile that the lease fence stopped is tried again.
 const FENCED_RETRY: Duration = Duration::from_secs(5);
@@ -96,7 +59,7 @@ enum Ending {
 }
 
 impl Ending {
-    fn stalled(reason: &'static str, message: String, requeue: Requeue) -> Self {
+    fn stalled(reason: Reason, message: String, requeue: Requeue) -> Self {
         Self::Report(Outcome::Stalled { reason, message }, requeue)
     }
 }
@@ -153,9 +116,9 @@ pub(super) fn role_ref(credentials: &Credentials, object: &IdentityCenterInstanc
 
 /// The action of a condition transition's event: CreateInstance for the
 /// one that reports it, else the reconcile itself.
-fn transition_action(reason: &str) -> &'static str {
+fn transition_action(reason: Reason) -> &'static str {
     match reason {
-        "CreateRequested" => "CreateInstance",
+        Reason::CreateRequested => "CreateInstance",
         _ => "Reconcile",
     }
 }
@@ -248,10 +211,10 @@ impl<'a> Reconcile<'a> {
             _ if paused => Ok(Ending::Report(Outcome::Paused { message: paused_message(deleting) }, Requeue::OnChange)),
             // Tenancy first: a refused object gets no AWS call and no finalizer.
             Decision::NotYetKnown => Ok(Ending::Defer(tenancy::LIST_WAIT)),
-            Decision::Refused(message) if deleting => self.release_not_permitted(&message).await,
+            Decision::Refused(message) if deleting => self.release_not_permitted(&message).await.map_err(Failure::Kube),
             // A grant change rechecks it; the delay covers a change that raced with this decision.
             Decision::Refused(message) => {
-                Ok(Ending::stalled(tenancy::NOT_PERMITTED, message, Requeue::After(tenancy::REFUSED_RECHECK)))
+                Ok(Ending::stalled(Reason::NotPermitted, message, Requeue::After(tenancy::REFUSED_RECHECK)))
             }
             Decision::Act(role) => {
                 self.role = role.as_ref().map(|credentials| role_ref(credentials, &self.object));
@@ -267,31 +230,25 @@ impl<'a> Reconcile<'a> {
             Ok(Ending::Released) => return Ok(("released", Next::on_change())),
             Ok(Ending::Defer(delay)) => return Ok(("deferred", Next::after(delay))),
             Err(Failure::Kube(error)) => return Err(error.into()),
-            // Fenced: this replica may write nothing more, its status included.
-            // If the lease comes back (a late renewal), the object is looked at again.
-            Err(Failure::Sso(error)) if error.kind == ErrorKind::NotLeader => {
-                return Ok(("fenced", Next::after(FENCED_RETRY)));
-            }
-            // The account's call rate has no token for a while: give the slot back and come back for it.
-            Err(Failure::Sso(SsoError { kind: ErrorKind::RateLimited(wait), .. })) => {
-                return Ok(("deferred", Next::after(wait.mul_f64(1.0 + 0.5 * rand::random::<f64>()))));
-            }
-            // A grant narrowed while the write was on its way: refused as if at the start, nothing was sent.
-            Err(Failure::Sso(error)) if error.kind == ErrorKind::NotPermitted => match deleting {
-                true => match self.release_not_permitted(&error.message).await {
-                    Ok(_) => return Ok(("released", Next::on_change())),
-                    Err(Failure::Kube(error)) => return Err(error.into()),
-                    Err(Failure::Sso(error)) => self.failed(&error),
-                },
-                false => {
-                    let message = error.message;
-                    (
-                        Outcome::Stalled { reason: tenancy::NOT_PERMITTED, message },
-                        Requeue::After(tenancy::REFUSED_RECHECK),
-                    )
+            Err(Failure::Sso(error)) => match classify(&error) {
+                Handling::Report(classified) => self.failed(classified, &error),
+                // This replica may write nothing more, its status included.
+                // If the lease comes back (a late renewal), the object is looked at again.
+                Handling::Fenced => return Ok(("fenced", Next::after(FENCED_RETRY))),
+                // The account's call rate has no token for a while: give the slot back and come back for it.
+                Handling::Deferred(wait) => {
+                    return Ok(("deferred", Next::after(wait.mul_f64(1.0 + 0.5 * rand::random::<f64>()))));
                 }
+                // A grant narrowed while the write was on its way: refused as if at the start, nothing was sent.
+                Handling::Refused(message) if deleting => {
+                    self.release_not_permitted(&message).await?;
+                    return Ok(("released", Next::on_change()));
+                }
+                Handling::Refused(message) => (
+                    Outcome::Stalled { reason: Reason::NotPermitted, message },
+                    Requeue::After(tenancy::REFUSED_RECHECK),
+                ),
             },
-            Err(Failure::Sso(error)) => self.failed(&error),
         };
         if !matches!(outcome, Outcome::Retrying { .. }) {
             self.ctx.record_success(&self.uid());
@@ -304,7 +261,7 @@ impl<'a> Reconcile<'a> {
             Outcome::Stalled { .. } => "stalled",
             Outcome::Paused { .. } => "paused",
         };
-        self.ctx.metrics.object_state(&self.uid(), label, outcome.reason());
+        self.ctx.metrics.object_state(&self.uid(), label, outcome.reason().as_str());
         let next = match requeue {
             Requeue::After(delay) => Next::after(delay),
             Requeue::Resync => Next::after(self.ctx.resync.next_delay()),
@@ -313,11 +270,10 @@ impl<'a> Reconcile<'a> {
         Ok((label, next))
     }
 
-    /// Classifies an AWS failure into the outcome to report and the next attempt.
-    fn failed(&self, error: &SsoError) -> (Outcome, Requeue) {
-        let classified = classify(error);
-        self.ctx.metrics.error(classified.reason);
-        tracing::warn!(object = %self.object.name_any(), reason = classified.reason, %error, "reconcile failed");
+    /// The outcome to report for a classified AWS failure, and the next attempt.
+    fn failed(&self, classified: Classified, error: &SsoError) -> (Outcome, Requeue) {
+        self.ctx.metrics.error(classified.reason.as_str());
+        tracing::warn!(object = %self.object.name_any(), reason = classified.reason.as_str(), %error, "reconcile failed");
         match classified.retry {
             Retry::Never => {
                 (Outcome::Stalled { reason: classified.reason, message: classified.message }, Requeue::OnChange)
@@ -347,7 +303,7 @@ impl<'a> Reconcile<'a> {
             transition_event(&self.previous_conditions, &self.status.conditions, outcome)
         {
             let type_ = if warning { EventType::Warning } else { EventType::Normal };
-            self.report(type_, transition_action(reason), reason, note).await;
+            self.report(type_, transition_action(reason), reason.as_str(), note).await;
         }
         Ok(())
     }

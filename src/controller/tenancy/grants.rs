@@ -20,13 +20,13 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{NOT_PERMITTED, Tenancy};
+use super::Tenancy;
 use crate::api::{IdentityCenterAccountGrant, IdentityCenterAccountGrantStatus};
-use crate::controller::Watched;
-use crate::controller::claims::Acting;
+use crate::controller::claims::{Acting, ClaimIndex};
 use crate::controller::cluster::FIELD_MANAGER;
 use crate::controller::conditions::STALLED;
-use crate::controller::context::Context;
+use crate::controller::reasons::Reason;
+use crate::controller::watched::Watched;
 
 /// How often the grants' status is brought up to date (written only when it changed).
 const STATUS_PERIOD: Duration = Duration::from_secs(5);
@@ -75,23 +75,28 @@ async fn drain<T, E: std::fmt::Display>(stream: impl Stream<Item = Result<T, E>>
 
 /// Fills the caches of grants and namespaces (metadata only) until `shutdown`.
 /// `pending` counts the watches not yet listed, for /readyz.
-pub async fn watch_grants(ctx: Arc<Context>, pending: Arc<AtomicCounter>, shutdown: CancellationToken) {
-    let Some((grant_writer, namespace_writer)) = ctx.tenancy.take_writers() else { return };
+pub async fn watch_grants(
+    client: kube::Client,
+    tenancy: Arc<Tenancy>,
+    pending: Arc<AtomicCounter>,
+    shutdown: CancellationToken,
+) {
+    let Some((grant_writer, namespace_writer)) = tenancy.take_writers() else { return };
     let (mut grants_listed, mut namespaces_listed) = (false, false);
-    let grants = watcher(Api::<IdentityCenterAccountGrant>::all(ctx.client.clone()), watcher::Config::default())
+    let grants = watcher(Api::<IdentityCenterAccountGrant>::all(client.clone()), watcher::Config::default())
         .default_backoff()
         .modify(|grant| grant.managed_fields_mut().clear())
         .reflect(grant_writer)
-        .inspect_ok(|event| on_event(&ctx.tenancy, &pending, &mut grants_listed, event, true));
+        .inspect_ok(|event| on_event(&tenancy, &pending, &mut grants_listed, event, true));
     // Only a namespace's labels matter to admission: any other change of
     // its metadata must not make every object be looked at again.
     let labels_changed = AtomicBool::new(false);
-    let namespaces = watcher(Api::<PartialObjectMeta<Namespace>>::all(ctx.client.clone()), watcher::Config::default())
+    let namespaces = watcher(Api::<PartialObjectMeta<Namespace>>::all(client), watcher::Config::default())
         .default_backoff()
         .modify(|namespace| namespace.managed_fields_mut().clear())
         .inspect_ok(|event| {
             let changed = match event {
-                watcher::Event::Apply(namespace) => ctx.tenancy.labels_differ(namespace),
+                watcher::Event::Apply(namespace) => tenancy.labels_differ(namespace),
                 _ => true,
             };
             labels_changed.store(changed, Ordering::SeqCst);
@@ -99,7 +104,7 @@ pub async fn watch_grants(ctx: Arc<Context>, pending: Arc<AtomicCounter>, shutdo
         .reflect(namespace_writer)
         .inspect_ok(|event| {
             let matters = labels_changed.load(Ordering::SeqCst);
-            on_event(&ctx.tenancy, &pending, &mut namespaces_listed, event, matters)
+            on_event(&tenancy, &pending, &mut namespaces_listed, event, matters)
         });
     tokio::select! {
         _ = future::join(drain(grants, "IdentityCenterAccountGrants"), drain(namespaces, "Namespaces")) => {}
@@ -110,16 +115,15 @@ pub async fn watch_grants(ctx: Arc<Context>, pending: Arc<AtomicCounter>, shutdo
 /// A grant was added, removed or changed, or a namespace's labels: brings
 /// the claim index in step with what tenancy now admits, and returns the
 /// objects whose admission differs from what their status reports.
-pub fn objects_to_recheck(ctx: &Context, objects: &Store<Watched>) -> Vec<ObjectRef<Watched>> {
-    let tenancy = &ctx.tenancy;
+pub fn objects_to_recheck(tenancy: &Tenancy, claims: &ClaimIndex, objects: &Store<Watched>) -> Vec<ObjectRef<Watched>> {
     let refused_now = |object| {
         let acting = tenancy.acting(object);
         let refused = acting == Acting::Refused;
-        ctx.claims.observe(object, acting);
+        claims.observe(object, acting);
         refused
     };
     let reported_refused = |object: &crate::api::IdentityCenterInstance| {
-        object.condition(STALLED).is_some_and(|c| c.status == "True" && c.reason == NOT_PERMITTED)
+        object.condition(STALLED).is_some_and(|c| c.status == "True" && c.reason == Reason::NotPermitted.as_str())
     };
     let objects = objects.state();
     let turned = objects.iter().filter(|watched| match &watched.0 {
@@ -165,14 +169,18 @@ fn status_of(grant: &IdentityCenterAccountGrant, admitted: u32, now: Timestamp) 
 
 /// Keeps every grant's status (objects admitted, Ready) current until
 /// `shutdown`; `objects` are the controllers' caches.
-pub async fn grant_status_loop(ctx: Arc<Context>, objects: Vec<Store<Watched>>, shutdown: CancellationToken) {
+pub async fn grant_status_loop(
+    client: kube::Client,
+    tenancy: Arc<Tenancy>,
+    objects: Vec<Store<Watched>>,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(STATUS_PERIOD);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let tenancy = &ctx.tenancy;
         if !tenancy.is_listed() {
             continue;
         }
@@ -189,7 +197,7 @@ pub async fn grant_status_loop(ctx: Arc<Context>, objects: Vec<Store<Watched>>, 
         for grant in &grants {
             let status = status_of(grant, admitted.get(&grant.name_any()).copied().unwrap_or(0), Timestamp::now());
             if grant.status.as_ref() != Some(&status) {
-                write_status(&ctx.client, grant, &status).await;
+                write_status(&client, grant, &status).await;
             }
         }
     }

@@ -32,9 +32,6 @@ pub enum Mode {
     Open,
 }
 
-/// The condition reason of an object that no grant admits.
-pub const NOT_PERMITTED: &str = "NotPermitted";
-
 /// How long a refused object waits before it is looked at again, besides
 /// the recheck every grant change triggers.
 pub const REFUSED_RECHECK: Duration = Duration::from_secs(300);

@@ -5,6 +5,7 @@ mod day_two;
 mod fake_sso;
 mod isolation;
 mod mock_api;
+mod relist;
 mod restart;
 mod workflows;
 
@@ -337,6 +338,19 @@ async fn a_definite_refusal_clears_the_create_marker() {
 }
 
 #[tokio::test]
+async fn a_fenced_create_ends_without_another_write_and_looks_again_soon() {
+    let fenced = [("CreateInstance", error("CreateInstance", ErrorKind::NotLeader, "lease lost"))];
+    let h = harness(Script { errors: fenced.into(), ..Default::default() });
+    let next = h.try_reconcile(object().finalized()).await.expect("not a failed reconcile");
+
+    let writes = h.cluster.status_writes();
+    assert_eq!(writes.len(), 1, "only the marker, written before the call: {writes:?}");
+    assert!(writes[0]["createRequestedAt"].is_string());
+    assert_eq!(h.cluster.events(), [], "a fenced replica reports nothing");
+    assert_eq!(next, Next::after(Duration::from_secs(5)));
+}
+
+#[tokio::test]
 async fn a_stale_cache_without_the_arn_does_not_create_again() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
     let stale = object().finalized();
@@ -441,8 +455,7 @@ async fn an_object_gone_from_the_cluster_leaves_no_failure_count_and_drops_its_o
     }
     h.ctx.record_failure("uid-1");
 
-    h.ctx.claims.forget("identity/first");
-    super::run::forget_object(&h.ctx, &first);
+    super::index::forget_object(&h.ctx, &first);
     assert_eq!(h.ctx.record_failure("uid-1"), 0, "its failure count went with it");
     assert_eq!(h.journal.entries(), [format!("sessions forget {role} for identity/first")], "second keeps its own");
 }
@@ -782,6 +795,6 @@ async fn the_default_role_session_of_a_gone_object_is_forgotten() {
     let h = harness_with_tenancy(Script::default(), TenancyMode::Enforced);
     h.ctx.tenancy.fill(vec![grant_with_default_role(DEFAULT_ROLE)], vec![]);
     let gone: Watched = serde_json::from_value(object().into()).unwrap();
-    super::run::forget_object(&h.ctx, &gone);
+    super::index::forget_object(&h.ctx, &gone);
     assert_eq!(h.journal.entries(), [format!("sessions forget {DEFAULT_ROLE} for identity/platform")]);
 }

@@ -119,11 +119,11 @@ fn summary(verdict: Verdict) -> (Want, String) {
     match verdict {
         Verdict::InSync { retained } => (Want::InSync(retained), String::new()),
         Verdict::Wait(outcome) => {
-            assert_eq!(outcome.reason(), UPDATING);
+            assert_eq!(outcome.reason(), Reason::Updating);
             (Want::Wait, outcome.message().to_string())
         }
         Verdict::Start(workflow) => (Want::Start(workflow), String::new()),
-        Verdict::Stalled(outcome) => (Want::Stalled(outcome.reason()), outcome.message().to_string()),
+        Verdict::Stalled(outcome) => (Want::Stalled(outcome.reason().as_str()), outcome.message().to_string()),
     }
 }
 
@@ -205,7 +205,7 @@ fn one_workflow_at_a_time_key_then_permission_sets_then_regions() {
             spec().key(KeyType::CustomerManaged, Some(MRK)),
             aws().key(EncryptionKey::AwsOwned, UpdateFailed, Some("key policy")),
             Some((failed_key, GENERATION)),
-            Want::Stalled(KEY_UPDATE_FAILED),
+            Want::Stalled("EncryptionUpdateFailed"),
             "key policy",
         ),
         (

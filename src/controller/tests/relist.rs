@@ -1,0 +1,67 @@
+//! A watch that relists after missing a Delete forgets the object it no
+//! longer shows, everything held for it included.
+
+use kube::runtime::{reflector, watcher};
+use serde_json::json;
+
+use super::fake_sso::{Script, instance};
+use super::{Watched, harness, object};
+use crate::controller::index::WatchIndex;
+use crate::sso::InstanceState;
+
+const ROLE: &str = "arn:aws:iam::444455556666:role/admin";
+
+fn with_role(name: &str, uid: &str) -> Watched {
+    let value = object().spec(json!({"credentials": {"roleArn": ROLE}})).named(name, uid);
+    serde_json::from_value(value.into()).unwrap()
+}
+
+#[tokio::test]
+async fn a_relist_without_the_delete_event_forgets_everything_held_for_the_gone_object() {
+    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+    let (gone, kept) = (with_role("gone", "uid-gone"), with_role("kept", "uid-kept"));
+    let (cache, mut writer) = reflector::store::<Watched>();
+    let mut index = WatchIndex::new(String::new(), cache);
+    let mut deliver = |events: Vec<watcher::Event<Watched>>| {
+        for event in events {
+            index.event(&h.ctx, &event);
+            writer.apply_watcher_event(&event);
+        }
+    };
+    use watcher::Event::{Init, InitApply, InitDone};
+    deliver(vec![Init, InitApply(gone.clone()), InitApply(kept.clone()), InitDone]);
+    h.ctx.record_failure("uid-gone");
+    h.ctx.metrics.object_state("uid-gone", "retrying", "Throttled");
+    let claimants = |h: &super::Harness| h.ctx.claims.claimants("444455556666", None).len();
+    assert_eq!(claimants(&h), 2, "both bid for the account");
+
+    // The watch was down while `gone` was deleted: its relist shows `kept` only, and no Delete comes.
+    deliver(vec![Init, InitApply(kept), InitDone]);
+
+    assert_eq!(claimants(&h), 1, "its claim went");
+    assert_eq!(h.ctx.record_failure("uid-gone"), 0, "its failure count went");
+    let gauge = r#"identity_center_operator_objects{state="retrying",reason="Throttled"} 0"#;
+    assert!(h.ctx.metrics.render().contains(gauge), "it left the objects gauge:\n{}", h.ctx.metrics.render());
+    assert_eq!(h.journal.entries(), [format!("sessions forget {ROLE} for identity/gone")], "kept keeps its session");
+}
+
+#[tokio::test]
+async fn a_relist_that_shows_every_object_forgets_nothing() {
+    let h = harness(Script::default());
+    let one = with_role("one", "uid-1");
+    let (cache, mut writer) = reflector::store::<Watched>();
+    let mut index = WatchIndex::new(String::new(), cache);
+    use watcher::Event::{Init, InitApply, InitDone};
+    let mut deliver = |events: Vec<watcher::Event<Watched>>| {
+        for event in events {
+            index.event(&h.ctx, &event);
+            writer.apply_watcher_event(&event);
+        }
+    };
+    deliver(vec![Init, InitApply(one.clone()), InitDone]);
+    h.ctx.record_failure("uid-1");
+    deliver(vec![Init, InitApply(one), InitDone]);
+    assert_eq!(h.ctx.record_failure("uid-1"), 1, "its failure count stays");
+    assert_eq!(h.ctx.claims.claimants("444455556666", None).len(), 1);
+    assert!(h.journal.entries().is_empty(), "no session dropped: {:?}", h.journal.entries());
+}

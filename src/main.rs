@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use identity_center_operator::api;
-use identity_center_operator::controller::{self, Context, Readiness, Settings, TenancyMode};
+use identity_center_operator::controller::{self, Context, Settings, TenancyMode};
 use identity_center_operator::leader::{Elector, FenceLayer, Leadership};
 use identity_center_operator::metrics::Metrics;
 use identity_center_operator::server;
@@ -185,10 +185,9 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     // One token: SIGTERM, Ctrl-C and a lost lease all cancel it, and everything stops on it.
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone())?;
-    let readiness = Readiness::default();
     let http = tokio::spawn(server::serve(
         args.http_addr,
-        server::router(metrics.clone(), readiness.clone()),
+        server::router(metrics.clone(), ctx.listing.clone()),
         shutdown.clone().cancelled_owned(),
     ));
     let elector = match args.leader_election {
@@ -213,7 +212,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     // in-flight reconciles finish under it after a SIGTERM.
     let controllers_stopped = CancellationToken::new();
     let controllers = async {
-        controller::run(ctx, readiness, shutdown.clone()).await;
+        controller::run(ctx, shutdown.clone()).await;
         controllers_stopped.cancel();
     };
     let keep_lease = async {

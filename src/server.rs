@@ -9,21 +9,21 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::controller::Readiness;
+use crate::controller::Listing;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
 struct Shared {
     metrics: Arc<Metrics>,
-    readiness: Readiness,
+    listing: Listing,
 }
 
-pub fn router(metrics: Arc<Metrics>, readiness: Readiness) -> Router {
+pub fn router(metrics: Arc<Metrics>, listing: Listing) -> Router {
     Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .with_state(Shared { metrics, readiness })
+        .with_state(Shared { metrics, listing })
 }
 
 async fn metrics_text(State(shared): State<Shared>) -> impl IntoResponse {
@@ -34,7 +34,7 @@ async fn metrics_text(State(shared): State<Shared>) -> impl IntoResponse {
 /// Ready once every watch has listed its objects (and on standby replicas,
 /// which are ready to take over).
 async fn ready(State(shared): State<Shared>) -> impl IntoResponse {
-    if shared.readiness.is_ready() {
+    if shared.listing.all_listed() {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "watch not synced yet")

@@ -27,8 +27,8 @@ fn part_of(module: &[String]) -> Option<String> {
     }
 }
 
-/// The first segments of each path a use or a qualified name names after `prefix`.
-fn named_after(prefix: &str, rest: &str) -> Vec<Vec<String>> {
+/// The paths a use or a qualified name names, from just after its `crate::` or `super::`.
+fn named_after(rest: &str) -> Vec<Vec<String>> {
     let rest = rest.trim_start();
     if let Some(group) = rest.strip_prefix('{') {
         let mut depth = 0;
@@ -57,7 +57,7 @@ fn named_after(prefix: &str, rest: &str) -> Vec<Vec<String>> {
             }
         }
         items.push(&group[start..end]);
-        return items.into_iter().flat_map(|item| named_after(prefix, item)).collect();
+        return items.into_iter().flat_map(named_after).collect();
     }
     let segments: Vec<String> = rest
         .split("::")
@@ -78,7 +78,7 @@ fn references(text: &str, module: &[String]) -> Vec<Vec<String>> {
             "crate" => Vec::new(),
             supers => parent(supers.matches("super").count()),
         };
-        for named in named_after(prefix, &text[m.end()..]) {
+        for named in named_after(&text[m.end()..]) {
             let mut absolute = base.clone();
             absolute.extend(named);
             found.push(absolute);

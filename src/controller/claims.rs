@@ -10,6 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::decide::Claimant;
+use super::listing::Listing;
 use crate::api::{Credentials, IdentityCenterInstance, ManagementPolicy};
 use crate::sso::account_of_role;
 use crate::tables::shrink_when_sparse;
@@ -65,9 +66,6 @@ struct Index {
     by_account: HashMap<Account, BTreeSet<String>>,
     /// Keys seen since a watch began to list again, per watched namespace ("" for all).
     relisting: HashMap<String, HashSet<String>>,
-    /// Watched namespaces that have not listed once yet: until they have, an
-    /// account's holder may be among the objects not seen.
-    unlisted: HashSet<String>,
     /// Objects seen before tenancy could say how they act: until they are
     /// seen again, one of them may hold an account.
     pending: HashSet<String>,
@@ -98,9 +96,15 @@ impl Index {
 #[derive(Default)]
 pub struct ClaimIndex {
     index: Mutex<Index>,
+    /// Until every watch of objects has listed, an account's holder may be among the objects not seen.
+    listing: Listing,
 }
 
 impl ClaimIndex {
+    pub fn new(listing: Listing) -> Self {
+        Self { index: Mutex::default(), listing }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
         self.index.lock().expect("the claim index is never poisoned")
     }
@@ -137,16 +141,10 @@ impl ClaimIndex {
         self.lock().remove(key);
     }
 
-    /// The watches about to start, one per namespace ("" for all).
-    pub fn expect(&self, namespaces: impl IntoIterator<Item = String>) {
-        self.lock().unlisted.extend(namespaces);
-    }
-
     /// Whether every watch has listed at least once and tenancy has said how
     /// each object acts, so that the index holds every claim.
     pub fn is_complete(&self) -> bool {
-        let index = self.lock();
-        index.unlisted.is_empty() && index.pending.is_empty()
+        self.listing.objects_listed() && self.lock().pending.is_empty()
     }
 
     /// A watch of `namespace` ("" for all) starts listing from scratch.
@@ -157,7 +155,6 @@ impl ClaimIndex {
     /// The list is complete: objects of `namespace` it did not show were deleted meanwhile.
     pub fn relist_done(&self, namespace: &str) {
         let mut index = self.lock();
-        index.unlisted.remove(namespace);
         let Some(seen) = index.relisting.remove(namespace) else { return };
         let in_scope = |key: &str| namespace.is_empty() || key.split_once('/').is_some_and(|(ns, _)| ns == namespace);
         let gone: Vec<String> =
@@ -204,6 +201,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::controller::listing::Watch;
 
     /// Observes an object acting through its own role, as open tenancy lets it.
     fn observe(index: &ClaimIndex, object: IdentityCenterInstance) {
@@ -285,12 +283,14 @@ mod tests {
 
     #[test]
     fn no_claim_is_decided_while_tenancy_has_not_said_how_an_object_acts() {
-        let index = ClaimIndex::default();
-        index.expect(["".to_string()]);
+        let listing = Listing::default();
+        let index = ClaimIndex::new(listing.clone());
+        let watch = listing.expect(Watch::Objects(String::new()));
         index.relist_started("");
         let restarted = object("evil", "squatter").role(ROLE_A).with_instance().build();
         index.observe(&restarted, Acting::Pending);
         index.relist_done("");
+        watch.listed();
         assert!(index.claimants(account_of_role(ROLE_A).unwrap(), None).is_empty(), "it claims nothing yet");
         assert!(!index.is_complete(), "its claim is not known yet");
         index.observe(&restarted, Acting::Refused);
@@ -327,16 +327,16 @@ mod tests {
     }
 
     #[test]
-    fn the_index_is_complete_once_every_watch_has_listed() {
-        let index = ClaimIndex::default();
+    fn the_index_is_complete_once_every_watch_of_objects_has_listed() {
+        let listing = Listing::default();
+        let index = ClaimIndex::new(listing.clone());
         assert!(index.is_complete(), "no watch expected");
-        index.expect(["a".to_string(), "b".to_string()]);
-        index.relist_started("a");
-        index.relist_done("a");
+        let (a, b) = (listing.expect(Watch::Objects("a".into())), listing.expect(Watch::Objects("b".into())));
+        let _grants = listing.expect(Watch::Grants);
+        a.listed();
         assert!(!index.is_complete(), "b has not listed");
-        index.relist_started("b");
-        index.relist_done("b");
-        assert!(index.is_complete());
+        b.listed();
+        assert!(index.is_complete(), "the grants are tenancy's to wait for");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use kube::runtime::events::Reporter;
 
 use super::claims::ClaimIndex;
 use super::fairness::FairShare;
+use super::listing::Listing;
 use super::resync::ResyncSchedule;
 use super::tenancy::{Mode, Tenancy};
 use crate::metrics::Metrics;
@@ -37,6 +38,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// The account the operator's own credentials act in (GetCallerIdentity), once known.
     pub own_account: tokio::sync::Mutex<Option<String>>,
+    /// Which watches have listed once: /readyz, tenancy and the claims ask it.
+    pub listing: Listing,
     /// Which watched object bids for which account, kept by the watch.
     pub claims: ClaimIndex,
     /// Spreads the drift checks of settled objects over the resync interval.
@@ -61,7 +64,8 @@ impl Context {
         metrics: Arc<Metrics>,
     ) -> Self {
         let resync = ResyncSchedule::new(settings.resync_interval);
-        let tenancy = Arc::new(Tenancy::new(settings.tenancy));
+        let listing = Listing::default();
+        let tenancy = Arc::new(Tenancy::new(settings.tenancy, listing.clone()));
         let fair_share = FairShare::new(settings.concurrency.into());
         Self {
             client,
@@ -70,7 +74,8 @@ impl Context {
             reporter,
             metrics,
             own_account: Default::default(),
-            claims: Default::default(),
+            claims: ClaimIndex::new(listing.clone()),
+            listing,
             resync,
             tenancy,
             fair_share,

@@ -9,6 +9,7 @@ pub mod decide;
 pub mod errors;
 mod fairness;
 mod index;
+mod listing;
 mod malformed;
 mod next;
 pub mod ownership;
@@ -21,9 +22,10 @@ mod watched;
 
 pub use cluster::FIELD_MANAGER;
 pub use context::{Context, Settings};
+pub use listing::Listing;
 pub use next::{Error, Next};
 pub use reconcile::reconcile;
-pub use run::{Readiness, run};
+pub use run::run;
 pub use tenancy::Mode as TenancyMode;
 pub use watched::Watched;
 

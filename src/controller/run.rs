@@ -4,7 +4,6 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt, future};
@@ -18,21 +17,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::Context;
 use super::index::WatchIndex;
+use super::listing::{ListHandle, Watch};
 use super::next::Error;
 use super::reconcile::reconcile;
 use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
 use super::watched::{Watched, keep_what_is_read};
 use crate::api::{PAUSED, RECONCILE_REQUESTED_AT};
-
-/// Counts the watch stores that have not listed everything yet; zero means ready.
-#[derive(Clone, Default)]
-pub struct Readiness(Arc<AtomicUsize>);
-
-impl Readiness {
-    pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::SeqCst) == 0
-    }
-}
 
 /// Reconcile again when the spec changes (generation), deletion starts, or
 /// a user pauses, resumes or asks for a drift check (the two annotations).
@@ -85,7 +75,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Runs until `shutdown` is cancelled; in-flight reconciles finish first,
 /// within a grace period (a watch that never synced holds nothing worth waiting for).
-pub async fn run(ctx: Arc<Context>, readiness: Readiness, shutdown: CancellationToken) {
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let concurrency = ctx.settings.concurrency;
     let scopes: Vec<(String, Api<Watched>)> = if ctx.settings.namespaces.is_empty() {
         vec![(String::new(), Api::all(ctx.client.clone()))]
@@ -93,16 +83,15 @@ pub async fn run(ctx: Arc<Context>, readiness: Readiness, shutdown: Cancellation
         ctx.settings.namespaces.iter().map(|ns| (ns.clone(), Api::namespaced(ctx.client.clone(), ns))).collect()
     };
     let enforced = ctx.tenancy.mode() == TenancyMode::Enforced;
-    // Every watch of objects, and with tenancy enforced those of grants and namespaces.
-    readiness.0.store(scopes.len() + if enforced { 2 } else { 0 }, Ordering::SeqCst);
-    ctx.claims.expect(scopes.iter().map(|(scope, _)| scope.clone()));
+    // Every watch is expected before any starts, so that none is ready while another has not begun.
+    let listed: Vec<ListHandle> =
+        scopes.iter().map(|(scope, _)| ctx.listing.expect(Watch::Objects(scope.clone()))).collect();
+    let tenancy_listed = enforced.then(|| (ctx.listing.expect(Watch::Grants), ctx.listing.expect(Watch::Namespaces)));
     let mut caches = Vec::new();
-    let controllers = scopes.into_iter().map(|(scope, api)| {
+    let controllers = scopes.into_iter().zip(listed).map(|((scope, api), listed)| {
         let (reader, writer) = reflector::store();
         caches.push(reader.clone());
         let rechecks = tenancy_rechecks(ctx.clone(), reader.clone());
-        let pending = readiness.0.clone();
-        let mut listed = false;
         let watched = ctx.clone();
         let mut index = WatchIndex::new(scope, reader.clone());
         let stream = watcher(api, watcher::Config::default().any_semantic())
@@ -111,9 +100,8 @@ pub async fn run(ctx: Arc<Context>, readiness: Readiness, shutdown: Cancellation
             .modify(keep_what_is_read)
             .inspect_ok(move |event| {
                 index.event(&watched, event);
-                if !listed && matches!(event, watcher::Event::InitDone) {
-                    listed = true;
-                    pending.fetch_sub(1, Ordering::SeqCst);
+                if matches!(event, watcher::Event::InitDone) {
+                    listed.listed();
                 }
             })
             .reflect(writer)
@@ -140,9 +128,9 @@ pub async fn run(ctx: Arc<Context>, readiness: Readiness, shutdown: Cancellation
     });
     let controllers: Vec<_> = controllers.collect();
     let tenancy = async {
-        if enforced {
+        if let Some(listed) = tenancy_listed {
             future::join(
-                watch_grants(ctx.client.clone(), ctx.tenancy.clone(), readiness.0.clone(), shutdown.clone()),
+                watch_grants(ctx.client.clone(), ctx.tenancy.clone(), listed, shutdown.clone()),
                 grant_status_loop(ctx.client.clone(), ctx.tenancy.clone(), caches, shutdown.clone()),
             )
             .await;

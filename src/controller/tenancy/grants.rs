@@ -25,6 +25,7 @@ use crate::api::{IdentityCenterAccountGrant, IdentityCenterAccountGrantStatus};
 use crate::controller::claims::{Acting, ClaimIndex};
 use crate::controller::cluster::FIELD_MANAGER;
 use crate::controller::conditions::STALLED;
+use crate::controller::listing::ListHandle;
 use crate::controller::reasons::Reason;
 use crate::controller::watched::Watched;
 
@@ -34,28 +35,16 @@ const STATUS_PERIOD: Duration = Duration::from_secs(5);
 /// Marks the first complete list of one tenancy watch, and tells the
 /// controllers whenever admissions may have turned: after a (re)list, and
 /// after a change that `matters`.
-fn on_event<K>(
-    tenancy: &Tenancy,
-    pending: &AtomicCounter,
-    listed: &mut bool,
-    event: &watcher::Event<K>,
-    matters: bool,
-) {
+fn on_event<K>(tenancy: &Tenancy, listed: &ListHandle, event: &watcher::Event<K>, matters: bool) {
     match event {
         watcher::Event::InitDone => {
-            if !*listed {
-                *listed = true;
-                tenancy.listed_once();
-                pending.fetch_sub(1, Ordering::SeqCst);
-            }
+            listed.listed();
             tenancy.notify();
         }
         watcher::Event::Apply(_) | watcher::Event::Delete(_) if matters => tenancy.notify(),
         _ => {}
     }
 }
-
-type AtomicCounter = std::sync::atomic::AtomicUsize;
 
 /// Logs a failing tenancy watch; the watch retries with backoff.
 async fn drain<T, E: std::fmt::Display>(stream: impl Stream<Item = Result<T, E>>, what: &'static str) {
@@ -74,20 +63,19 @@ async fn drain<T, E: std::fmt::Display>(stream: impl Stream<Item = Result<T, E>>
 }
 
 /// Fills the caches of grants and namespaces (metadata only) until `shutdown`.
-/// `pending` counts the watches not yet listed, for /readyz.
+/// Each watch marks its handle once it has listed.
 pub async fn watch_grants(
     client: kube::Client,
     tenancy: Arc<Tenancy>,
-    pending: Arc<AtomicCounter>,
+    (grants_listed, namespaces_listed): (ListHandle, ListHandle),
     shutdown: CancellationToken,
 ) {
     let Some((grant_writer, namespace_writer)) = tenancy.take_writers() else { return };
-    let (mut grants_listed, mut namespaces_listed) = (false, false);
     let grants = watcher(Api::<IdentityCenterAccountGrant>::all(client.clone()), watcher::Config::default())
         .default_backoff()
         .modify(|grant| grant.managed_fields_mut().clear())
         .reflect(grant_writer)
-        .inspect_ok(|event| on_event(&tenancy, &pending, &mut grants_listed, event, true));
+        .inspect_ok(|event| on_event(&tenancy, &grants_listed, event, true));
     // Only a namespace's labels matter to admission: any other change of
     // its metadata must not make every object be looked at again.
     let labels_changed = AtomicBool::new(false);
@@ -104,7 +92,7 @@ pub async fn watch_grants(
         .reflect(namespace_writer)
         .inspect_ok(|event| {
             let matters = labels_changed.load(Ordering::SeqCst);
-            on_event(&tenancy, &pending, &mut namespaces_listed, event, matters)
+            on_event(&tenancy, &namespaces_listed, event, matters)
         });
     tokio::select! {
         _ = future::join(drain(grants, "IdentityCenterAccountGrants"), drain(namespaces, "Namespaces")) => {}

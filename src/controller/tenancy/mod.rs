@@ -8,7 +8,6 @@ pub mod admission;
 mod grants;
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -21,6 +20,7 @@ pub use grants::{grant_status_loop, objects_to_recheck, watch_grants};
 
 use self::admission::{Admission, Request};
 use super::claims::Acting;
+use super::listing::{Listing, Watch};
 use crate::api::{IdentityCenterAccountGrant, IdentityCenterInstance};
 
 /// `--tenancy`: whether grants are enforced.
@@ -57,14 +57,14 @@ pub struct Tenancy {
     namespaces: Store<PartialObjectMeta<Namespace>>,
     /// Taken once by the watches that fill the stores.
     writers: Mutex<Option<Writers>>,
-    /// Watches (grants, namespaces) that have not listed yet.
-    unlisted: AtomicUsize,
+    /// Whether the watches of grants and namespaces have listed.
+    listing: Listing,
     /// A grant or a namespace's labels changed: admissions may have turned.
     changed: broadcast::Sender<()>,
 }
 
 impl Tenancy {
-    pub fn new(mode: Mode) -> Self {
+    pub fn new(mode: Mode, listing: Listing) -> Self {
         let (grants, grant_writer) = reflector::store();
         let (namespaces, namespace_writer) = reflector::store();
         Self {
@@ -72,7 +72,7 @@ impl Tenancy {
             grants,
             namespaces,
             writers: Mutex::new(Some((grant_writer, namespace_writer))),
-            unlisted: AtomicUsize::new(2),
+            listing,
             changed: broadcast::channel(16).0,
         }
     }
@@ -83,11 +83,8 @@ impl Tenancy {
 
     /// Whether every tenancy watch has listed (always, when open).
     pub fn is_listed(&self) -> bool {
-        self.mode == Mode::Open || self.unlisted.load(Ordering::SeqCst) == 0
-    }
-
-    fn listed_once(&self) {
-        let _ = self.unlisted.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        self.mode == Mode::Open
+            || (self.listing.has_listed(&Watch::Grants) && self.listing.has_listed(&Watch::Namespaces))
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<()> {
@@ -177,8 +174,8 @@ impl Tenancy {
         namespace_writer.apply_watcher_event(&Event::InitDone);
         *self.writers.lock().expect("never poisoned") = Some((grant_writer, namespace_writer));
         self.regrant(grants);
-        self.listed_once();
-        self.listed_once();
+        self.listing.expect(Watch::Grants).listed();
+        self.listing.expect(Watch::Namespaces).listed();
     }
 
     /// Replaces the cached grants, as a relist of the grants' watch would.
@@ -210,7 +207,7 @@ mod tests {
 
     #[test]
     fn only_a_label_change_of_a_namespace_can_turn_admissions() {
-        let tenancy = Tenancy::new(Mode::Enforced);
+        let tenancy = Tenancy::new(Mode::Enforced, Listing::default());
         tenancy.fill(vec![], vec![namespace(json!({"team": "a"}))]);
         let mut annotated = namespace(json!({"team": "a"}));
         annotated.metadata.annotations = Some([("note".to_string(), "x".to_string())].into());

@@ -16,6 +16,7 @@ use fake_sso::{ACCOUNT, ARN, FakeSso, Script, instance};
 use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
+use super::listing::Watch;
 use super::reconcile::reconcile_object;
 use super::tenancy::Mode as TenancyMode;
 use super::{Context, Error, Next, Settings, Watched};
@@ -463,9 +464,9 @@ async fn an_object_gone_from_the_cluster_leaves_no_failure_count_and_drops_its_o
 #[tokio::test]
 async fn no_claim_is_decided_before_every_watched_namespace_has_listed() {
     let h = harness(Script::default());
-    h.ctx.claims.expect(["identity".to_string(), "team-b".to_string()]);
-    h.ctx.claims.relist_started("identity");
-    h.ctx.claims.relist_done("identity");
+    let identity = h.ctx.listing.expect(Watch::Objects("identity".into()));
+    let _team_b = h.ctx.listing.expect(Watch::Objects("team-b".into()));
+    identity.listed();
     let action = h.reconcile(object().finalized()).await;
     assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "team-b may hold the account");
     assert!(h.cluster.status_writes().is_empty());

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::fake_sso::{Script, instance};
 use super::{Watched, harness, object};
+use crate::controller::Context;
 use crate::controller::index::WatchIndex;
 use crate::sso::InstanceState;
 
@@ -16,27 +17,40 @@ fn with_role(name: &str, uid: &str) -> Watched {
     serde_json::from_value(value.into()).unwrap()
 }
 
+/// One watch of all namespaces: its index, then its cache, take each event, as in `run.rs`.
+struct Watch {
+    index: WatchIndex,
+    writer: reflector::store::Writer<Watched>,
+}
+
+impl Watch {
+    fn new() -> Self {
+        let (cache, writer) = reflector::store::<Watched>();
+        Self { index: WatchIndex::new(String::new(), cache), writer }
+    }
+
+    fn deliver(&mut self, ctx: &Context, events: Vec<watcher::Event<Watched>>) {
+        for event in events {
+            self.index.event(ctx, &event);
+            self.writer.apply_watcher_event(&event);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_relist_without_the_delete_event_forgets_everything_held_for_the_gone_object() {
     let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
     let (gone, kept) = (with_role("gone", "uid-gone"), with_role("kept", "uid-kept"));
-    let (cache, mut writer) = reflector::store::<Watched>();
-    let mut index = WatchIndex::new(String::new(), cache);
-    let mut deliver = |events: Vec<watcher::Event<Watched>>| {
-        for event in events {
-            index.event(&h.ctx, &event);
-            writer.apply_watcher_event(&event);
-        }
-    };
+    let mut watch = Watch::new();
     use watcher::Event::{Init, InitApply, InitDone};
-    deliver(vec![Init, InitApply(gone.clone()), InitApply(kept.clone()), InitDone]);
+    watch.deliver(&h.ctx, vec![Init, InitApply(gone.clone()), InitApply(kept.clone()), InitDone]);
     h.ctx.record_failure("uid-gone");
     h.ctx.metrics.object_state("uid-gone", "retrying", "Throttled");
     let claimants = |h: &super::Harness| h.ctx.claims.claimants("444455556666", None).len();
     assert_eq!(claimants(&h), 2, "both bid for the account");
 
     // The watch was down while `gone` was deleted: its relist shows `kept` only, and no Delete comes.
-    deliver(vec![Init, InitApply(kept), InitDone]);
+    watch.deliver(&h.ctx, vec![Init, InitApply(kept), InitDone]);
 
     assert_eq!(claimants(&h), 1, "its claim went");
     assert_eq!(h.ctx.record_failure("uid-gone"), 0, "its failure count went");
@@ -49,18 +63,11 @@ async fn a_relist_without_the_delete_event_forgets_everything_held_for_the_gone_
 async fn a_relist_that_shows_every_object_forgets_nothing() {
     let h = harness(Script::default());
     let one = with_role("one", "uid-1");
-    let (cache, mut writer) = reflector::store::<Watched>();
-    let mut index = WatchIndex::new(String::new(), cache);
+    let mut watch = Watch::new();
     use watcher::Event::{Init, InitApply, InitDone};
-    let mut deliver = |events: Vec<watcher::Event<Watched>>| {
-        for event in events {
-            index.event(&h.ctx, &event);
-            writer.apply_watcher_event(&event);
-        }
-    };
-    deliver(vec![Init, InitApply(one.clone()), InitDone]);
+    watch.deliver(&h.ctx, vec![Init, InitApply(one.clone()), InitDone]);
     h.ctx.record_failure("uid-1");
-    deliver(vec![Init, InitApply(one), InitDone]);
+    watch.deliver(&h.ctx, vec![Init, InitApply(one), InitDone]);
     assert_eq!(h.ctx.record_failure("uid-1"), 1, "its failure count stays");
     assert_eq!(h.ctx.claims.claimants("444455556666", None).len(), 1);
     assert!(h.journal.entries().is_empty(), "no session dropped: {:?}", h.journal.entries());

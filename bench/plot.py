@@ -1,7 +1,7 @@
 """Plots bench/results.json (make bench-scale): time to all Ready and operator
 RSS against N, each with its bound from the same run.
 
-    python3 bench/plot.py bench/results.json bench/scale.png [BEFORE.json]
+    python3 bench/plot.py bench/results.json[,bench/results-10000.json] bench/scale.png [BEFORE.json]
 
 With BEFORE.json (the same harness on an older build) both are drawn.
 """
@@ -14,8 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def series(path):
-    runs = json.load(open(path))["runs"]
+def series(paths):
+    """The runs of one or more result files, joined by commas."""
+    runs = [run for path in paths.split(",") for run in json.load(open(path))["runs"]]
     return sorted(runs, key=lambda r: r["n"])
 
 

@@ -250,6 +250,15 @@ pub struct IdentityCenterInstanceStatus {
     /// instance whose ARN it did not get to record, instead of creating another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested_at: Option<Time>,
+    /// The metadata.generation whose name and tags that CreateInstance
+    /// carried: until the instance is first seen ACTIVE, its tags are known
+    /// without asking AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_generation: Option<i64>,
+    /// When the operator sent DeleteInstance; a restarted operator looks
+    /// before it sends another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_requested_at: Option<Time>,
     /// Identity store attached to the instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_store_id: Option<String>,

@@ -260,6 +260,20 @@ impl TagChanges {
     }
 }
 
+/// Whether the instance's tags must be read from AWS before the spec's are
+/// put on it. Not at its first ACTIVE sight, when the CreateInstance that
+/// made it carried this generation's tags: they are what AWS holds, and the
+/// next drift check reads them like any other.
+pub fn tags_need_reading(previous: Option<&IdentityCenterInstanceStatus>, generation: Option<i64>) -> bool {
+    let known = previous.is_some_and(|status| {
+        status.ownership == Some(InstanceOwnership::Created)
+            && status.create_requested_generation.is_some()
+            && status.create_requested_generation == generation
+            && status.state.as_deref() != Some(InstanceState::Active.as_str())
+    });
+    !known
+}
+
 /// The spec's tags are the whole truth, except the `aws:` keys that AWS
 /// itself manages and the operator's ownership tags (`identitycenter.dev/`).
 pub fn tag_changes(desired: &Tags, actual: &Tags) -> TagChanges {
@@ -340,6 +354,27 @@ pub enum DeleteProgress {
     SendDelete,
     Wait,
     Gone,
+}
+
+/// How a Delete of a known instance begins, from what its status recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteStart {
+    /// Last seen ACTIVE and no DeleteInstance sent: send it without looking first.
+    Send,
+    /// AWS accepted DeleteInstance (or showed it deleting): a DescribeInstance
+    /// that is denied or finds nothing means the instance is gone.
+    Follow,
+    /// Anything else: look first, telling a denial from a deletion by ListInstances.
+    Look,
+}
+
+pub fn delete_start(status: &IdentityCenterInstanceStatus) -> DeleteStart {
+    let deleting = InstanceState::DeleteInProgress.as_str();
+    match (status.state.as_deref(), &status.delete_requested_at) {
+        (Some(state), _) if state == deleting => DeleteStart::Follow,
+        (Some(state), None) if state == InstanceState::Active.as_str() => DeleteStart::Send,
+        _ => DeleteStart::Look,
+    }
 }
 
 pub fn delete_progress(instance: Option<&Instance>) -> DeleteProgress {

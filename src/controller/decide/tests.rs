@@ -379,3 +379,47 @@ fn only_the_accounts_own_instance_is_managed() {
     assert_eq!(outcome.reason(), Reason::NotOwnedByTargetAccount);
     assert!(matches!(outcome, Outcome::Stalled { .. }));
 }
+
+#[test]
+fn a_delete_begins_without_a_look_only_when_the_status_shows_it_active_and_unsent() {
+    let marker = || Some(Time("2026-11-28T11:00:00Z".parse().unwrap()));
+    let cases = [
+        (Some("ACTIVE"), None, DeleteStart::Send),
+        (Some("ACTIVE"), marker(), DeleteStart::Look),
+        (Some("DELETE_IN_PROGRESS"), marker(), DeleteStart::Follow),
+        (Some("DELETE_IN_PROGRESS"), None, DeleteStart::Follow),
+        (Some("CREATE_IN_PROGRESS"), None, DeleteStart::Look),
+        (None, None, DeleteStart::Look),
+    ];
+    for (state, delete_requested_at, expected) in cases {
+        let status = IdentityCenterInstanceStatus {
+            state: state.map(Into::into),
+            delete_requested_at,
+            ..status(Some(ARN), Some("eu-west-1"))
+        };
+        assert_eq!(delete_start(&status), expected, "{state:?}");
+    }
+}
+
+#[test]
+fn tags_are_known_only_between_create_and_the_first_active_sight_of_the_same_generation() {
+    let created = |generation: Option<i64>, state: Option<&str>| IdentityCenterInstanceStatus {
+        create_requested_generation: generation,
+        state: state.map(Into::into),
+        ..status(Some(ARN), Some("eu-west-1"))
+    };
+    let adopted =
+        IdentityCenterInstanceStatus { ownership: Some(InstanceOwnership::Adopted), ..created(Some(2), None) };
+    let cases = [
+        (Some(created(Some(2), None)), false),
+        (Some(created(Some(2), Some("CREATE_IN_PROGRESS"))), false),
+        (Some(created(Some(2), Some("ACTIVE"))), true),
+        (Some(created(Some(1), None)), true),
+        (Some(created(None, None)), true),
+        (Some(adopted), true),
+        (None, true),
+    ];
+    for (previous, needed) in cases {
+        assert_eq!(tags_need_reading(previous.as_ref(), Some(2)), needed, "{previous:?}");
+    }
+}

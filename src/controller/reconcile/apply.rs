@@ -245,6 +245,9 @@ impl Reconcile<'_> {
             let note = format!("Renamed instance {} from {:?} to {name:?}", instance.arn, instance.name);
             self.report(EventType::Normal, "UpdateInstance", "InstanceRenamed", note).await;
         }
+        if !decide::tags_need_reading(self.object.status.as_ref(), self.object.metadata.generation) {
+            return Ok(());
+        }
         let actual = self.ctx.sso.list_tags(target, &instance.arn).await?;
         let changes = decide::tag_changes(&spec.tags, &actual);
         if !changes.remove.is_empty() {

@@ -29,18 +29,25 @@ impl Reconcile<'_> {
             self.status.ownership = fresh.ownership;
             self.status.region = fresh.region;
             self.status.create_requested_at = fresh.create_requested_at;
+            self.status.create_requested_generation = fresh.create_requested_generation;
             return Ok(Ending::Report(Outcome::Progressing { reason: Reason::Creating, message }, poll));
         }
         if let Some(requested) = &fresh.create_requested_at
             && let Some(found) = self.recover(target, account, requested.0).await?
         {
             self.status.create_requested_at = fresh.create_requested_at.clone();
+            self.status.create_requested_generation = fresh.create_requested_generation;
             self.record_arn(&found, &target.region);
             let message = format!("Found instance {found} created before a restart; recorded its ARN");
             return Ok(Ending::Report(Outcome::Progressing { reason: Reason::InstanceRecovered, message }, poll));
         }
         // A retry keeps the first marker: the instance an earlier, unanswered
-        // call may have created dates from then.
+        // call may have created dates from then, and carries its tags.
+        let generation = self.object.metadata.generation;
+        self.status.create_requested_generation = match fresh.create_requested_at {
+            Some(_) => fresh.create_requested_generation,
+            None => generation,
+        };
         self.status.create_requested_at =
             Some(fresh.create_requested_at.unwrap_or_else(|| whole_seconds(Timestamp::now())));
         self.status.region = Some(target.region.clone());
@@ -93,6 +100,7 @@ impl Reconcile<'_> {
         }
         if created_nothing(&error) {
             self.status.create_requested_at = None;
+            self.status.create_requested_generation = None;
             self.cluster.write_status(&self.status).await?;
         }
         if !is_instance_exists(&error) {

@@ -4,10 +4,12 @@
 use kube::runtime::events::EventType;
 
 use super::apply::{CLAIM_WAIT, Claim};
-use super::{Ending, Failure, Reconcile, Requeue, Step, elapsed_since};
+use k8s_openapi::jiff::Timestamp;
+
+use super::{Ending, Failure, Reconcile, Requeue, Step, elapsed_since, whole_seconds};
 use crate::controller::conditions::{Outcome, Reason};
-use crate::controller::decide::{self, DeleteProgress, Deletion, Doomed, Release};
-use crate::sso::Target;
+use crate::controller::decide::{self, DeleteProgress, DeleteStart, Deletion, Doomed, Release};
+use crate::sso::{ErrorKind, InstanceState, SsoError, Target};
 
 impl Reconcile<'_> {
     pub(super) async fn delete(&mut self) -> Step {
@@ -54,28 +56,74 @@ impl Reconcile<'_> {
 
     /// DeleteInstance once, then waits until the instance is gone and lets the object go.
     async fn delete_instance(&mut self, target: &Target, region: &str, arn: &str) -> Step {
-        let instance = self.describe(target, arn).await?;
-        if let Some(instance) = &instance {
-            self.record(instance, region);
-        }
-        let deleting = Outcome::Progressing { reason: Reason::Deleting, message: format!("Deleting instance {arn}") };
-        let poll = Requeue::After(decide::poll_delay(elapsed_since(self.object.metadata.deletion_timestamp.as_ref())));
-        match decide::delete_progress(instance.as_ref()) {
+        let progress = match decide::delete_start(&self.status) {
+            DeleteStart::Send => match self.send_delete(target, arn).await {
+                Ok(()) => return Ok(self.deleting(arn)),
+                // Recorded ACTIVE, yet AWS refuses: the instance may be gone already; a look tells.
+                Err(Failure::Sso(error)) if hides_instance(&error) => {
+                    match self.delete_progress(target, region, arn, DeleteStart::Look).await? {
+                        DeleteProgress::SendDelete => return Err(error.into()),
+                        progress => progress,
+                    }
+                }
+                Err(failure) => return Err(failure),
+            },
+            start => self.delete_progress(target, region, arn, start).await?,
+        };
+        match progress {
             DeleteProgress::Gone => {
                 let note = format!("Instance {arn} is deleted");
                 self.report(EventType::Normal, "DeleteInstance", "InstanceDeleted", note).await;
                 self.cluster.remove_finalizer().await?;
                 Ok(Ending::Released)
             }
-            DeleteProgress::Wait => Ok(Ending::Report(deleting, poll)),
+            DeleteProgress::Wait => Ok(self.deleting(arn)),
             DeleteProgress::SendDelete => {
-                self.ctx.sso.delete_instance(target, arn).await?;
-                self.status.state = Some("DELETE_IN_PROGRESS".into());
-                let note = format!("DeleteInstance sent for {arn}");
-                self.report(EventType::Normal, "DeleteInstance", "DeleteRequested", note).await;
-                Ok(Ending::Report(deleting, poll))
+                self.send_delete(target, arn).await?;
+                Ok(self.deleting(arn))
             }
         }
+    }
+
+    /// Where the deletion stands, from DescribeInstance.
+    async fn delete_progress(
+        &mut self,
+        target: &Target,
+        region: &str,
+        arn: &str,
+        start: DeleteStart,
+    ) -> Result<DeleteProgress, Failure> {
+        let instance = match start {
+            DeleteStart::Follow => match self.ctx.sso.describe_instance(target, arn).await {
+                Ok(instance) => Some(instance),
+                Err(error) if hides_instance(&error) => None,
+                Err(error) => return Err(error.into()),
+            },
+            DeleteStart::Send | DeleteStart::Look => self.describe(target, arn).await?,
+        };
+        if let Some(instance) = &instance {
+            self.record(instance, region);
+        }
+        Ok(decide::delete_progress(instance.as_ref()))
+    }
+
+    /// DeleteInstance, with its marker written first so that a restart looks before it sends another.
+    async fn send_delete(&mut self, target: &Target, arn: &str) -> Result<(), Failure> {
+        if self.status.delete_requested_at.is_none() {
+            self.status.delete_requested_at = Some(whole_seconds(Timestamp::now()));
+            self.cluster.write_status(&self.status).await?;
+        }
+        self.ctx.sso.delete_instance(target, arn).await?;
+        self.status.state = Some(InstanceState::DeleteInProgress.as_str().to_string());
+        let note = format!("DeleteInstance sent for {arn}");
+        self.report(EventType::Normal, "DeleteInstance", "DeleteRequested", note).await;
+        Ok(())
+    }
+
+    fn deleting(&self, arn: &str) -> Ending {
+        let deleting = Outcome::Progressing { reason: Reason::Deleting, message: format!("Deleting instance {arn}") };
+        let poll = Requeue::After(decide::poll_delay(elapsed_since(self.object.metadata.deletion_timestamp.as_ref())));
+        Ending::Report(deleting, poll)
     }
 
     /// No grant admits the object any more: it is let go without DeleteInstance,
@@ -120,6 +168,11 @@ fn recovery_account_changed(recorded: Option<&str>, account: &str) -> Ending {
          {recorded}, or set deletionPolicy: Retain to release the object."
     );
     Ending::stalled(Reason::AccountChanged, message, Requeue::OnChange)
+}
+
+/// What AWS answers for an instance that is not there (or no longer visible to the caller).
+fn hides_instance(error: &SsoError) -> bool {
+    matches!(error.kind, ErrorKind::AccessDenied | ErrorKind::ResourceNotFound)
 }
 
 fn region_unknown() -> Ending {

@@ -1,6 +1,7 @@
 //! Reconcile tests: a fake SSO port and a tower-test Kubernetes API. Each
 //! asserts the exact calls, in order, and the status and events a user sees.
 
+mod call_budget;
 mod day_two;
 mod fake_sso;
 mod isolation;

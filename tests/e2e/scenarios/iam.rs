@@ -75,7 +75,7 @@ pub async fn iam_policies_are_enough_and_each_action_is_needed(plane: &mut Contr
         ("identity-store", "identitystore:CreateIdentityStore", tagged.clone(), Step::Create),
         ("tag-on-create", "sso:TagResource", tagged.clone(), Step::Create),
         ("describe", "sso:DescribeInstance", json!({}), Step::Follow),
-        ("list-tags", "sso:ListTagsForResource", json!({}), Step::Follow),
+        ("list-tags", "sso:ListTagsForResource", json!({}), Step::Edit(json!({"tags": {"a": "1"}}))),
         ("list-instances", "sso:ListInstances", json!({"managementPolicy": "ObserveOnly"}), Step::Follow),
         ("rename", "sso:UpdateInstance", json!({"name": "before"}), Step::Edit(json!({"name": "after"}))),
         ("untag", "sso:UntagResource", json!({"tags": {"a": "1", "b": "2"}}), Step::Edit(json!({"tags": {"a": "1"}}))),

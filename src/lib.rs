@@ -6,9 +6,15 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod command;
 pub mod controller;
 pub mod leader;
+pub mod lifecycle;
 pub mod metrics;
 pub mod server;
 pub mod sso;
 pub mod tables;
+
+/// Test objects on the real types, shared by every test module.
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -6,7 +6,9 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use identity_center_operator::sso::aws::AwsSsoAdmin;
-use identity_center_operator::sso::{CreateInstance, ErrorKind, InstanceState, RoleRef, SsoAdmin, Target, WriteGuard};
+use identity_center_operator::sso::{
+    CreateInstance, ErrorKind, InstanceState, Principal, RoleRef, SsoAdmin, Target, WriteGuard,
+};
 use sso_admin_emulator::{Config, Emulator, FaultRule, Faults};
 
 /// The port as the operator builds it, with the emulator as its endpoint.
@@ -22,7 +24,7 @@ async fn port(endpoint: &str) -> AwsSsoAdmin {
 }
 
 fn target(role: Option<&str>) -> Target {
-    Target::new("eu-west-1", role.map(|r| RoleRef::new(r, None)))
+    Target::new("eu-west-1", role.map_or(Principal::Operator, |r| Principal::Role(RoleRef::new(r, None))))
 }
 
 fn create(token: &str) -> CreateInstance {

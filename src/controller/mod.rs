@@ -12,12 +12,14 @@ mod index;
 mod listing;
 mod malformed;
 mod next;
+mod observed;
 pub mod ownership;
 pub mod reasons;
 mod reconcile;
 mod resync;
 mod run;
 pub mod tenancy;
+mod triggers;
 mod watched;
 
 pub use cluster::FIELD_MANAGER;

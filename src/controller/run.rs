@@ -1,17 +1,17 @@
 //! Wires the watch to `reconcile`: one controller per watched namespace (or
 //! one for all), triggered by spec changes and deletion, not by our own status
-//! writes. The watch also keeps what is held per object current (`index.rs`).
+//! writes (`triggers.rs`). The watch also keeps what is held per object
+//! current (`index.rs`).
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt, future};
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
-use kube::{Resource, ResourceExt};
+use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -21,21 +21,8 @@ use super::listing::{ListHandle, Watch};
 use super::next::Error;
 use super::reconcile::reconcile;
 use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
+use super::triggers::Triggers;
 use super::watched::{Watched, keep_what_is_read};
-use crate::api::{PAUSED, RECONCILE_REQUESTED_AT};
-
-/// Reconcile again when the spec changes (generation), deletion starts, or
-/// a user pauses, resumes or asks for a drift check (the two annotations).
-fn spec_or_deletion(object: &Watched) -> Option<u64> {
-    let mut hasher = DefaultHasher::new();
-    object.meta().generation.hash(&mut hasher);
-    object.meta().deletion_timestamp.is_some().hash(&mut hasher);
-    let annotations = object.meta().annotations.as_ref();
-    for key in [PAUSED, RECONCILE_REQUESTED_AT] {
-        annotations.and_then(|a| a.get(key)).hash(&mut hasher);
-    }
-    Some(hasher.finish())
-}
 
 /// Kubernetes API failures only: AWS failures are handled inside reconcile.
 fn error_policy(object: Arc<Watched>, error: &Error, ctx: Arc<Context>) -> Action {
@@ -73,9 +60,29 @@ fn tenancy_rechecks(ctx: Arc<Context>, cache: Store<Watched>) -> impl Stream<Ite
 /// How long in-flight reconciles may take to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
+/// Lets items pass only while this replica leads.
+fn while_leading<T>(leading: &CancellationToken) -> impl FnMut(&T) -> future::Ready<bool> + use<T> {
+    let leading = leading.clone();
+    move |_| future::ready(leading.is_cancelled())
+}
+
+/// Every object of one cache, once this replica leads: a standby kept its
+/// cache warm without reconciling, and its settled objects cost AWS nothing.
+fn everything_once_leading(
+    leading: CancellationToken,
+    cache: Store<Watched>,
+) -> impl Stream<Item = ObjectRef<Watched>> {
+    futures::stream::once(leading.cancelled_owned()).flat_map(move |()| {
+        futures::stream::iter(cache.state().iter().map(|o| ObjectRef::from_obj(o.as_ref())).collect::<Vec<_>>())
+    })
+}
+
 /// Runs until `shutdown` is cancelled; in-flight reconciles finish first,
-/// within a grace period (a watch that never synced holds nothing worth waiting for).
-pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+/// within a grace period (a watch that never synced holds nothing worth
+/// waiting for). The watches, their caches and tenancy run from the start;
+/// nothing is reconciled, and no grant status written, before `leading` is
+/// cancelled.
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken, leading: CancellationToken) {
     let concurrency = ctx.settings.concurrency;
     let scopes: Vec<(String, Api<Watched>)> = if ctx.settings.namespaces.is_empty() {
         vec![(String::new(), Api::all(ctx.client.clone()))]
@@ -91,9 +98,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let controllers = scopes.into_iter().zip(listed).map(|((scope, api), listed)| {
         let (reader, writer) = reflector::store();
         caches.push(reader.clone());
-        let rechecks = tenancy_rechecks(ctx.clone(), reader.clone());
+        let rechecks = tenancy_rechecks(ctx.clone(), reader.clone()).filter(while_leading(&leading));
+        let takeover = everything_once_leading(leading.clone(), reader.clone());
         let watched = ctx.clone();
         let mut index = WatchIndex::new(scope, reader.clone());
+        let mut triggers = Triggers::default();
         let stream = watcher(api, watcher::Config::default().any_semantic())
             .default_backoff()
             // The cache holds every object, refused ones too: keep only what reconciles read.
@@ -105,10 +114,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
                 }
             })
             .reflect(writer)
-            .applied_objects()
-            .predicate_filter(spec_or_deletion, PredicateConfig::default());
+            .try_filter_map(move |event| future::ready(Ok(triggers.event(event))))
+            .try_filter(while_leading(&leading));
         Controller::for_stream(stream, reader)
             .reconcile_on(rechecks)
+            .reconcile_on(takeover)
             .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
             .graceful_shutdown_on(shutdown.clone().cancelled_owned())
             .run(reconcile, error_policy, ctx.clone())
@@ -129,11 +139,15 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let controllers: Vec<_> = controllers.collect();
     let tenancy = async {
         if let Some(listed) = tenancy_listed {
-            future::join(
-                watch_grants(ctx.client.clone(), ctx.tenancy.clone(), listed, shutdown.clone()),
-                grant_status_loop(ctx.client.clone(), ctx.tenancy.clone(), caches, shutdown.clone()),
-            )
-            .await;
+            let statuses = async {
+                tokio::select! {
+                    _ = leading.cancelled() => {}
+                    _ = shutdown.cancelled() => return,
+                }
+                grant_status_loop(ctx.client.clone(), ctx.tenancy.clone(), caches, shutdown.clone()).await;
+            };
+            future::join(watch_grants(ctx.client.clone(), ctx.tenancy.clone(), listed, shutdown.clone()), statuses)
+                .await;
         }
     };
     let deadline = async {

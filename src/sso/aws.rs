@@ -28,7 +28,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::sessions::{RoleSessions, SessionLimits};
 use super::{
-    CreateInstance, Encryption, EncryptionKey, EncryptionStatus, ErrorKind, Instance, InstanceState,
+    CreateInstance, Encryption, EncryptionKey, EncryptionStatus, ErrorKind, Instance, InstanceState, Principal,
     Region as InstanceRegion, RegionStatus, Requester, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow, WriteGuard,
     WriteRefused,
 };
@@ -178,9 +178,9 @@ impl AwsSsoAdmin {
     }
 
     async fn route(&self, target: &Target) -> Result<Route, SsoError> {
-        let role_credentials = match &target.role {
-            Some(role) => Some(self.sessions.credentials(role, || self.assume_role(role)).await?),
-            None => None,
+        let role_credentials = match &target.principal {
+            Principal::Role(role) => Some(self.sessions.credentials(role, || self.assume_role(role)).await?),
+            Principal::Operator => None,
         };
         Ok(Route { client: self.client(&target.region), role_credentials, guard: target.guard.clone() })
     }
@@ -369,10 +369,10 @@ fn aws_tags(tags: &Tags) -> Result<Vec<Tag>, SsoError> {
 #[async_trait]
 impl SsoAdmin for AwsSsoAdmin {
     async fn caller_account(&self, target: &Target) -> Result<String, SsoError> {
-        let account = match &target.role {
+        let account = match &target.principal {
             // A role's ARN names its account; STS need not be asked.
-            Some(role) => super::account_of_role(&role.role_arn).map(str::to_string),
-            None => {
+            Principal::Role(role) => super::account_of_role(&role.role_arn).map(str::to_string),
+            Principal::Operator => {
                 let out = self.sts.get_caller_identity().send().await;
                 out.map_err(|e| credentials_error(sdk_error("GetCallerIdentity", e)))?.account
             }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::tables::shrink_when_sparse;
 
-use super::{Around, Call, CallKind, ErrorKind, RoleRef, SsoError, Target, account_of_role};
+use super::{Around, Call, CallKind, ErrorKind, RoleRef, SsoError, Target};
 
 /// A sustained rate and the burst allowed above it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -130,7 +130,7 @@ pub struct RateLimiter {
 }
 
 fn account_key(target: &Target) -> &str {
-    target.role.as_ref().and_then(|r| account_of_role(&r.role_arn)).unwrap_or(OPERATOR_ACCOUNT)
+    target.principal.role_account().unwrap_or(OPERATOR_ACCOUNT)
 }
 
 impl RateLimiter {
@@ -218,7 +218,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::sso::{CreateInstance, Instance, SsoAdmin, Tags, Workflow, Wrapped};
+    use crate::sso::{CreateInstance, Instance, Principal, SsoAdmin, Tags, Workflow, Wrapped};
 
     const TEN: Rate = Rate { per_second: 10.0, burst: 2.0 };
 
@@ -269,7 +269,7 @@ mod tests {
 
     fn in_account(account: &str) -> Target {
         let role_arn = format!("arn:aws:iam::{account}:role/admin");
-        Target::new("eu-west-1", Some(RoleRef::new(role_arn, None)))
+        Target::new("eu-west-1", Principal::Role(RoleRef::new(role_arn, None)))
     }
 
     #[tokio::test(start_paused = true)]

@@ -21,7 +21,9 @@ pub use error::{ErrorKind, SsoError};
 pub use limits::{Rate, RateLimiter, RateLimits};
 pub use metered::Metering;
 pub use sessions::SessionLimits;
-pub use target::{NAME_TAG, NAMESPACE_TAG, Requester, RoleRef, Target, WriteGuard, WriteRefused, account_of_role};
+pub use target::{
+    NAME_TAG, NAMESPACE_TAG, Principal, Requester, RoleRef, Target, WriteGuard, WriteRefused, account_of_role,
+};
 pub use workflow::{Encryption, EncryptionKey, EncryptionStatus, Region, RegionStatus, Workflow};
 pub use wrap::{Around, Call, CallKind, Wrapped};
 

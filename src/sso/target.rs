@@ -46,18 +46,39 @@ impl Requester {
     }
 }
 
+/// Whose credentials sign a call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Principal {
+    /// The operator's own: its pod's role, or what the environment provides.
+    #[default]
+    Operator,
+    /// A role assumed for the call, in a session of its own.
+    Role(RoleRef),
+}
+
+impl Principal {
+    /// The account the principal's role names; None for the operator's own
+    /// credentials, whose account only GetCallerIdentity tells.
+    pub fn role_account(&self) -> Option<&str> {
+        match self {
+            Self::Operator => None,
+            Self::Role(role) => account_of_role(&role.role_arn),
+        }
+    }
+}
+
 /// The region and identity of a call.
 #[derive(Clone, Debug, Default)]
 pub struct Target {
     pub region: String,
-    pub role: Option<RoleRef>,
+    pub principal: Principal,
     /// Asked right before each write to AWS goes on the wire.
     pub guard: WriteGuard,
 }
 
 impl Target {
-    pub fn new(region: impl Into<String>, role: Option<RoleRef>) -> Self {
-        Self { region: region.into(), role, guard: WriteGuard::default() }
+    pub fn new(region: impl Into<String>, principal: Principal) -> Self {
+        Self { region: region.into(), principal, guard: WriteGuard::default() }
     }
 }
 

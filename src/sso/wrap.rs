@@ -124,7 +124,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::sso::{ErrorKind, InstanceState};
+    use crate::sso::{ErrorKind, InstanceState, Principal};
 
     /// Records what each call looked like from outside.
     #[derive(Default)]
@@ -194,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn every_method_passes_through_the_wrapper_under_its_aws_name() {
         let port = Wrapped::new(Answering::default(), Recorder::default());
-        let target = Target::new("eu-west-1", None);
+        let target = Target::new("eu-west-1", Principal::Operator);
         let create = CreateInstance { client_token: "t".into(), name: None, tags: Tags::new() };
         let workflow = Workflow::AddRegion("us-east-1".into());
         port.caller_account(&target).await.unwrap();

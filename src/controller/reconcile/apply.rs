@@ -14,6 +14,7 @@ use crate::controller::cluster::{EXPORT_OF, ExportError};
 use crate::controller::conditions::{self, Outcome, Reason};
 use crate::controller::decide::workflows::{self, Verdict};
 use crate::controller::decide::{self, Claimant, Lifecycle, Source};
+use crate::controller::observed;
 use crate::controller::ownership::{Made, made_by};
 use crate::sso::{ErrorKind, Instance, Target};
 
@@ -51,7 +52,7 @@ impl Reconcile<'_> {
                 self.cluster.add_finalizer().await?;
             }
             if self.status.owned_instance().is_none() {
-                self.forget_observed_instance();
+                observed::forget_instance(&mut self.status);
             }
         }
         let ownership = decide::ownership(&plan.source, self.status.ownership);
@@ -130,7 +131,7 @@ impl Reconcile<'_> {
                 self.status.last_workflow = Some(StartedWorkflow {
                     name: workflows::Named(&workflow).to_string(),
                     generation,
-                    started_at: super::whole_seconds(Timestamp::now()),
+                    started_at: observed::whole_seconds(Timestamp::now()),
                 });
                 let (reason, note) = workflows::announcement(&workflow, arn);
                 self.report(EventType::Normal, workflow.operation(), reason, note.clone()).await;
@@ -224,7 +225,7 @@ impl Reconcile<'_> {
             );
         }
         let region = self.status.region.clone().unwrap_or_default();
-        self.clear_lifecycle();
+        observed::clear_lifecycle(&mut self.status);
         Ending::stalled(
             Reason::InstanceNotFound,
             format!(

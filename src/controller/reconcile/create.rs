@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::{Ending, Failure, Reconcile, Requeue, Step, whole_seconds};
+use super::{Ending, Failure, Reconcile, Requeue, Step};
 use crate::api::InstanceOwnership;
 use crate::controller::conditions::{Outcome, Reason};
 use crate::controller::decide;
 use crate::controller::errors::{created_nothing, is_instance_exists};
+use crate::controller::observed::whole_seconds;
 use crate::controller::ownership::{Made, made_by};
 use crate::sso::{CreateInstance, ErrorKind, SsoError, Target};
 

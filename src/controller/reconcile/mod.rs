@@ -23,16 +23,12 @@ use super::decide::settled::{self, CheckWindow};
 use super::errors::{Classified, Handling, Retry, backoff_delay, classify};
 use super::fairness::OVER_SHARE_RETRY;
 use super::next::{Error, Next};
+use super::observed;
 use super::ownership::Maker;
 use super::tenancy::{self, Decision};
 use super::watched::Watched;
-use crate::api::{
-    Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus, KeyType, ObservedEncryption, ObservedRegion,
-    PAUSED, RECONCILE_REQUESTED_AT,
-};
-use crate::sso::{
-    Encryption, EncryptionKey, Instance, Region, Requester, RoleRef, SsoError, Target, WriteGuard, account_of_role,
-};
+use crate::api::{Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus, PAUSED, RECONCILE_REQUESTED_AT};
+use crate::sso::{Instance, Principal, Requester, RoleRef, SsoError, Target, WriteGuard};
 
 /// When a reconcile that the lease fence stopped is tried again.
 const FENCED_RETRY: Duration = Duration::from_secs(5);
@@ -114,6 +110,11 @@ pub(super) fn role_ref(credentials: &Credentials, object: &IdentityCenterInstanc
     RoleRef { on_behalf_of: Some(requester), ..RoleRef::new(&credentials.role_arn, credentials.external_id.clone()) }
 }
 
+/// Who acts for the object: the admitted role, else the operator itself.
+fn principal_of(admitted: Option<&Credentials>, object: &IdentityCenterInstance) -> Principal {
+    admitted.map_or(Principal::Operator, |credentials| Principal::Role(role_ref(credentials, object)))
+}
+
 /// The action of a condition transition's event: CreateInstance for the
 /// one that reports it, else the reconcile itself.
 fn transition_action(reason: Reason) -> &'static str {
@@ -131,34 +132,6 @@ fn paused_message(deleting: bool) -> String {
     message
 }
 
-/// Kubernetes stores times to the second; keeping more would make every
-/// status look changed.
-fn whole_seconds(time: Timestamp) -> Time {
-    Time(Timestamp::from_second(time.as_second()).unwrap_or(time))
-}
-
-fn observed_encryption(encryption: &Encryption) -> ObservedEncryption {
-    let key_type = match encryption.key {
-        EncryptionKey::AwsOwned => KeyType::AwsOwned,
-        EncryptionKey::CustomerManaged { .. } => KeyType::CustomerManaged,
-    };
-    ObservedEncryption {
-        key_type,
-        kms_key_arn: encryption.key.kms_key_arn().map(str::to_string),
-        status: encryption.status.as_str().to_string(),
-        reason: encryption.reason.clone(),
-    }
-}
-
-fn observed_region(region: &Region) -> ObservedRegion {
-    ObservedRegion {
-        name: region.name.clone(),
-        status: region.status.as_str().to_string(),
-        added_date: region.added_date.map(whole_seconds),
-        primary: region.primary,
-    }
-}
-
 fn elapsed_since(time: Option<&Time>) -> Duration {
     let elapsed = time.map(|t| Timestamp::now().duration_since(t.0));
     elapsed.and_then(|d| Duration::try_from(d).ok()).unwrap_or_default()
@@ -172,9 +145,9 @@ struct Reconcile<'a> {
     /// The status being built; written at the end, and earlier where a crash must not lose it.
     status: IdentityCenterInstanceStatus,
     previous_conditions: Vec<Condition>,
-    /// The role the object acts through, as tenancy admitted it (its own or a
-    /// grant's default); None: the operator's own credentials.
-    role: Option<RoleRef>,
+    /// Whose credentials the object acts with, as tenancy admitted them: a
+    /// role (its own or a grant's default) or the operator's own.
+    principal: Principal,
     /// That role as tenancy admitted it, which every write must still be admitted through.
     admitted: Option<Credentials>,
 }
@@ -185,8 +158,8 @@ impl<'a> Reconcile<'a> {
         let previous_conditions = status.conditions.clone();
         let cluster = Cluster::new(ctx.client.clone(), recorder, object.clone());
         let admitted = object.spec.credentials.clone();
-        let role = admitted.as_ref().map(|credentials| role_ref(credentials, &object));
-        Self { ctx, object: Arc::new(object), cluster, status, previous_conditions, role, admitted }
+        let principal = principal_of(admitted.as_ref(), &object);
+        Self { ctx, object: Arc::new(object), cluster, status, previous_conditions, principal, admitted }
     }
 
     fn uid(&self) -> String {
@@ -217,7 +190,7 @@ impl<'a> Reconcile<'a> {
                 Ok(Ending::stalled(Reason::NotPermitted, message, Requeue::After(tenancy::REFUSED_RECHECK)))
             }
             Decision::Act(role) => {
-                self.role = role.as_ref().map(|credentials| role_ref(credentials, &self.object));
+                self.principal = principal_of(role.as_ref(), &self.object);
                 self.admitted = role;
                 match deleting {
                     true => self.delete().await,
@@ -348,7 +321,7 @@ impl<'a> Reconcile<'a> {
     }
 
     fn target(&self, region: &str) -> Target {
-        Target { region: region.to_string(), role: self.role.clone(), guard: self.write_guard() }
+        Target { region: region.to_string(), principal: self.principal.clone(), guard: self.write_guard() }
     }
 
     /// Tenancy decided again, from the grant cache, at the moment each write
@@ -370,7 +343,7 @@ impl<'a> Reconcile<'a> {
 
     /// The account this object acts in: its role's, else the operator's own.
     async fn account(&self, region: &str) -> Result<String, SsoError> {
-        match self.role.as_ref().and_then(|role| account_of_role(&role.role_arn)) {
+        match self.principal.role_account() {
             Some(account) => Ok(account.to_string()),
             None => self.operator_account(region).await,
         }
@@ -382,51 +355,13 @@ impl<'a> Reconcile<'a> {
         if let Some(account) = own.as_ref() {
             return Ok(account.clone());
         }
-        let account = self.ctx.sso.caller_account(&Target::new(region, None)).await?;
+        let account = self.ctx.sso.caller_account(&Target::new(region, Principal::Operator)).await?;
         *own = Some(account.clone());
         Ok(account)
     }
 
     fn record(&mut self, instance: &Instance, region: &str) {
-        let status = &mut self.status;
-        status.instance_arn = Some(instance.arn.clone());
-        status.last_checked_at = Some(whole_seconds(Timestamp::now()));
-        status.region = Some(region.to_string());
-        status.identity_store_id = instance.identity_store_id.clone();
-        status.owner_account_id = instance.owner_account_id.clone();
-        status.state = Some(instance.state.as_str().to_string());
-        status.state_reason = instance.state_reason.clone();
-        status.created_date = instance.created_date.map(whole_seconds);
-        status.encryption = instance.encryption.as_ref().map(observed_encryption);
-        status.permission_sets_enabled = instance.permission_sets_enabled;
-        status.primary_region = instance.primary_region.clone().or_else(|| Some(region.to_string()));
-        let mut regions: Vec<ObservedRegion> = instance.regions.iter().map(observed_region).collect();
-        regions.sort_by(|a, b| (!a.primary, &a.name).cmp(&(!b.primary, &b.name)));
-        status.region_count = i32::try_from(regions.len()).ok().filter(|n| *n > 0);
-        status.regions = regions;
-    }
-
-    /// The object starts to manage: an instance it only observed is no longer reported as its own.
-    fn forget_observed_instance(&mut self) {
-        let status = &mut self.status;
-        status.instance_arn = None;
-        status.ownership = None;
-        status.identity_store_id = None;
-        status.owner_account_id = None;
-        status.created_date = None;
-        self.clear_lifecycle();
-    }
-
-    /// What AWS last said of the instance's lifecycle, key and Regions.
-    fn clear_lifecycle(&mut self) {
-        let status = &mut self.status;
-        status.state = None;
-        status.state_reason = None;
-        status.encryption = None;
-        status.permission_sets_enabled = None;
-        status.primary_region = None;
-        status.regions = Vec::new();
-        status.region_count = None;
+        observed::record(&mut self.status, instance, region, Timestamp::now());
     }
 
     /// Time since this object asked for its instance (or AWS created it).

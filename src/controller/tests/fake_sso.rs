@@ -7,21 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::Journal;
-use crate::sso::{
-    CreateInstance, ErrorKind, Instance, InstanceState, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow,
-};
-
-pub const ACCOUNT: &str = "111122223333";
-pub const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
-
-pub fn instance(state: InstanceState) -> Instance {
-    Instance {
-        name: Some("platform".into()),
-        identity_store_id: Some("d-1234567890".into()),
-        owner_account_id: Some(ACCOUNT.into()),
-        ..Instance::new(ARN, state)
-    }
-}
+use crate::fixtures::{ACCOUNT, ARN};
+use crate::sso::{CreateInstance, ErrorKind, Instance, Principal, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow};
 
 #[derive(Default)]
 pub struct Script {
@@ -76,7 +63,7 @@ impl SsoAdmin for FakeSso {
             " token={} name={:?} tags={:?} region={}",
             input.client_token, input.name, input.tags, target.region
         );
-        if let Some(role) = &target.role {
+        if let Principal::Role(role) = &target.principal {
             detail.push_str(&format!(" role={}", role.role_arn));
         }
         self.write(target, "CreateInstance", detail)?;

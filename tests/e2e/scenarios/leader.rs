@@ -49,6 +49,16 @@ pub async fn only_the_leader_reconciles_and_a_standby_takes_over(plane: &mut Con
         holder(&stack).await.filter(|h| *h != leader)
     })
     .await;
+    // The successor's caches were warm; the settled object costs AWS nothing until its drift check.
+    let successor_key = Stack::access_key(&successor);
+    let successor_metrics = stack.replicas().into_iter().find(|(name, _)| *name == successor).unwrap().1;
+    eventually("the successor to look at the settled object", CONVERGE, || async {
+        let (_, text) = json("GET", &successor_metrics, "/metrics", "").await;
+        text.contains("outcome=\"settled\"").then_some(())
+    })
+    .await;
+    let called = stack.calls().await.into_iter().filter(|c| c.access_key.as_deref() == Some(successor_key.as_str()));
+    assert_eq!(called.count(), 0, "a new leader calls AWS for no settled object");
     stack.apply("platform", json!({"name": "two"})).await.unwrap();
     stack.wait_for("platform", "Ready", "True").await;
     assert_eq!(stack.count("CreateInstance").await, 1, "the successor did not create again");

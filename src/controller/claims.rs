@@ -198,9 +198,8 @@ impl ClaimIndex {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::api::{IdentityCenterInstanceStatus, InstanceOwnership};
     use crate::controller::listing::Watch;
 
     /// Observes an object acting through its own role, as open tenancy lets it.
@@ -209,40 +208,15 @@ mod tests {
         index.observe(&object, Acting::As(role));
     }
 
-    struct ObjectBuilder {
-        value: serde_json::Value,
+    /// `namespace/name`, created at the fixtures' time; the index never reads its UID.
+    fn object(namespace: &str, name: &str) -> IdentityCenterInstance {
+        IdentityCenterInstance::test().in_namespace(namespace).named(name, &format!("uid-{namespace}-{name}"))
     }
 
-    fn object(namespace: &str, name: &str) -> ObjectBuilder {
-        ObjectBuilder {
-            value: json!({
-                "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
-                "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2026-11-28T10:00:00Z"},
-                "spec": {},
-            }),
-        }
-    }
-
-    impl ObjectBuilder {
-        fn role(mut self, arn: &str) -> Self {
-            self.value["spec"]["credentials"] = json!({"roleArn": arn});
-            self
-        }
-        fn observe_only(mut self) -> Self {
-            self.value["spec"]["managementPolicy"] = json!("ObserveOnly");
-            self
-        }
-        fn with_instance(mut self) -> Self {
-            self.value["status"] = json!({"instanceArn": "arn:aws:sso:::instance/ssoins-1", "ownership": "Created"});
-            self
-        }
-        fn observed_instance(mut self) -> Self {
-            self.value["status"] = json!({"instanceArn": "arn:aws:sso:::instance/ssoins-1", "ownership": "Observed"});
-            self
-        }
-        fn build(self) -> IdentityCenterInstance {
-            serde_json::from_value(self.value).unwrap()
-        }
+    /// An instance the object only observed, which is never its own.
+    fn observed_instance() -> IdentityCenterInstanceStatus {
+        let owned = IdentityCenterInstanceStatus::owned();
+        IdentityCenterInstanceStatus { ownership: Some(InstanceOwnership::Observed), ..owned }
     }
 
     const ROLE_A: &str = "arn:aws:iam::111111111111:role/admin";
@@ -258,11 +232,11 @@ mod tests {
     #[test]
     fn claimants_are_found_by_account_and_the_operator_account_joins_its_own() {
         let index = ClaimIndex::default();
-        observe(&index, object("a", "one").role(ROLE_A).build());
-        observe(&index, object("b", "two").role(ROLE_A2).with_instance().build());
-        observe(&index, object("c", "three").role(ROLE_B).build());
-        observe(&index, object("d", "own").build());
-        observe(&index, object("e", "watcher").role(ROLE_A).observe_only().build());
+        observe(&index, object("a", "one").role(ROLE_A));
+        observe(&index, object("b", "two").role(ROLE_A2).owned());
+        observe(&index, object("c", "three").role(ROLE_B));
+        observe(&index, object("d", "own"));
+        observe(&index, object("e", "watcher").role(ROLE_A).observe_only());
 
         let cases: [(&str, Option<&str>, &[&str]); 4] = [
             ("111111111111", None, &["a/one", "b/two"]),
@@ -276,7 +250,7 @@ mod tests {
         assert!(index.has_operator_claims());
         let b = index.claimants("111111111111", None).into_iter().find(|c| c.key == "b/two").unwrap();
         assert!(b.has_instance, "the recorded ARN is part of the claim");
-        observe(&index, object("b", "two").role(ROLE_A2).observed_instance().build());
+        observe(&index, object("b", "two").role(ROLE_A2).with_status(observed_instance()));
         let b = index.claimants("111111111111", None).into_iter().find(|c| c.key == "b/two").unwrap();
         assert!(!b.has_instance, "an ARN it only observed does not rank it");
     }
@@ -287,7 +261,7 @@ mod tests {
         let index = ClaimIndex::new(listing.clone());
         let watch = listing.expect(Watch::Objects(String::new()));
         index.relist_started("");
-        let restarted = object("evil", "squatter").role(ROLE_A).with_instance().build();
+        let restarted = object("evil", "squatter").role(ROLE_A).owned();
         index.observe(&restarted, Acting::Pending);
         index.relist_done("");
         watch.listed();
@@ -301,22 +275,22 @@ mod tests {
     #[test]
     fn an_object_that_changes_its_role_or_policy_moves_or_leaves() {
         let index = ClaimIndex::default();
-        observe(&index, object("a", "one").role(ROLE_A).build());
-        observe(&index, object("a", "one").role(ROLE_B).build());
+        observe(&index, object("a", "one").role(ROLE_A));
+        observe(&index, object("a", "one").role(ROLE_B));
         assert!(keys(index.claimants("111111111111", None)).is_empty());
         assert_eq!(keys(index.claimants("222222222222", None)), ["a/one"]);
-        observe(&index, object("a", "one").role(ROLE_B).observe_only().build());
+        observe(&index, object("a", "one").role(ROLE_B).observe_only());
         assert!(index.is_empty(), "ObserveOnly claims nothing");
     }
 
     #[test]
     fn a_relist_drops_what_it_no_longer_shows_in_its_own_namespace_only() {
         let index = ClaimIndex::default();
-        observe(&index, object("a", "kept").role(ROLE_A).build());
-        observe(&index, object("a", "deleted-while-away").role(ROLE_A).build());
-        observe(&index, object("b", "other-watch").role(ROLE_B).build());
+        observe(&index, object("a", "kept").role(ROLE_A));
+        observe(&index, object("a", "deleted-while-away").role(ROLE_A));
+        observe(&index, object("b", "other-watch").role(ROLE_B));
         index.relist_started("a");
-        observe(&index, object("a", "kept").role(ROLE_A).build());
+        observe(&index, object("a", "kept").role(ROLE_A));
         index.relist_done("a");
         assert_eq!(keys(index.claimants("111111111111", None)), ["a/kept"]);
         assert_eq!(keys(index.claimants("222222222222", None)), ["b/other-watch"], "another watch's objects stay");
@@ -342,10 +316,10 @@ mod tests {
     #[test]
     fn a_refused_object_claims_nothing_and_a_default_role_claims_its_account() {
         let index = ClaimIndex::default();
-        let refused = object("evil", "squatter").role(ROLE_A).build();
+        let refused = object("evil", "squatter").role(ROLE_A);
         index.observe(&refused, Acting::Refused);
         assert!(index.claimants(account_of_role(ROLE_A).unwrap(), None).is_empty(), "blocks no one");
-        let defaulted = object("team", "defaulted").build();
+        let defaulted = object("team", "defaulted");
         let default_role = Credentials { role_arn: ROLE_B.into(), external_id: None };
         index.observe(&defaulted, Acting::As(Some(default_role)));
         let claimants = index.claimants(account_of_role(ROLE_B).unwrap(), Some("999999999999"));

@@ -31,21 +31,27 @@ pub(super) fn keep_what_is_read(object: &mut Watched) {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
     use super::*;
+    use crate::api::PAUSED;
 
     #[test]
     fn the_cache_keeps_only_the_operators_own_metadata() {
-        let mut watched: Watched = serde_json::from_value(serde_json::json!({
-            "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstance",
-            "metadata": {
-                "name": "big", "namespace": "team-b",
-                "annotations": {"padding": "x".repeat(150_000), "identitycenter.dev/paused": "true"},
-                "labels": {"team": "b"},
-                "managedFields": [{"manager": "kubectl", "operation": "Apply"}],
-            },
-            "spec": {},
-        }))
-        .unwrap();
+        let mut big = IdentityCenterInstance::test()
+            .in_namespace("team-b")
+            .named("big", "uid-big")
+            .annotated("padding", &"x".repeat(150_000))
+            .annotated(PAUSED, "true");
+        big.metadata.labels = Some([("team".to_string(), "b".to_string())].into());
+        let kubectl = ManagedFieldsEntry {
+            manager: Some("kubectl".into()),
+            operation: Some("Apply".into()),
+            ..ManagedFieldsEntry::default()
+        };
+        big.metadata.managed_fields = Some(vec![kubectl]);
+        // As the watch parses it from the API server's JSON.
+        let mut watched: Watched = serde_json::from_value(serde_json::to_value(big).unwrap()).unwrap();
         keep_what_is_read(&mut watched);
         let meta = watched.meta();
         let annotations: Vec<&String> = meta.annotations.iter().flat_map(|a| a.keys()).collect();

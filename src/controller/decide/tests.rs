@@ -3,8 +3,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::*;
+use crate::fixtures::ARN;
 
-const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
 const OTHER_ARN: &str = "arn:aws:sso:::instance/ssoins-2222222222222222";
 
 fn spec() -> IdentityCenterInstanceSpec {
@@ -26,15 +26,6 @@ fn held_as(ownership: Option<InstanceOwnership>, requested: bool) -> IdentityCen
         ownership,
         create_requested_at: requested.then(|| Time("2026-11-28T10:00:00Z".parse().unwrap())),
         ..status(Some(ARN), Some("eu-west-1"))
-    }
-}
-
-fn instance(state: InstanceState, owner: &str) -> Instance {
-    Instance {
-        name: Some("platform".into()),
-        identity_store_id: Some("d-1234567890".into()),
-        owner_account_id: Some(owner.into()),
-        ..Instance::new(ARN, state)
     }
 }
 
@@ -211,8 +202,8 @@ fn one_object_per_account_holds_the_claim() {
 
 #[test]
 fn observe_only_finds_the_accounts_or_the_organizations_instance() {
-    let own = instance(InstanceState::Active, "111111111111");
-    let org = Instance { arn: OTHER_ARN.into(), ..instance(InstanceState::Active, "999999999999") };
+    let own = Instance::test(InstanceState::Active).owned_by("111111111111");
+    let org = Instance { arn: OTHER_ARN.into(), ..Instance::test(InstanceState::Active).owned_by("999999999999") };
     assert_eq!(observed_instance(&[org.clone(), own.clone()], "111111111111").map(|i| i.arn.as_str()), Some(ARN));
     assert_eq!(observed_instance(std::slice::from_ref(&org), "111111111111").map(|i| i.arn.as_str()), Some(OTHER_ARN));
     assert_eq!(observed_instance(&[], "111111111111"), None);
@@ -231,13 +222,13 @@ fn polling_starts_fast_and_slows_down_to_a_cap() {
 fn lifecycle_state_decides_wait_fail_or_sync() {
     let failed = Instance {
         state_reason: Some("Quota for identity stores reached".into()),
-        ..instance(InstanceState::CreateFailed, "1")
+        ..Instance::test(InstanceState::CreateFailed).owned_by("1")
     };
     let cases = [
-        (instance(InstanceState::Active, "1"), "Active"),
-        (instance(InstanceState::CreateInProgress, "1"), "Creating"),
-        (instance(InstanceState::DeleteInProgress, "1"), "Deleting"),
-        (instance(InstanceState::Other("MIGRATING".into()), "1"), "UnknownState"),
+        (Instance::test(InstanceState::Active).owned_by("1"), "Active"),
+        (Instance::test(InstanceState::CreateInProgress).owned_by("1"), "Creating"),
+        (Instance::test(InstanceState::DeleteInProgress).owned_by("1"), "Deleting"),
+        (Instance::test(InstanceState::Other("MIGRATING".into())).owned_by("1"), "UnknownState"),
         (failed.clone(), "CreateFailed"),
     ];
     for (inst, want) in cases {
@@ -254,7 +245,7 @@ fn lifecycle_state_decides_wait_fail_or_sync() {
 #[test]
 fn rename_only_when_the_spec_names_a_different_name() {
     let named = |n: &str| IdentityCenterInstanceSpec { name: Some(n.into()), ..spec() };
-    let inst = instance(InstanceState::Active, "1");
+    let inst = Instance::test(InstanceState::Active).owned_by("1");
     assert_eq!(rename(&named("platform"), &inst), None);
     assert_eq!(rename(&named("renamed"), &inst), Some("renamed"));
     assert_eq!(rename(&spec(), &inst), None, "no name in the spec leaves AWS's name alone");
@@ -318,10 +309,10 @@ fn deletion_follows_policy_and_what_was_recorded() {
 fn delete_waits_for_the_instance_to_be_gone() {
     let cases = [
         (None, DeleteProgress::Gone),
-        (Some(instance(InstanceState::DeleteInProgress, "1")), DeleteProgress::Wait),
-        (Some(instance(InstanceState::Active, "1")), DeleteProgress::SendDelete),
-        (Some(instance(InstanceState::CreateInProgress, "1")), DeleteProgress::SendDelete),
-        (Some(instance(InstanceState::CreateFailed, "1")), DeleteProgress::SendDelete),
+        (Some(Instance::test(InstanceState::DeleteInProgress).owned_by("1")), DeleteProgress::Wait),
+        (Some(Instance::test(InstanceState::Active).owned_by("1")), DeleteProgress::SendDelete),
+        (Some(Instance::test(InstanceState::CreateInProgress).owned_by("1")), DeleteProgress::SendDelete),
+        (Some(Instance::test(InstanceState::CreateFailed).owned_by("1")), DeleteProgress::SendDelete),
     ];
     for (inst, want) in cases {
         assert_eq!(delete_progress(inst.as_ref()), want, "{inst:?}");
@@ -357,7 +348,7 @@ fn crash_recovery_takes_only_an_instance_created_after_the_marker() {
     let at = |s: &str| -> Timestamp { s.parse().unwrap() };
     let created = |when: Option<&str>, owner: &str| Instance {
         created_date: when.map(at),
-        ..instance(InstanceState::Active, owner)
+        ..Instance::test(InstanceState::Active).owned_by(owner)
     };
     let marker = at("2026-11-28T10:00:00Z");
     let cases = [
@@ -374,8 +365,9 @@ fn crash_recovery_takes_only_an_instance_created_after_the_marker() {
 
 #[test]
 fn only_the_accounts_own_instance_is_managed() {
-    assert_eq!(foreign_owner(&instance(InstanceState::Active, "111111111111"), "111111111111"), None);
-    let outcome = foreign_owner(&instance(InstanceState::Active, "999999999999"), "111111111111").unwrap();
+    assert_eq!(foreign_owner(&Instance::test(InstanceState::Active).owned_by("111111111111"), "111111111111"), None);
+    let foreign = Instance::test(InstanceState::Active).owned_by("999999999999");
+    let outcome = foreign_owner(&foreign, "111111111111").unwrap();
     assert_eq!(outcome.reason(), Reason::NotOwnedByTargetAccount);
     assert!(matches!(outcome, Outcome::Stalled { .. }));
 }

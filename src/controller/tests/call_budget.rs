@@ -1,33 +1,48 @@
 //! The AWS calls a create and a delete cost: none that only repeats what
 //! the operator already knows.
 
-use serde_json::json;
-
-use super::fake_sso::{Script, instance};
-use super::{ErrorKind, InstanceState, error, harness, object, owned_status_with};
+use super::fake_sso::Script;
+use super::{error, harness};
+use crate::api::{DeletionPolicy, IdentityCenterInstance, IdentityCenterInstanceStatus};
+use crate::fixtures::time;
+use crate::sso::{ErrorKind, Instance, InstanceState};
 
 #[tokio::test]
 async fn the_first_active_sight_of_a_new_instance_trusts_the_tags_create_sent() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let created =
-        owned_status_with(json!({"createRequestedAt": "2026-11-28T10:00:00Z", "createRequestedGeneration": 2}));
-    h.reconcile(object().spec(json!({"tags": {"team": "a"}})).status(created).finalized()).await;
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+    let created = IdentityCenterInstanceStatus {
+        create_requested_at: Some(time("2026-11-28T10:00:00Z")),
+        create_requested_generation: Some(2),
+        ..IdentityCenterInstanceStatus::owned()
+    };
+    h.reconcile(IdentityCenterInstance::test().tags(&[("team", "a")]).with_status(created).finalized()).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance"], "no ListTagsForResource");
     assert_eq!(h.condition("Ready"), ("True".into(), "InstanceActive".into()));
 }
 
 #[tokio::test]
 async fn tags_are_read_once_the_spec_changed_after_create_or_the_instance_was_active_before() {
+    let created = IdentityCenterInstanceStatus {
+        create_requested_at: Some(time("2026-11-28T10:00:00Z")),
+        ..IdentityCenterInstanceStatus::owned()
+    };
     let cases = [
-        ("a later generation", json!({"createRequestedGeneration": 1})),
-        ("seen ACTIVE before: a drift check", json!({"createRequestedGeneration": 2, "state": "ACTIVE"})),
-        ("recovered without a generation", json!({})),
+        (
+            "a later generation",
+            IdentityCenterInstanceStatus { create_requested_generation: Some(1), ..created.clone() },
+        ),
+        (
+            "seen ACTIVE before: a drift check",
+            IdentityCenterInstanceStatus {
+                create_requested_generation: Some(2),
+                ..created.clone().with_state("ACTIVE")
+            },
+        ),
+        ("recovered without a generation", created),
     ];
-    for (case, more) in cases {
-        let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-        let mut status = owned_status_with(json!({"createRequestedAt": "2026-11-28T10:00:00Z"}));
-        status.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
-        h.reconcile(object().spec(json!({"tags": {"team": "a"}})).status(status).finalized()).await;
+    for (case, status) in cases {
+        let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+        h.reconcile(IdentityCenterInstance::test().tags(&[("team", "a")]).with_status(status).finalized()).await;
         assert_eq!(
             h.journal.aws(),
             ["GetCallerIdentity", "DescribeInstance", "ListTagsForResource", "TagResource"],
@@ -38,7 +53,7 @@ async fn tags_are_read_once_the_spec_changed_after_create_or_the_instance_was_ac
 
 #[tokio::test]
 async fn a_recorded_active_instance_is_deleted_without_a_look_and_followed_without_listing() {
-    let h = harness(Script { instances: vec![instance(InstanceState::DeleteInProgress)], ..Default::default() });
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::DeleteInProgress)], ..Default::default() });
     h.reconcile(recorded_active_being_deleted()).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DeleteInstance"]);
     let writes = h.cluster.status_writes();
@@ -55,16 +70,20 @@ async fn a_recorded_active_instance_is_deleted_without_a_look_and_followed_witho
 
 #[tokio::test]
 async fn a_marker_without_an_accepted_delete_looks_before_sending_again() {
-    let h = harness(Script { instances: vec![instance(InstanceState::DeleteInProgress)], ..Default::default() });
-    let interrupted = owned_status_with(json!({"state": "ACTIVE", "deleteRequestedAt": "2026-11-28T11:00:00Z"}));
-    h.reconcile(object().spec(json!({"deletionPolicy": "Delete"})).status(interrupted).finalized().deleting()).await;
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::DeleteInProgress)], ..Default::default() });
+    let interrupted = IdentityCenterInstanceStatus {
+        delete_requested_at: Some(time("2026-11-28T11:00:00Z")),
+        ..IdentityCenterInstanceStatus::owned().with_state("ACTIVE")
+    };
+    let deleting = IdentityCenterInstance::test().deletion_policy(DeletionPolicy::Delete).with_status(interrupted);
+    h.reconcile(deleting.finalized().deleting()).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance"], "DELETE_IN_PROGRESS is waited on");
 }
 
 #[tokio::test]
 async fn a_refused_delete_of_a_recorded_instance_looks_once_and_reports_the_refusal() {
     let denied = error("DeleteInstance", ErrorKind::AccessDenied, "not authorized to perform: sso:DeleteInstance");
-    let mut script = Script { instances: vec![instance(InstanceState::Active)], ..Default::default() };
+    let mut script = Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() };
     script.errors.insert("DeleteInstance", denied);
     let h = harness(script);
     h.reconcile(recorded_active_being_deleted()).await;
@@ -82,7 +101,7 @@ async fn a_recorded_instance_deleted_outside_kubernetes_is_found_gone() {
     assert!(h.cluster.events().contains(&("Normal".into(), "InstanceDeleted".into())));
 }
 
-fn recorded_active_being_deleted() -> super::TestObject {
-    let active = owned_status_with(json!({"state": "ACTIVE"}));
-    object().spec(json!({"deletionPolicy": "Delete"})).status(active).finalized().deleting()
+fn recorded_active_being_deleted() -> IdentityCenterInstance {
+    let active = IdentityCenterInstanceStatus::owned().with_state("ACTIVE");
+    IdentityCenterInstance::test().deletion_policy(DeletionPolicy::Delete).with_status(active).finalized().deleting()
 }

@@ -1,17 +1,19 @@
 //! What an operator reaches for during an incident: pause an object, and ask
 //! for a drift check now.
 
-use serde_json::json;
-
-use super::fake_sso::{ARN, Script, instance};
-use super::{Next, created_at, harness, object, owned_status};
-use crate::api::{INSTANCE_ARN, PAUSED, RECONCILE_REQUESTED_AT};
-use crate::sso::{InstanceState, Tags};
+use super::fake_sso::Script;
+use super::harness;
+use crate::api::{
+    DeletionPolicy, INSTANCE_ARN, IdentityCenterInstance, IdentityCenterInstanceStatus, PAUSED, RECONCILE_REQUESTED_AT,
+};
+use crate::controller::Next;
+use crate::fixtures::ARN;
+use crate::sso::{Instance, InstanceState, Tags};
 
 #[tokio::test]
 async fn a_paused_object_calls_nothing_in_aws_and_its_deletion_waits() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let paused = object().spec(json!({"deletionPolicy": "Delete"})).owned().finalized().deleting();
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+    let paused = IdentityCenterInstance::test().deletion_policy(DeletionPolicy::Delete).owned().finalized().deleting();
     let next = h.reconcile(paused.annotated(PAUSED, "true")).await;
 
     assert!(h.journal.aws().is_empty(), "{:?}", h.journal.aws());
@@ -26,23 +28,24 @@ async fn a_paused_object_calls_nothing_in_aws_and_its_deletion_waits() {
 
 #[tokio::test]
 async fn paused_false_is_not_a_pause() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(object().owned().finalized().annotated(PAUSED, "false")).await;
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+    h.reconcile(IdentityCenterInstance::test().owned().finalized().annotated(PAUSED, "false")).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListTagsForResource"]);
 }
 
 #[tokio::test]
 async fn a_reconcile_request_is_served_by_one_drift_check_and_recorded() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(object().owned().finalized().annotated(RECONCILE_REQUESTED_AT, "incident-42")).await;
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+    let requested = IdentityCenterInstance::test().owned().finalized().annotated(RECONCILE_REQUESTED_AT, "incident-42");
+    h.reconcile(requested).await;
     assert_eq!(h.journal.aws(), ["GetCallerIdentity", "DescribeInstance", "ListTagsForResource"], "a drift check");
     assert_eq!(h.last_status()["lastHandledReconcileAt"], "incident-42");
 }
 
 #[tokio::test]
 async fn an_events_action_is_what_the_operator_did_and_its_reason_why() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    h.reconcile(object().spec(json!({"name": "renamed", "tags": {"team": "a"}})).owned().finalized()).await;
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+    h.reconcile(IdentityCenterInstance::test().spec_name("renamed").tags(&[("team", "a")]).owned().finalized()).await;
     let actions = h.cluster.event_actions();
     let pairs: Vec<(&str, &str)> = actions.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
     assert_eq!(
@@ -59,9 +62,9 @@ fn made_in(namespace: &str) -> Tags {
 
 #[tokio::test]
 async fn an_instance_it_created_gets_its_arn_in_an_annotation_too() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let status = owned_status();
-    h.reconcile(object().status(status).finalized().annotated(INSTANCE_ARN, "")).await;
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+    // The annotation is not written yet: empty, as `owned()` alone would carry the ARN already.
+    h.reconcile(IdentityCenterInstance::test().owned().finalized().annotated(INSTANCE_ARN, "")).await;
     let annotated = h.cluster.sent().into_iter().find(|s| s.body["metadata"]["annotations"].is_object());
     assert_eq!(annotated.expect("annotated").body["metadata"]["annotations"][INSTANCE_ARN], ARN);
 }
@@ -69,12 +72,12 @@ async fn an_instance_it_created_gets_its_arn_in_an_annotation_too() {
 #[tokio::test]
 async fn a_restored_object_takes_its_instance_back_when_the_tags_name_it() {
     let h = harness(Script {
-        instances: vec![instance(InstanceState::Active)],
+        instances: vec![Instance::test(InstanceState::Active)],
         tags: made_in("identity"),
         ..Default::default()
     });
     // Restored from backup: the annotation, no status, a new UID.
-    h.reconcile(object().named("platform", "new-uid").annotated(INSTANCE_ARN, ARN)).await;
+    h.reconcile(IdentityCenterInstance::test().named("platform", "new-uid").annotated(INSTANCE_ARN, ARN)).await;
     assert!(!h.journal.aws().contains(&"CreateInstance".to_string()), "{:?}", h.journal.aws());
     let status = h.last_status();
     assert_eq!((status["instanceArn"].as_str(), status["ownership"].as_str()), (Some(ARN), Some("Created")));
@@ -84,11 +87,11 @@ async fn a_restored_object_takes_its_instance_back_when_the_tags_name_it() {
 #[tokio::test]
 async fn an_annotation_naming_an_instance_another_object_made_is_refused() {
     let h = harness(Script {
-        instances: vec![instance(InstanceState::Active)],
+        instances: vec![Instance::test(InstanceState::Active)],
         tags: made_in("team-b"),
         ..Default::default()
     });
-    h.reconcile(object().annotated(INSTANCE_ARN, ARN)).await;
+    h.reconcile(IdentityCenterInstance::test().annotated(INSTANCE_ARN, ARN)).await;
     let writes: Vec<String> = h
         .journal
         .aws()
@@ -101,9 +104,9 @@ async fn an_annotation_naming_an_instance_another_object_made_is_refused() {
 
 #[tokio::test]
 async fn crash_recovery_never_takes_an_instance_tagged_as_another_objects() {
-    let listed = vec![created_at(instance(InstanceState::Active), "2026-11-28T10:00:02.5Z")];
+    let listed = vec![Instance::test(InstanceState::Active).created_at("2026-11-28T10:00:02.5Z")];
     let h = harness(Script { listed, tags: made_in("team-b"), ..Default::default() });
-    let marker = json!({"createRequestedAt": "2026-11-28T10:00:01Z", "region": "eu-west-1"});
-    h.reconcile(object().status(marker).finalized()).await;
+    let marker = IdentityCenterInstanceStatus::create_requested("2026-11-28T10:00:01Z");
+    h.reconcile(IdentityCenterInstance::test().with_status(marker).finalized()).await;
     assert!(h.journal.aws().contains(&"CreateInstance".to_string()), "not found as its own: it creates");
 }

@@ -2,19 +2,18 @@
 //! longer shows, everything held for it included.
 
 use kube::runtime::{reflector, watcher};
-use serde_json::json;
 
-use super::fake_sso::{Script, instance};
-use super::{Watched, harness, object};
-use crate::controller::Context;
+use super::fake_sso::Script;
+use super::{Harness, harness, watched};
+use crate::api::IdentityCenterInstance;
 use crate::controller::index::WatchIndex;
-use crate::sso::InstanceState;
+use crate::controller::{Context, Watched};
+use crate::sso::{Instance, InstanceState};
 
 const ROLE: &str = "arn:aws:iam::444455556666:role/admin";
 
 fn with_role(name: &str, uid: &str) -> Watched {
-    let value = object().spec(json!({"credentials": {"roleArn": ROLE}})).named(name, uid);
-    serde_json::from_value(value.into()).unwrap()
+    watched(&IdentityCenterInstance::test().role(ROLE).named(name, uid))
 }
 
 /// One watch of all namespaces: its index, then its cache, take each event, as in `run.rs`.
@@ -39,14 +38,14 @@ impl Watch {
 
 #[tokio::test]
 async fn a_relist_without_the_delete_event_forgets_everything_held_for_the_gone_object() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
     let (gone, kept) = (with_role("gone", "uid-gone"), with_role("kept", "uid-kept"));
     let mut watch = Watch::new();
     use watcher::Event::{Init, InitApply, InitDone};
     watch.deliver(&h.ctx, vec![Init, InitApply(gone.clone()), InitApply(kept.clone()), InitDone]);
     h.ctx.record_failure("uid-gone");
     h.ctx.metrics.object_state("uid-gone", "retrying", "Throttled");
-    let claimants = |h: &super::Harness| h.ctx.claims.claimants("444455556666", None).len();
+    let claimants = |h: &Harness| h.ctx.claims.claimants("444455556666", None).len();
     assert_eq!(claimants(&h), 2, "both bid for the account");
 
     // The watch was down while `gone` was deleted: its relist shows `kept` only, and no Delete comes.

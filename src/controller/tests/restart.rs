@@ -1,31 +1,38 @@
 //! What an object costs a restarted operator: nothing in AWS when it is
 //! settled and was checked recently; a full reconcile otherwise.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
 
-use super::fake_sso::{Script, instance};
-use super::{RESYNC, harness, object, owned_status_with, requeue_seconds};
-use crate::api::RECONCILE_REQUESTED_AT;
-use crate::sso::InstanceState;
+use super::fake_sso::Script;
+use super::{RESYNC, harness, requeue_seconds};
+use crate::api::{IdentityCenterInstance, IdentityCenterInstanceStatus, RECONCILE_REQUESTED_AT};
+use crate::fixtures::time;
+use crate::sso::{Instance, InstanceState};
 
 /// Settled at the fixtures' generation 2, last read from AWS `ago` seconds before now.
-fn settled_status(ago: i64) -> Value {
+fn settled_status(ago: i64) -> IdentityCenterInstanceStatus {
     let checked = Timestamp::now() - SignedDuration::from_secs(ago);
-    let condition = |type_: &str, status: &str| {
-        json!({"type": type_, "status": status, "reason": "InstanceActive", "message": "",
-               "lastTransitionTime": "2026-11-28T10:00:05Z", "observedGeneration": 2})
+    let condition = |type_: &str, status: &str| Condition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: "InstanceActive".into(),
+        message: String::new(),
+        last_transition_time: time("2026-11-28T10:00:05Z"),
+        observed_generation: Some(2),
     };
-    owned_status_with(json!({
-        "state": "ACTIVE", "observedGeneration": 2, "lastCheckedAt": checked.to_string(),
-        "conditions": [condition("Ready", "True"), condition("Synced", "True"), condition("Stalled", "False")],
-    }))
+    IdentityCenterInstanceStatus {
+        observed_generation: Some(2),
+        last_checked_at: Some(Time(checked)),
+        conditions: vec![condition("Ready", "True"), condition("Synced", "True"), condition("Stalled", "False")],
+        ..IdentityCenterInstanceStatus::owned().with_state("ACTIVE")
+    }
 }
 
 #[tokio::test]
 async fn a_settled_object_checked_recently_costs_a_restarted_operator_no_aws_call_until_its_turn() {
-    let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
-    let settled = object().status(settled_status(60)).finalized();
+    let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
+    let settled = IdentityCenterInstance::test().with_status(settled_status(60)).finalized();
 
     let next = h.reconcile(settled.clone()).await;
     assert_eq!(h.journal.aws(), Vec::<String>::new(), "no AssumeRole, no DescribeInstance");
@@ -43,18 +50,23 @@ async fn a_settled_object_checked_recently_costs_a_restarted_operator_no_aws_cal
 #[tokio::test]
 async fn a_restarted_operator_reconciles_at_once_what_changed_or_went_unchecked() {
     let cases = [
-        ("checked longer ago than the interval", object().status(settled_status(RESYNC.as_secs() as i64 + 5))),
+        (
+            "checked longer ago than the interval",
+            IdentityCenterInstance::test().with_status(settled_status(RESYNC.as_secs() as i64 + 5)),
+        ),
         (
             "edited while the operator was down",
-            object().status(settled_status(60)).spec(json!({"name": "new"})).generation(3),
+            IdentityCenterInstance::test().with_status(settled_status(60)).spec_name("new").generation(3),
         ),
         (
             "a drift check asked for",
-            object().status(settled_status(60)).annotated(RECONCILE_REQUESTED_AT, "incident-9"),
+            IdentityCenterInstance::test()
+                .with_status(settled_status(60))
+                .annotated(RECONCILE_REQUESTED_AT, "incident-9"),
         ),
     ];
     for (what, object) in cases {
-        let h = harness(Script { instances: vec![instance(InstanceState::Active)], ..Default::default() });
+        let h = harness(Script { instances: vec![Instance::test(InstanceState::Active)], ..Default::default() });
         h.reconcile(object.finalized()).await;
         assert!(h.journal.aws().contains(&"DescribeInstance".to_string()), "{what}: {:?}", h.journal.aws());
     }

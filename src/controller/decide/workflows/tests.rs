@@ -23,7 +23,7 @@ fn decide_with(spec: &Spec, aws: &Aws, calls_region: &str, last: Last) -> Verdic
     next(&spec.0, &facts)
 }
 
-const ARN: &str = "arn:aws:sso:::instance/ssoins-1111111111111111";
+use crate::fixtures::ARN;
 const PRIMARY: &str = "eu-west-1";
 const MRK: &str = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef";
 const SINGLE: &str = "arn:aws:kms:eu-west-1:111122223333:key/01234567-89ab-cdef-0123-456789abcdef";

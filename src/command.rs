@@ -71,7 +71,7 @@ struct RunArgs {
     #[arg(long, env = "ICO_RESYNC_INTERVAL", default_value = "10m", value_parser = at_least_a_second)]
     resync_interval: Duration,
     /// This cluster's name, in the ownership tags of every instance the operator creates.
-    #[arg(long, env = "ICO_CLUSTER_NAME", default_value = "kubernetes", value_parser = controller::ownership::cluster_name)]
+    #[arg(long, env = "ICO_CLUSTER_NAME", default_value = "kubernetes", value_parser = controller::instance::ownership::cluster_name)]
     cluster_name: String,
     /// Objects reconciled at once.
     #[arg(long, env = "ICO_CONCURRENCY", default_value_t = 16)]
@@ -219,7 +219,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         false => None,
     };
     let lease = elector.as_ref().map(|elector| elector as &dyn Lease);
-    let controllers = |leading| controller::run(ctx, shutdown.clone(), leading);
+    let controllers = |leading| controller::instance::run(ctx, shutdown.clone(), leading);
     let stopped = lifecycle::run(lease, shutdown.clone(), &metrics, controllers).await;
     http.abort();
     tracing::info!("stopped");

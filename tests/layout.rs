@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-/// The module path of a source file: src/controller/reconcile/apply.rs is controller::reconcile::apply.
+/// The module path of a source file: src/controller/instance/reconcile/apply.rs is controller::instance::reconcile::apply.
 fn module_of(file: &Path, src: &Path) -> Vec<String> {
     let relative = file.strip_prefix(src).unwrap().with_extension("");
     let mut path: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
@@ -18,10 +18,17 @@ fn module_of(file: &Path, src: &Path) -> Vec<String> {
     path
 }
 
+/// The directories of `controller` that each hold one controller; their
+/// modules are parts of their own, as the runtime's are.
+const CONTROLLERS: [&str; 1] = ["instance"];
+
 /// The part a module belongs to.
 fn part_of(module: &[String]) -> Option<String> {
     match module {
         [] => None,
+        [top, kind, child, ..] if top == "controller" && CONTROLLERS.contains(&kind.as_str()) => {
+            Some(format!("controller::{kind}::{child}"))
+        }
         [top, child, ..] if top == "controller" => Some(format!("controller::{child}")),
         [top, ..] => Some(top.clone()),
     }
@@ -159,9 +166,20 @@ fn circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
 #[test]
 fn no_part_of_src_imports_a_part_that_imports_it_back() {
     let graph = imports();
-    assert!(graph.contains_key("controller::reconcile"), "the scan sees the controller: {graph:?}");
+    assert!(graph.contains_key("controller::instance::reconcile"), "the scan sees the controller: {graph:?}");
     if let Some(found) = circle(&graph) {
         panic!("an import circle in src/: {}", found.join(" -> "));
+    }
+}
+
+#[test]
+fn the_runtime_the_controllers_share_imports_no_controller() {
+    let graph = imports();
+    let is_controller = |part: &str| CONTROLLERS.iter().any(|kind| part.starts_with(&format!("controller::{kind}::")));
+    assert!(graph.contains_key("controller::tenancy"), "the scan sees the runtime: {graph:?}");
+    for (part, imported) in graph.iter().filter(|(part, _)| part.starts_with("controller::") && !is_controller(part)) {
+        let reached: Vec<&String> = imported.iter().filter(|i| is_controller(i)).collect();
+        assert!(reached.is_empty(), "the shared {part} imports a controller: {reached:?}");
     }
 }
 

@@ -9,11 +9,30 @@ use std::sync::Mutex;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::decide::Claimant;
 use super::listing::Listing;
 use crate::api::{Credentials, IdentityCenterInstance, ManagementPolicy};
 use crate::sso::account_of_role;
 use crate::tables::shrink_when_sparse;
+
+/// One object's bid to manage the instance of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimant {
+    pub key: String,
+    pub account: String,
+    pub has_instance: bool,
+    pub created: Option<Timestamp>,
+}
+
+/// The other object that holds `me.account`, if any. Per account one object
+/// manages: the one that already has an instance, else the oldest, then by
+/// name. Every reconcile of every object reaches the same verdict without
+/// coordination.
+pub fn claim_holder<'a>(me: &'a Claimant, others: &'a [Claimant]) -> Option<&'a Claimant> {
+    let rank = |c: &Claimant| (!c.has_instance, c.created.unwrap_or(Timestamp::MAX), c.key.clone());
+    let winner =
+        others.iter().filter(|o| o.account == me.account && o.key != me.key).chain([me]).min_by_key(|c| rank(c))?;
+    (winner.key != me.key).then_some(winner)
+}
 
 /// The account an object acts in, as far as its role tells without asking AWS.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -7,7 +7,20 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::decide::settled::CheckWindow;
+/// When the next drift check may fall, counted from now: the part of the
+/// usual half-to-one-and-a-half intervals after the last check still ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckWindow {
+    pub earliest: Duration,
+    pub latest: Duration,
+}
+
+impl CheckWindow {
+    /// The window of an object checked `since` ago, as every resync books it.
+    pub fn after_check(since: Duration, interval: Duration) -> Self {
+        Self { earliest: (interval / 2).saturating_sub(since), latest: (interval * 3 / 2).saturating_sub(since) }
+    }
+}
 
 /// Buckets per interval: fine enough to spread, small enough to scan per reconcile.
 const BUCKETS_PER_INTERVAL: u32 = 600;

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Tenancy;
 use crate::api::{IdentityCenterAccountGrant, IdentityCenterAccountGrantStatus};
+use crate::controller::FIELD_MANAGER;
 use crate::controller::claims::{Acting, ClaimIndex};
-use crate::controller::cluster::FIELD_MANAGER;
 use crate::controller::conditions::STALLED;
 use crate::controller::listing::ListHandle;
 use crate::controller::reasons::Reason;

@@ -56,7 +56,7 @@ async fn an_events_action_is_what_the_operator_did_and_its_reason_why() {
 
 /// The ownership tags of an instance made by the fixtures' object, in `namespace`.
 fn made_in(namespace: &str) -> Tags {
-    let maker = crate::controller::ownership::Maker { cluster: "test-cluster", namespace, name: "platform" };
+    let maker = crate::controller::instance::ownership::Maker { cluster: "test-cluster", namespace, name: "platform" };
     maker.tags()
 }
 

@@ -27,9 +27,9 @@ use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
 use super::reconcile::reconcile_object;
-use super::tenancy::Mode as TenancyMode;
-use super::{Context, Error, Next, Settings, Watched};
 use crate::api::{IdentityCenterAccountGrant, IdentityCenterInstance};
+use crate::controller::tenancy::Mode as TenancyMode;
+use crate::controller::{Context, Error, Next, Settings, Watched};
 use crate::metrics::Metrics;
 use crate::sso::{ErrorKind, SsoError};
 

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::conditions::{Outcome, Reason};
 use super::ownership::OWN_TAG_PREFIX;
 use crate::api::{
     DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, InstanceOwnership, ManagementPolicy,
 };
+use crate::controller::conditions::{Outcome, Reason};
 use crate::sso::{Instance, InstanceState, Tags};
 
 /// How the object finds its instance.
@@ -155,25 +155,7 @@ pub fn foreign_owner(instance: &Instance, account: &str) -> Option<Outcome> {
     })
 }
 
-/// One object's bid to manage the instance of an account.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claimant {
-    pub key: String,
-    pub account: String,
-    pub has_instance: bool,
-    pub created: Option<Timestamp>,
-}
-
-/// The other object that holds `me.account`, if any. Per account one object
-/// manages: the one that already has an instance, else the oldest, then by
-/// name. Every reconcile of every object reaches the same verdict without
-/// coordination.
-pub fn claim_holder<'a>(me: &'a Claimant, others: &'a [Claimant]) -> Option<&'a Claimant> {
-    let rank = |c: &Claimant| (!c.has_instance, c.created.unwrap_or(Timestamp::MAX), c.key.clone());
-    let winner =
-        others.iter().filter(|o| o.account == me.account && o.key != me.key).chain([me]).min_by_key(|c| rank(c))?;
-    (winner.key != me.key).then_some(winner)
-}
+pub use crate::controller::claims::{Claimant, claim_holder};
 
 /// The instance owned by `account` among those ListInstances returned.
 pub fn owned_by<'a>(instances: &'a [Instance], account: &str) -> Option<&'a Instance> {

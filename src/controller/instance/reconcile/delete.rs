@@ -8,8 +8,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::{Ending, Failure, Reconcile, Requeue, Step, elapsed_since};
 use crate::controller::conditions::{Outcome, Reason};
-use crate::controller::decide::{self, DeleteProgress, DeleteStart, Deletion, Doomed, Release};
-use crate::controller::observed::whole_seconds;
+use crate::controller::instance::decide::{self, DeleteProgress, DeleteStart, Deletion, Doomed, Release};
+use crate::controller::instance::observed::whole_seconds;
 use crate::sso::{ErrorKind, InstanceState, SsoError, Target};
 
 impl Reconcile<'_> {

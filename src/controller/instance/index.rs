@@ -10,10 +10,10 @@ use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 
-use super::claims::{Acting, key_of};
-use super::context::Context;
 use super::reconcile::role_ref;
-use super::watched::Watched;
+use crate::controller::claims::{Acting, key_of};
+use crate::controller::context::Context;
+use crate::controller::watched::Watched;
 
 /// The index of one watch of `scope` ("" for all namespaces), beside its reflector cache.
 pub struct WatchIndex {

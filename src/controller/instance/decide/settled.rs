@@ -12,21 +12,7 @@ use kube::ResourceExt;
 
 use crate::api::{IdentityCenterInstance, PAUSED, RECONCILE_REQUESTED_AT};
 use crate::controller::conditions::{READY, STALLED, SYNCED};
-
-/// When the next drift check may fall, counted from now: the part of the
-/// usual half-to-one-and-a-half intervals after the last check still ahead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CheckWindow {
-    pub earliest: Duration,
-    pub latest: Duration,
-}
-
-impl CheckWindow {
-    /// The window of an object checked `since` ago, as every resync books it.
-    pub fn after_check(since: Duration, interval: Duration) -> Self {
-        Self { earliest: (interval / 2).saturating_sub(since), latest: (interval * 3 / 2).saturating_sub(since) }
-    }
-}
+use crate::controller::resync::CheckWindow;
 
 /// The window of the next drift check of a settled object, or None when it
 /// must be reconciled now: it is new, deleting, paused, not Ready, Synced

@@ -15,19 +15,20 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
 
-use super::claims::key_of;
 use super::cluster::Cluster;
-use super::conditions::{Outcome, Reason, next_conditions, transition_event};
-use super::context::Context;
-use super::decide::settled::{self, CheckWindow};
-use super::errors::{Classified, Handling, Retry, backoff_delay, classify};
-use super::fairness::OVER_SHARE_RETRY;
-use super::next::{Error, Next};
+use super::decide::settled;
 use super::observed;
 use super::ownership::Maker;
-use super::tenancy::{self, Decision};
-use super::watched::Watched;
 use crate::api::{Credentials, IdentityCenterInstance, IdentityCenterInstanceStatus, PAUSED, RECONCILE_REQUESTED_AT};
+use crate::controller::claims::key_of;
+use crate::controller::conditions::{Outcome, Reason, next_conditions, transition_event};
+use crate::controller::context::Context;
+use crate::controller::errors::{Classified, Handling, Retry, backoff_delay, classify};
+use crate::controller::fairness::OVER_SHARE_RETRY;
+use crate::controller::next::{Error, Next};
+use crate::controller::resync::CheckWindow;
+use crate::controller::tenancy::{self, Decision};
+use crate::controller::watched::Watched;
 use crate::sso::{Instance, Principal, Requester, RoleRef, SsoError, Target, WriteGuard};
 
 /// When a reconcile that the lease fence stopped is tried again.
@@ -306,7 +307,7 @@ impl<'a> Reconcile<'a> {
 
     /// The reason of the Ready condition as last written.
     fn ready_reason(&self) -> &str {
-        let ready = self.previous_conditions.iter().find(|c| c.type_ == super::conditions::READY);
+        let ready = self.previous_conditions.iter().find(|c| c.type_ == crate::controller::conditions::READY);
         ready.map_or("", |c| c.reason.as_str())
     }
 

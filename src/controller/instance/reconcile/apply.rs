@@ -10,12 +10,12 @@ use kube::runtime::events::EventType;
 use super::{Ending, Failure, Reconcile, Requeue, Step};
 use crate::api::{INSTANCE_ARN, InstanceOwnership, ManagementPolicy, StartedWorkflow};
 use crate::controller::claims::key_of;
-use crate::controller::cluster::{EXPORT_OF, ExportError};
 use crate::controller::conditions::{self, Outcome, Reason};
-use crate::controller::decide::workflows::{self, Verdict};
-use crate::controller::decide::{self, Claimant, Lifecycle, Source};
-use crate::controller::observed;
-use crate::controller::ownership::{Made, made_by};
+use crate::controller::instance::cluster::{EXPORT_OF, ExportError};
+use crate::controller::instance::decide::workflows::{self, Verdict};
+use crate::controller::instance::decide::{self, Claimant, Lifecycle, Source};
+use crate::controller::instance::observed;
+use crate::controller::instance::ownership::{Made, made_by};
 use crate::sso::{ErrorKind, Instance, Target};
 
 /// How long a refused object waits before it looks again whether its account became free.

@@ -11,8 +11,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use kube::Resource;
 use kube::runtime::watcher;
 
-use super::watched::Watched;
 use crate::api::{PAUSED, RECONCILE_REQUESTED_AT};
+use crate::controller::watched::Watched;
 use crate::tables::shrink_when_sparse;
 
 /// What of an object decides whether it is reconciled again.

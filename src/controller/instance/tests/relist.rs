@@ -6,7 +6,7 @@ use kube::runtime::{reflector, watcher};
 use super::fake_sso::Script;
 use super::{Harness, harness, watched};
 use crate::api::IdentityCenterInstance;
-use crate::controller::index::WatchIndex;
+use crate::controller::instance::index::WatchIndex;
 use crate::controller::{Context, Watched};
 use crate::sso::{Instance, InstanceState};
 

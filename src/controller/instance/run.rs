@@ -15,14 +15,14 @@ use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::context::Context;
 use super::index::WatchIndex;
-use super::listing::{ListHandle, Watch};
-use super::next::Error;
 use super::reconcile::reconcile;
-use super::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
 use super::triggers::Triggers;
-use super::watched::{Watched, keep_what_is_read};
+use crate::controller::context::Context;
+use crate::controller::listing::{ListHandle, Watch};
+use crate::controller::next::Error;
+use crate::controller::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
+use crate::controller::watched::{Watched, keep_what_is_read};
 
 /// Kubernetes API failures only: AWS failures are handled inside reconcile.
 fn error_policy(object: Arc<Watched>, error: &Error, ctx: Arc<Context>) -> Action {

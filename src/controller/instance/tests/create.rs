@@ -11,7 +11,7 @@ use super::fake_sso::Script;
 use super::{error, harness, watched};
 use crate::api::{DeletionPolicy, IdentityCenterInstance, IdentityCenterInstanceStatus};
 use crate::controller::Next;
-use crate::controller::reconcile::reconcile_object;
+use crate::controller::instance::reconcile::reconcile_object;
 use crate::fixtures::{ARN, UID};
 use crate::sso::{ErrorKind, Instance, InstanceState};
 

@@ -10,10 +10,10 @@ use k8s_openapi::jiff::Timestamp;
 use super::{Ending, Failure, Reconcile, Requeue, Step};
 use crate::api::InstanceOwnership;
 use crate::controller::conditions::{Outcome, Reason};
-use crate::controller::decide;
 use crate::controller::errors::{created_nothing, is_instance_exists};
-use crate::controller::observed::whole_seconds;
-use crate::controller::ownership::{Made, made_by};
+use crate::controller::instance::decide;
+use crate::controller::instance::observed::whole_seconds;
+use crate::controller::instance::ownership::{Made, made_by};
 use crate::sso::{CreateInstance, ErrorKind, SsoError, Target};
 
 impl Reconcile<'_> {

@@ -10,7 +10,7 @@ use super::fake_sso::Script;
 use super::{grant, harness_with_tenancy, watched};
 use crate::api::{DeletionPolicy, IdentityCenterAccountGrant, IdentityCenterInstance};
 use crate::controller::Next;
-use crate::controller::index::forget_object;
+use crate::controller::instance::index::forget_object;
 use crate::controller::tenancy::Mode as TenancyMode;
 use crate::sso::{Instance, InstanceState};
 

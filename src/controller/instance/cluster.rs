@@ -13,9 +13,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::api::{FINALIZER, IdentityCenterInstance, IdentityCenterInstanceStatus};
-
-/// Server-side apply field manager of everything the operator writes.
-pub const FIELD_MANAGER: &str = "identity-center-operator";
+use crate::controller::FIELD_MANAGER;
 
 /// The API calls for one object.
 pub struct Cluster {

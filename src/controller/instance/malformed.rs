@@ -8,12 +8,12 @@ use kube::core::error_boundary::InvalidObject;
 use kube::runtime::events::{Event, EventType, Recorder};
 use serde_json::json;
 
-use super::cluster::FIELD_MANAGER;
-use super::conditions::{Outcome, Reason, next_conditions};
-use super::context::Context;
-use super::next::{Error, Next};
-use super::watched::Watched;
 use crate::api::IdentityCenterInstance;
+use crate::controller::FIELD_MANAGER;
+use crate::controller::conditions::{Outcome, Reason, next_conditions};
+use crate::controller::context::Context;
+use crate::controller::next::{Error, Next};
+use crate::controller::watched::Watched;
 
 pub async fn report(invalid: &InvalidObject, ctx: &Context, recorder: Recorder) -> Result<(&'static str, Next), Error> {
     let error = &invalid.error;

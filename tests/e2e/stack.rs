@@ -142,9 +142,20 @@ impl Stack {
 
     /// Two operators electing a leader on a Lease in the namespace.
     pub async fn start_replicated(plane: &ControlPlane, namespace: &str, emulator_config: &str) -> Self {
+        Self::start_replicated_resyncing(plane, namespace, emulator_config, "10s").await
+    }
+
+    /// The same, the replicas with `--resync-interval resync_interval`.
+    pub async fn start_replicated_resyncing(
+        plane: &ControlPlane,
+        namespace: &str,
+        emulator_config: &str,
+        resync_interval: &'static str,
+    ) -> Self {
         let mut stack = Self::start_as(plane, namespace, emulator_config, &plane.kubeconfig).await;
         stack.kill_operator().await;
         stack.leader_election = true;
+        stack.resync_interval = resync_interval;
         for replica in [stack.started + 1, stack.started + 2].map(|n| format!("operator-{n}")) {
             let user = Self::kubernetes_user(&replica);
             let kubeconfig = plane.kubeconfig_as(&format!("{namespace}-{replica}"), &user, &["system:masters"]);

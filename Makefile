@@ -92,7 +92,7 @@ bench:
 ## N = 100, 1,000 and 5,000 objects (three waves at 5,000), then 10,000, on
 ## the real control plane (optimized build; not part of make test, which runs
 ## the same harness at N = 50, two waves). Writes bench/results.json,
-## bench/results-10000.json and bench/scale.png.
+## bench/results-10000.json, bench/scale.png and bench/scale-waves.png.
 ## What one hostile or busy namespace costs the others: memory under 400
 ## refused 150 KB objects, and a quiet object's time to Ready beside 300
 ## throttled, churning ones (release build; not part of make test). Writes

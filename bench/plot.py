@@ -45,6 +45,32 @@ def main():
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")
+    plot_waves(after, before, out.replace(".png", "-waves.png"))
+
+
+def plot_waves(after, before, out):
+    """RSS at the end of each create-and-delete wave of the run that had several."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    drawn = False
+    for runs, label, style in ((before, "before", "--"), (after, "after", "-")):
+        for run in runs:
+            waves = run.get("waves") or []
+            if len(waves) < 2:
+                continue
+            numbers = [w["wave"] for w in waves]
+            ax.set_xticks(numbers)
+            ax.plot(numbers, [w["rssEndMiB"] for w in waves], style + "o", label=f"N={run['n']} RSS ({label})")
+            bound = waves[0]["rssEndMiB"] + 2
+            ax.plot(numbers, [bound] * len(numbers), style, color="grey", label=f"end of wave 1 + 2 MiB ({label})")
+            drawn = True
+    if not drawn:
+        return
+    ax.set(xlabel="wave", ylabel="MiB", title="Operator RSS 5 s after each wave's last deletion")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -170,6 +170,7 @@ impl Instance {
         Self {
             name: Some("platform".into()),
             identity_store_id: Some("d-1234567890".into()),
+            identity_store_arn: Some(format!("arn:aws:identitystore::{ACCOUNT}:identitystore/d-1234567890")),
             owner_account_id: Some(ACCOUNT.into()),
             ..Self::new(ARN, state)
         }
@@ -183,5 +184,10 @@ impl Instance {
     /// Created by AWS at `timestamp`.
     pub fn created_at(self, timestamp: &str) -> Self {
         Self { created_date: Some(timestamp.parse().expect("an RFC 3339 timestamp")), ..self }
+    }
+
+    /// Living in `region`, as ListInstances reports its primary Region.
+    pub fn in_region(self, region: &str) -> Self {
+        Self { primary_region: Some(region.into()), ..self }
     }
 }

@@ -6,6 +6,7 @@
 
 mod encryption_and_regions;
 mod grant;
+mod network_and_attributes;
 mod schema;
 
 pub use schema::MAX_TAGS;
@@ -25,6 +26,7 @@ pub use grant::{
     AccountSelection, IdentityCenterAccountGrant, IdentityCenterAccountGrantSpec, IdentityCenterAccountGrantStatus,
     NamespaceSelection,
 };
+pub use network_and_attributes::{AccessControlAttribute, NetworkConfiguration, ObservedAccessControlAttributes};
 
 pub const FINALIZER: &str = "identitycenter.dev/finalizer";
 /// The ARN of the instance the object created, also kept outside status so
@@ -180,6 +182,20 @@ pub struct IdentityCenterInstanceSpec {
     /// drops the instance's replica there.
     #[serde(default)]
     pub region_removal_policy: RegionRemovalPolicy,
+
+    /// Network controls: where sign-ins and application access may come
+    /// from. Exactly this configuration is kept on the instance (a list left
+    /// out is emptied); absent leaves AWS's as it is. A wrong setting locks
+    /// users out of the access portal and applications: see the README.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkConfiguration>,
+
+    /// Attribute-based access control: the user attributes that permission
+    /// sets' policies may use. Exactly this list is kept on the instance; an
+    /// empty list removes the configuration; absent leaves AWS's as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 50), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["key"]))]
+    pub access_control_attributes: Option<Vec<AccessControlAttribute>>,
 }
 
 /// What happens to the AWS instance when the Kubernetes object is deleted.
@@ -262,6 +278,9 @@ pub struct IdentityCenterInstanceStatus {
     /// Identity store attached to the instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_store_id: Option<String>,
+    /// ARN of that identity store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_store_arn: Option<String>,
     /// AWS account that owns the instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_account_id: Option<String>,
@@ -290,7 +309,14 @@ pub struct IdentityCenterInstanceStatus {
     /// How many Regions the instance is in, the primary included (a printer column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_count: Option<i32>,
-    /// The last key, permission sets or Region workflow the operator started.
+    /// The instance's network controls as AWS reports them; absent where it reports none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::unvalidated::<NetworkConfiguration>")]
+    pub network: Option<NetworkConfiguration>,
+    /// The instance's attribute-based access control, where spec.accessControlAttributes asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_control_attributes: Option<ObservedAccessControlAttributes>,
+    /// The last key, permission sets, network or Region workflow the operator started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_workflow: Option<StartedWorkflow>,
     /// The metadata.generation this status describes.

@@ -40,6 +40,29 @@ pub fn tags(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// The schema of `T` without its value constraints (patterns, lengths,
+/// counts), for status fields that hold what AWS reported: a value AWS
+/// accepts must never make the operator's status write fail.
+pub fn unvalidated<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    let mut value = serde_json::Value::from(T::json_schema(generator));
+    strip_constraints(&mut value);
+    Schema::try_from(value).expect("a schema without constraints is still a schema")
+}
+
+fn strip_constraints(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for constraint in ["pattern", "minLength", "maxLength", "minItems", "maxItems", "x-kubernetes-validations"]
+            {
+                fields.remove(constraint);
+            }
+            fields.values_mut().for_each(strip_constraints);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_constraints),
+        _ => {}
+    }
+}
+
 pub fn conditions(generator: &mut SchemaGenerator) -> Schema {
     let item = k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition::json_schema(generator);
     json_schema!({

@@ -60,6 +60,8 @@ reasons! {
     ValidationFailed: AsProblem,
     ManagementAccount: AsProblem,
     InstanceAlreadyExists: AsProblem,
+    /// The account's one instance lives in another Region than this object's.
+    InstanceInAnotherRegion: AsProblem,
     AccountAlreadyManaged: AsProblem,
     CreateFailed: AsProblem,
     ServiceQuotaExceeded: AsProblem,
@@ -84,6 +86,8 @@ reasons! {
     PrimaryRegionListed: AsProblem,
     NotPrimaryRegion: AsProblem,
     RegionsNotReported: AsProblem,
+    /// AWS ended the attribute-based access control configuration CREATION_FAILED.
+    AccessControlAttributesFailed: AsProblem,
     AccessDenied: AsProblem,
     CredentialsUnavailable: AsProblem,
     Throttled: AsProblem,

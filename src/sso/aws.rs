@@ -20,18 +20,20 @@ use aws_sdk_ssoadmin::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ssoadmin::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ssoadmin::operation::update_instance::UpdateInstanceError;
 use aws_sdk_ssoadmin::types::{
-    EncryptionConfiguration, EncryptionConfigurationDetails, InstanceStatus, KmsKeyType, RegionMetadata, Tag,
+    self, EncryptionConfiguration, EncryptionConfigurationDetails, InstanceStatus, KmsKeyType, RegionMetadata, Tag,
 };
 use aws_smithy_http_client::tls;
 use aws_smithy_types::DateTime;
 use k8s_openapi::jiff::Timestamp;
 
+use super::network_configuration::{NetworkDetails, ReadNetworkDetails, SendNetworkConfiguration};
 use super::sessions::{RoleSessions, SessionLimits};
 use super::{
-    CreateInstance, Encryption, EncryptionKey, EncryptionStatus, ErrorKind, Instance, InstanceState, Principal,
-    Region as InstanceRegion, RegionStatus, Requester, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow, WriteGuard,
-    WriteRefused,
+    AccessControlAttributes, AttributeChange, AttributesStatus, CreateInstance, Encryption, EncryptionKey,
+    EncryptionStatus, ErrorKind, Instance, InstanceState, Principal, Region as InstanceRegion, RegionScope,
+    RegionStatus, Requester, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow, WriteGuard, WriteRefused,
 };
+use crate::api::AccessControlAttribute;
 use crate::leader::{Leadership, NotLeader};
 use crate::tables::LruTable;
 
@@ -105,18 +107,25 @@ struct Route {
 }
 
 /// Sends an SSO Admin request along a route: with the role's credentials
-/// when it has some, and, for a `write`, through the route's write guard.
+/// when it has some, for a `write` through the route's write guard, and
+/// `with` an interceptor of its own where the SDK lacks a member.
 macro_rules! send {
     ($route:expr, $request:expr, $operation:literal) => {
-        send!(@send $route, $request, $operation, |_| None, false)
+        send!(@send $route, $request, $operation, |_| None, false,)
+    };
+    ($route:expr, $request:expr, $operation:literal, with $interceptor:expr) => {
+        send!(@send $route, $request, $operation, |_| None, false, $interceptor)
     };
     (write $route:expr, $request:expr, $operation:literal) => {
-        send!(@send $route, $request, $operation, |_| None, true)
+        send!(@send $route, $request, $operation, |_| None, true,)
     };
     (write $route:expr, $request:expr, $operation:literal, $reason:expr) => {
-        send!(@send $route, $request, $operation, $reason, true)
+        send!(@send $route, $request, $operation, $reason, true,)
     };
-    (@send $route:expr, $request:expr, $operation:literal, $reason:expr, $write:expr) => {{
+    (write $route:expr, $request:expr, $operation:literal, $reason:expr, with $interceptor:expr) => {
+        send!(@send $route, $request, $operation, $reason, true, $interceptor)
+    };
+    (@send $route:expr, $request:expr, $operation:literal, $reason:expr, $write:expr, $($interceptor:expr)?) => {{
         let route = $route;
         let mut request = $request.customize();
         if let Some(credentials) = route.role_credentials {
@@ -126,6 +135,7 @@ macro_rules! send {
         if $write {
             request = request.interceptor(Checked(route.guard.clone()));
         }
+        $(request = request.interceptor($interceptor);)?
         request.send().await.map_err(|e| {
             let reason = $reason(&e);
             sdk_error($operation, e).with_reason(reason)
@@ -292,18 +302,20 @@ fn cause<'a, T: std::error::Error + 'static>(err: &'a (dyn std::error::Error + '
 
 /// An [`Instance`] from DescribeInstance's output or a ListInstances item,
 /// which spell the same fields in two types. Only DescribeInstance tells
-/// the key and permission sets.
+/// the key, permission sets and network controls.
 macro_rules! instance {
     ($source:expr, $arn:expr) => {
         Instance {
             arn: $arn,
             name: $source.name.clone(),
             identity_store_id: $source.identity_store_id.clone(),
+            identity_store_arn: $source.identity_store_arn.clone(),
             owner_account_id: $source.owner_account_id.clone(),
             created_date: timestamp($source.created_date.as_ref()),
             state: state($source.status.as_ref()),
             state_reason: $source.status_reason.clone(),
             encryption: None,
+            network: None,
             permission_sets_enabled: None,
             primary_region: $source.primary_region.clone(),
             regions: regions($source.regions.as_deref()),
@@ -395,19 +407,25 @@ impl SsoAdmin for AwsSsoAdmin {
     async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError> {
         let route = self.route(target).await?;
         let request = route.client.describe_instance().instance_arn(arn);
-        let out = send!(route, request, "DescribeInstance")?;
+        let network = NetworkDetails::default();
+        let out = send!(route, request, "DescribeInstance", with ReadNetworkDetails(network.clone()))?;
         let mut instance = instance!(out, out.instance_arn.clone().unwrap_or_else(|| arn.to_string()));
         instance.encryption = encryption(out.encryption_configuration_details.as_ref());
         instance.permission_sets_enabled = out.permission_sets_enabled;
+        instance.network = network.lock().expect("never poisoned").take().flatten();
         Ok(instance)
     }
 
-    async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
+    async fn list_instances(&self, target: &Target, scope: RegionScope) -> Result<Vec<Instance>, SsoError> {
         let route = self.route(target).await?;
+        let scope = match scope {
+            RegionScope::CurrentRegion => types::RegionScope::CurrentRegion,
+            RegionScope::AllRegions => types::RegionScope::AllRegions,
+        };
         let mut instances = Vec::new();
         let (mut next_token, mut seen) = (None, HashSet::new());
         loop {
-            let request = route.client.list_instances().set_next_token(next_token.take());
+            let request = route.client.list_instances().region_scope(scope.clone()).set_next_token(next_token.take());
             let page = send!(route.clone(), request, "ListInstances")?;
             let items = page.instances.unwrap_or_default();
             instances.extend(items.into_iter().filter_map(|m| Some(instance!(m, m.instance_arn.clone()?))));
@@ -440,6 +458,11 @@ impl SsoAdmin for AwsSsoAdmin {
             Workflow::EnablePermissionSets => {
                 let request = route.client.update_instance().instance_arn(arn).permission_sets_enabled(true);
                 send!(write route, request, "UpdateInstance", update_reason)?;
+            }
+            Workflow::SetNetwork(network) => {
+                let request = route.client.update_instance().instance_arn(arn);
+                let network = SendNetworkConfiguration(network.clone());
+                send!(write route, request, "UpdateInstance", update_reason, with network)?;
             }
             Workflow::AddRegion(region) => {
                 let request = route.client.add_region().instance_arn(arn).region_name(region);
@@ -493,9 +516,84 @@ impl SsoAdmin for AwsSsoAdmin {
         Ok(())
     }
 
+    async fn describe_access_control_attributes(
+        &self,
+        target: &Target,
+        arn: &str,
+    ) -> Result<Option<AccessControlAttributes>, SsoError> {
+        let route = self.route(target).await?;
+        let request = route.client.describe_instance_access_control_attribute_configuration().instance_arn(arn);
+        let out = match send!(route, request, "DescribeInstanceAccessControlAttributeConfiguration") {
+            Ok(out) => out,
+            Err(error) if error.kind == ErrorKind::ResourceNotFound => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let listed = out.instance_access_control_attribute_configuration.as_ref();
+        let mut attributes: Vec<AccessControlAttribute> = (listed.map(|c| c.access_control_attributes()))
+            .unwrap_or_default()
+            .iter()
+            .map(|a| AccessControlAttribute {
+                key: a.key().to_string(),
+                source: a.value().and_then(|v| v.source().first()).cloned().unwrap_or_default(),
+            })
+            .collect();
+        attributes.sort();
+        Ok(Some(AccessControlAttributes {
+            status: AttributesStatus::parse(out.status.as_ref().map_or("UNKNOWN", |s| s.as_str())),
+            reason: out.status_reason.clone(),
+            attributes,
+        }))
+    }
+
+    async fn change_access_control_attributes(
+        &self,
+        target: &Target,
+        arn: &str,
+        change: &AttributeChange,
+    ) -> Result<(), SsoError> {
+        let route = self.route(target).await?;
+        match change {
+            AttributeChange::Create(attributes) => {
+                let request = (route.client.create_instance_access_control_attribute_configuration())
+                    .instance_arn(arn)
+                    .instance_access_control_attribute_configuration(aws_attributes(attributes)?);
+                send!(write route, request, "CreateInstanceAccessControlAttributeConfiguration")?;
+            }
+            AttributeChange::Update(attributes) => {
+                let request = (route.client.update_instance_access_control_attribute_configuration())
+                    .instance_arn(arn)
+                    .instance_access_control_attribute_configuration(aws_attributes(attributes)?);
+                send!(write route, request, "UpdateInstanceAccessControlAttributeConfiguration")?;
+            }
+            AttributeChange::Delete => {
+                let request = route.client.delete_instance_access_control_attribute_configuration().instance_arn(arn);
+                send!(write route, request, "DeleteInstanceAccessControlAttributeConfiguration")?;
+            }
+        }
+        Ok(())
+    }
+
     fn forget_role(&self, role: &RoleRef) {
         self.sessions.forget(role);
     }
+}
+
+/// The configuration as the SDK builds it: one value source per attribute.
+fn aws_attributes(
+    attributes: &[AccessControlAttribute],
+) -> Result<types::InstanceAccessControlAttributeConfiguration, SsoError> {
+    let invalid = |e: aws_smithy_types::error::operation::BuildError| {
+        SsoError::new("InstanceAccessControlAttributeConfiguration", ErrorKind::Validation, e.to_string())
+    };
+    let attribute = |a: &AccessControlAttribute| {
+        let value = types::AccessControlAttributeValue::builder().source(&a.source).build().map_err(invalid)?;
+        types::AccessControlAttribute::builder().key(&a.key).value(value).build().map_err(invalid)
+    };
+    let attributes = attributes.iter().map(attribute).collect::<Result<Vec<_>, _>>()?;
+    types::InstanceAccessControlAttributeConfiguration::builder()
+        .set_access_control_attributes(Some(attributes))
+        .build()
+        .map_err(invalid)
 }
 
 #[cfg(test)]

@@ -218,7 +218,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::sso::{CreateInstance, Instance, Principal, SsoAdmin, Tags, Workflow, Wrapped};
+    use crate::sso::{
+        AccessControlAttributes, AttributeChange, CreateInstance, Instance, Principal, RegionScope, SsoAdmin, Tags,
+        Workflow, Wrapped,
+    };
 
     const TEN: Rate = Rate { per_second: 10.0, burst: 2.0 };
 
@@ -243,7 +246,7 @@ mod tests {
                 _ => SsoError::new("DescribeInstance", ErrorKind::AccessDenied, "gone"),
             })
         }
-        async fn list_instances(&self, _: &Target) -> Result<Vec<Instance>, SsoError> {
+        async fn list_instances(&self, _: &Target, _: RegionScope) -> Result<Vec<Instance>, SsoError> {
             Ok(Vec::new())
         }
         async fn update_instance_name(&self, _: &Target, _: &str, _: &str) -> Result<(), SsoError> {
@@ -262,6 +265,21 @@ mod tests {
             Ok(())
         }
         async fn untag_instance(&self, _: &Target, _: &str, _: &[String]) -> Result<(), SsoError> {
+            Ok(())
+        }
+        async fn describe_access_control_attributes(
+            &self,
+            _: &Target,
+            _: &str,
+        ) -> Result<Option<AccessControlAttributes>, SsoError> {
+            Ok(None)
+        }
+        async fn change_access_control_attributes(
+            &self,
+            _: &Target,
+            _: &str,
+            _: &AttributeChange,
+        ) -> Result<(), SsoError> {
             Ok(())
         }
         fn forget_role(&self, _: &RoleRef) {}

@@ -3,10 +3,12 @@
 //! The controller talks to [`SsoAdmin`]; [`aws::AwsSsoAdmin`] implements it with
 //! aws-sdk-ssoadmin and aws-sdk-sts, and tests implement it in memory.
 
+mod access_control;
 pub mod aws;
 mod error;
 mod limits;
 mod metered;
+mod network_configuration;
 mod sessions;
 mod target;
 mod workflow;
@@ -17,6 +19,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use k8s_openapi::jiff::Timestamp;
 
+pub use crate::api::NetworkConfiguration;
+
+pub use access_control::{AccessControlAttributes, AttributeChange, AttributesStatus};
 pub use error::{ErrorKind, SsoError};
 pub use limits::{Rate, RateLimiter, RateLimits};
 pub use metered::Metering;
@@ -66,12 +71,15 @@ pub struct Instance {
     pub arn: String,
     pub name: Option<String>,
     pub identity_store_id: Option<String>,
+    pub identity_store_arn: Option<String>,
     pub owner_account_id: Option<String>,
     pub created_date: Option<Timestamp>,
     pub state: InstanceState,
     pub state_reason: Option<String>,
     /// EncryptionConfigurationDetails; None where AWS does not report it.
     pub encryption: Option<Encryption>,
+    /// NetworkConfigurationDetails; None where AWS reports none (never set).
+    pub network: Option<NetworkConfiguration>,
     pub permission_sets_enabled: Option<bool>,
     pub primary_region: Option<String>,
     /// Every Region of the instance, the primary included.
@@ -85,11 +93,13 @@ impl Instance {
             arn: arn.into(),
             name: None,
             identity_store_id: None,
+            identity_store_arn: None,
             owner_account_id: None,
             created_date: None,
             state,
             state_reason: None,
             encryption: None,
+            network: None,
             permission_sets_enabled: None,
             primary_region: None,
             regions: Vec::new(),
@@ -108,6 +118,16 @@ pub struct CreateInstance {
 
 pub type Tags = BTreeMap<String, String>;
 
+/// Which instances ListInstances shows (its RegionScope).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionScope {
+    /// Those that serve the Region the call goes to (AWS's default).
+    CurrentRegion,
+    /// Every instance the caller can see, whichever Region holds it: AWS
+    /// allows one instance per account across all Regions.
+    AllRegions,
+}
+
 /// The SSO Admin and STS calls the controller makes. Every call names the
 /// account and region it acts in.
 #[async_trait]
@@ -116,8 +136,8 @@ pub trait SsoAdmin: Send + Sync + 'static {
     async fn caller_account(&self, target: &Target) -> Result<String, SsoError>;
     async fn create_instance(&self, target: &Target, input: &CreateInstance) -> Result<String, SsoError>;
     async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError>;
-    /// All instances the caller can see, every page.
-    async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError>;
+    /// All instances the caller can see in `scope`, every page.
+    async fn list_instances(&self, target: &Target, scope: RegionScope) -> Result<Vec<Instance>, SsoError>;
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError>;
     /// Starts a key, permission sets or Region workflow; AWS carries it out
     /// over time and DescribeInstance follows it.
@@ -126,6 +146,18 @@ pub trait SsoAdmin: Send + Sync + 'static {
     async fn list_tags(&self, target: &Target, arn: &str) -> Result<Tags, SsoError>;
     async fn tag_instance(&self, target: &Target, arn: &str, tags: &Tags) -> Result<(), SsoError>;
     async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError>;
+    /// The instance's attribute-based access control configuration; None where it has none.
+    async fn describe_access_control_attributes(
+        &self,
+        target: &Target,
+        arn: &str,
+    ) -> Result<Option<AccessControlAttributes>, SsoError>;
+    async fn change_access_control_attributes(
+        &self,
+        target: &Target,
+        arn: &str,
+        change: &AttributeChange,
+    ) -> Result<(), SsoError>;
     /// No object acts through `role` any more: its credentials need not be kept.
     fn forget_role(&self, role: &RoleRef);
 }

@@ -1,8 +1,10 @@
 //! What an instance has besides its name and tags, as AWS reports it, and
 //! the long-running changes (workflows) that alter it: its KMS key, its
-//! permission sets switch and its Regions.
+//! permission sets switch, its network controls and its Regions.
 
 use k8s_openapi::jiff::Timestamp;
+
+use super::NetworkConfiguration;
 
 /// The KMS key that encrypts an instance's data at rest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +118,9 @@ pub enum Workflow {
     SetKey(EncryptionKey),
     /// UpdateInstance with PermissionSetsEnabled true (and nothing else); irreversible.
     EnablePermissionSets,
+    /// UpdateInstance with NetworkConfiguration (and nothing else): replaces
+    /// the whole stored configuration.
+    SetNetwork(NetworkConfiguration),
     AddRegion(String),
     RemoveRegion(String),
 }
@@ -124,7 +129,7 @@ impl Workflow {
     /// The SSO Admin operation that starts it.
     pub fn operation(&self) -> &'static str {
         match self {
-            Self::SetKey(_) | Self::EnablePermissionSets => "UpdateInstance",
+            Self::SetKey(_) | Self::EnablePermissionSets | Self::SetNetwork(_) => "UpdateInstance",
             Self::AddRegion(_) => "AddRegion",
             Self::RemoveRegion(_) => "RemoveRegion",
         }

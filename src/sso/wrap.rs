@@ -8,7 +8,10 @@ use std::future::Future;
 
 use async_trait::async_trait;
 
-use super::{CreateInstance, Instance, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow};
+use super::{
+    AccessControlAttributes, AttributeChange, CreateInstance, Instance, RegionScope, RoleRef, SsoAdmin, SsoError, Tags,
+    Target, Workflow,
+};
 
 /// Whether a call changes AWS. A read can be put off and asked again; a write
 /// has been prepared by its reconcile's reads and is sent once its turn comes.
@@ -90,8 +93,8 @@ impl<S: SsoAdmin, A: Around> SsoAdmin for Wrapped<S, A> {
     async fn describe_instance(&self, target: &Target, arn: &str) -> Result<Instance, SsoError> {
         self.call("DescribeInstance", CallKind::Read, target, self.inner.describe_instance(target, arn)).await
     }
-    async fn list_instances(&self, target: &Target) -> Result<Vec<Instance>, SsoError> {
-        self.call("ListInstances", CallKind::Read, target, self.inner.list_instances(target)).await
+    async fn list_instances(&self, target: &Target, scope: RegionScope) -> Result<Vec<Instance>, SsoError> {
+        self.call("ListInstances", CallKind::Read, target, self.inner.list_instances(target, scope)).await
     }
     async fn update_instance_name(&self, target: &Target, arn: &str, name: &str) -> Result<(), SsoError> {
         let call = self.inner.update_instance_name(target, arn, name);
@@ -112,6 +115,23 @@ impl<S: SsoAdmin, A: Around> SsoAdmin for Wrapped<S, A> {
     }
     async fn untag_instance(&self, target: &Target, arn: &str, keys: &[String]) -> Result<(), SsoError> {
         self.call("UntagResource", CallKind::Write, target, self.inner.untag_instance(target, arn, keys)).await
+    }
+    async fn describe_access_control_attributes(
+        &self,
+        target: &Target,
+        arn: &str,
+    ) -> Result<Option<AccessControlAttributes>, SsoError> {
+        let call = self.inner.describe_access_control_attributes(target, arn);
+        self.call("DescribeInstanceAccessControlAttributeConfiguration", CallKind::Read, target, call).await
+    }
+    async fn change_access_control_attributes(
+        &self,
+        target: &Target,
+        arn: &str,
+        change: &AttributeChange,
+    ) -> Result<(), SsoError> {
+        let call = self.inner.change_access_control_attributes(target, arn, change);
+        self.call(change.operation(), CallKind::Write, target, call).await
     }
     fn forget_role(&self, role: &RoleRef) {
         self.around.role_forgotten(role);
@@ -165,7 +185,7 @@ mod tests {
         async fn describe_instance(&self, _: &Target, arn: &str) -> Result<Instance, SsoError> {
             Ok(Instance::new(arn, InstanceState::Active))
         }
-        async fn list_instances(&self, _: &Target) -> Result<Vec<Instance>, SsoError> {
+        async fn list_instances(&self, _: &Target, _: RegionScope) -> Result<Vec<Instance>, SsoError> {
             Ok(Vec::new())
         }
         async fn update_instance_name(&self, _: &Target, _: &str, _: &str) -> Result<(), SsoError> {
@@ -186,6 +206,21 @@ mod tests {
         async fn untag_instance(&self, _: &Target, _: &str, _: &[String]) -> Result<(), SsoError> {
             Ok(())
         }
+        async fn describe_access_control_attributes(
+            &self,
+            _: &Target,
+            _: &str,
+        ) -> Result<Option<AccessControlAttributes>, SsoError> {
+            Ok(None)
+        }
+        async fn change_access_control_attributes(
+            &self,
+            _: &Target,
+            _: &str,
+            _: &AttributeChange,
+        ) -> Result<(), SsoError> {
+            Ok(())
+        }
         fn forget_role(&self, role: &RoleRef) {
             self.forgotten.lock().unwrap().push(role.role_arn.clone());
         }
@@ -200,13 +235,15 @@ mod tests {
         port.caller_account(&target).await.unwrap();
         port.create_instance(&target, &create).await.unwrap();
         port.describe_instance(&target, "arn").await.unwrap();
-        port.list_instances(&target).await.unwrap();
+        port.list_instances(&target, RegionScope::AllRegions).await.unwrap();
         port.update_instance_name(&target, "arn", "n").await.unwrap();
         let refused = port.start_workflow(&target, "arn", &workflow).await.unwrap_err();
         port.delete_instance(&target, "arn").await.unwrap();
         port.list_tags(&target, "arn").await.unwrap();
         port.tag_instance(&target, "arn", &Tags::new()).await.unwrap();
         port.untag_instance(&target, "arn", &[]).await.unwrap();
+        port.describe_access_control_attributes(&target, "arn").await.unwrap();
+        port.change_access_control_attributes(&target, "arn", &AttributeChange::Delete).await.unwrap();
         let role = RoleRef::new("arn:aws:iam::111111111111:role/admin", None);
         port.forget_role(&role);
 
@@ -224,6 +261,8 @@ mod tests {
             ("ListTagsForResource", Read),
             ("TagResource", Write),
             ("UntagResource", Write),
+            ("DescribeInstanceAccessControlAttributeConfiguration", Read),
+            ("DeleteInstanceAccessControlAttributeConfiguration", Write),
         ];
         let expected: Vec<(String, CallKind)> = expected.iter().map(|(op, kind)| (op.to_string(), *kind)).collect();
         assert_eq!(seen, expected);

@@ -1,6 +1,7 @@
 //! Pure decisions: what to do, given the spec and what was observed in AWS and
 //! in the cluster. No I/O here; `reconcile` performs what these functions decide.
 
+pub mod access_control;
 pub mod settled;
 pub mod workflows;
 
@@ -12,7 +13,7 @@ use super::ownership::OWN_TAG_PREFIX;
 use crate::api::{
     DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, InstanceOwnership, ManagementPolicy,
 };
-use crate::controller::conditions::{Outcome, Reason};
+use crate::controller::conditions::{Outcome, Reason, STALLED};
 use crate::sso::{Instance, InstanceState, Tags};
 
 /// How the object finds its instance.
@@ -160,6 +161,45 @@ pub use crate::controller::claims::{Claimant, claim_holder};
 /// The instance owned by `account` among those ListInstances returned.
 pub fn owned_by<'a>(instances: &'a [Instance], account: &str) -> Option<&'a Instance> {
     instances.iter().find(|i| i.owner_account_id.as_deref() == Some(account))
+}
+
+/// Why CreateInstance found the account taken: its one instance, named
+/// with the Region it lives in when that is not the Region of this object's
+/// calls (AWS allows one instance per account across all Regions).
+pub fn existing_instance(existing: &Instance, account: &str, calls_region: &str) -> Outcome {
+    let arn = &existing.arn;
+    match existing.primary_region.as_deref().filter(|region| *region != calls_region) {
+        Some(region) => stalled(
+            Reason::InstanceInAnotherRegion,
+            format!(
+                "Account {account} already has instance {arn} in Region {region}, and AWS allows one instance per \
+                 account across all Regions, so none can be created in {calls_region}. To manage that instance, \
+                 adopt it: set spec.instanceArn: {arn} and spec.region: {region}."
+            ),
+        ),
+        None => stalled(
+            Reason::InstanceAlreadyExists,
+            format!(
+                "Account {account} already has instance {arn} and AWS allows one per account. To manage it, set \
+                 spec.instanceArn: {arn}"
+            ),
+        ),
+    }
+}
+
+/// CreateInstance was refused for this generation of the spec because the
+/// account has an instance: the refusal stands, and AWS is not asked again,
+/// until the spec changes.
+pub fn refused_create(status: Option<&IdentityCenterInstanceStatus>, generation: Option<i64>) -> Option<Outcome> {
+    let status = status?;
+    if generation.is_none() || status.observed_generation != generation {
+        return None;
+    }
+    let stalled_by = status.conditions.iter().find(|c| c.type_ == STALLED && c.status == "True")?;
+    [Reason::InstanceAlreadyExists, Reason::InstanceInAnotherRegion]
+        .into_iter()
+        .find(|reason| reason.as_str() == stalled_by.reason)
+        .map(|reason| stalled(reason, stalled_by.message.clone()))
 }
 
 /// For ObserveOnly: the account's own instance, else the single instance it

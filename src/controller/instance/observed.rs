@@ -4,8 +4,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::{IdentityCenterInstanceStatus, KeyType, ObservedEncryption, ObservedRegion};
-use crate::sso::{Encryption, EncryptionKey, Instance, Region};
+use crate::api::{
+    IdentityCenterInstanceStatus, KeyType, ObservedAccessControlAttributes, ObservedEncryption, ObservedRegion,
+};
+use crate::sso::{AccessControlAttributes, Encryption, EncryptionKey, Instance, Region};
 
 /// DescribeInstance's answer, read at `now` through `region`.
 pub fn record(status: &mut IdentityCenterInstanceStatus, instance: &Instance, region: &str, now: Timestamp) {
@@ -13,12 +15,14 @@ pub fn record(status: &mut IdentityCenterInstanceStatus, instance: &Instance, re
     status.last_checked_at = Some(whole_seconds(now));
     status.region = Some(region.to_string());
     status.identity_store_id = instance.identity_store_id.clone();
+    status.identity_store_arn = instance.identity_store_arn.clone();
     status.owner_account_id = instance.owner_account_id.clone();
     status.state = Some(instance.state.as_str().to_string());
     status.state_reason = instance.state_reason.clone();
     status.created_date = instance.created_date.map(whole_seconds);
     status.encryption = instance.encryption.as_ref().map(observed_encryption);
     status.permission_sets_enabled = instance.permission_sets_enabled;
+    status.network = instance.network.clone();
     status.primary_region = instance.primary_region.clone().or_else(|| Some(region.to_string()));
     let mut regions: Vec<ObservedRegion> = instance.regions.iter().map(observed_region).collect();
     regions.sort_by(|a, b| (!a.primary, &a.name).cmp(&(!b.primary, &b.name)));
@@ -26,23 +30,42 @@ pub fn record(status: &mut IdentityCenterInstanceStatus, instance: &Instance, re
     status.regions = regions;
 }
 
+/// What DescribeInstanceAccessControlAttributeConfiguration answered, and
+/// the generation whose attributes were last sent (kept across answers).
+pub fn record_access_control(
+    status: &mut IdentityCenterInstanceStatus,
+    held: Option<&AccessControlAttributes>,
+    sent_for_generation: Option<i64>,
+) {
+    status.access_control_attributes = Some(ObservedAccessControlAttributes {
+        status: held.map(|h| h.status.as_str().to_string()),
+        reason: held.and_then(|h| h.reason.clone()),
+        attributes: held.map(|h| h.attributes.clone()).unwrap_or_default(),
+        sent_for_generation,
+    });
+}
+
 /// The object starts to manage: an instance it only observed is no longer reported as its own.
 pub fn forget_instance(status: &mut IdentityCenterInstanceStatus) {
     status.instance_arn = None;
     status.ownership = None;
     status.identity_store_id = None;
+    status.identity_store_arn = None;
     status.owner_account_id = None;
     status.created_date = None;
     clear_lifecycle(status);
 }
 
-/// Forgets what AWS last said of the instance's lifecycle, key and Regions:
+/// Forgets what AWS last said of the instance's lifecycle, key, network
+/// controls, attributes and Regions:
 /// the instance is not there any more.
 pub fn clear_lifecycle(status: &mut IdentityCenterInstanceStatus) {
     status.state = None;
     status.state_reason = None;
     status.encryption = None;
     status.permission_sets_enabled = None;
+    status.network = None;
+    status.access_control_attributes = None;
     status.primary_region = None;
     status.regions = Vec::new();
     status.region_count = None;

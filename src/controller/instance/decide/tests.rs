@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use super::*;
 use crate::fixtures::ARN;
@@ -414,4 +414,48 @@ fn tags_are_known_only_between_create_and_the_first_active_sight_of_the_same_gen
     for (previous, needed) in cases {
         assert_eq!(tags_need_reading(previous.as_ref(), Some(2)), needed, "{previous:?}");
     }
+}
+
+#[test]
+fn a_taken_account_is_explained_with_the_region_its_instance_lives_in() {
+    let cases = [
+        (None, Reason::InstanceAlreadyExists, "set spec.instanceArn"),
+        (Some("eu-west-1"), Reason::InstanceAlreadyExists, "set spec.instanceArn"),
+        (Some("us-east-1"), Reason::InstanceInAnotherRegion, "spec.region: us-east-1"),
+    ];
+    for (lives_in, reason, advice) in cases {
+        let mut existing = Instance::test(InstanceState::Active);
+        existing.primary_region = lives_in.map(Into::into);
+        let outcome = existing_instance(&existing, "111122223333", "eu-west-1");
+        assert_eq!(outcome.reason(), reason, "{lives_in:?}");
+        assert!(outcome.message().contains(advice) && outcome.message().contains(ARN), "{}", outcome.message());
+    }
+}
+
+#[test]
+fn a_refused_create_stands_for_its_generation_only() {
+    let stalled_by = |reason: &str, status: &str| IdentityCenterInstanceStatus {
+        observed_generation: Some(3),
+        conditions: vec![Condition {
+            type_: STALLED.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: "Account 111122223333 already has instance".into(),
+            observed_generation: Some(3),
+            last_transition_time: Time("2026-12-07T10:00:00Z".parse().unwrap()),
+        }],
+        ..Default::default()
+    };
+    let cases = [
+        ("InstanceInAnotherRegion", "True", Some(3), Some(Reason::InstanceInAnotherRegion)),
+        ("InstanceAlreadyExists", "True", Some(3), Some(Reason::InstanceAlreadyExists)),
+        ("InstanceInAnotherRegion", "True", Some(4), None),
+        ("InstanceInAnotherRegion", "False", Some(3), None),
+        ("Throttled", "True", Some(3), None),
+    ];
+    for (reason, status, generation, expected) in cases {
+        let got = refused_create(Some(&stalled_by(reason, status)), generation);
+        assert_eq!(got.as_ref().map(Outcome::reason), expected, "{reason} {status} at generation {generation:?}");
+    }
+    assert_eq!(refused_create(None, Some(3)), None);
 }

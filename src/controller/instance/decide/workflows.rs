@@ -1,6 +1,7 @@
 //! Which long-running change an ACTIVE instance needs next. AWS runs one
-//! workflow at a time per instance; the order is the KMS key, then
-//! permission sets, then Regions, because additional Regions need the
+//! workflow at a time per instance, and UpdateInstance carries one kind of
+//! change per call; the order is the KMS key, then permission sets, then
+//! network controls, then Regions, because additional Regions need the
 //! multi-Region key in place. The one exception: a key that cannot carry
 //! Regions is only set once the Regions it would strand are removed.
 //!
@@ -69,6 +70,7 @@ impl fmt::Display for Named<'_> {
             Workflow::SetKey(EncryptionKey::AwsOwned) => write!(f, "{SET_KEY} AWS_OWNED_KMS_KEY"),
             Workflow::SetKey(EncryptionKey::CustomerManaged { kms_key_arn }) => write!(f, "{SET_KEY} {kms_key_arn}"),
             Workflow::EnablePermissionSets => f.write_str("EnablePermissionSets"),
+            Workflow::SetNetwork(_) => f.write_str("SetNetwork"),
             Workflow::AddRegion(region) => write!(f, "AddRegion {region}"),
             Workflow::RemoveRegion(region) => write!(f, "RemoveRegion {region}"),
         }
@@ -87,6 +89,17 @@ pub fn announcement(workflow: &Workflow, arn: &str) -> (&'static str, String) {
         Workflow::EnablePermissionSets => {
             ("PermissionSetsEnabled", format!("Enabled permission sets on instance {arn}; this cannot be undone"))
         }
+        Workflow::SetNetwork(network) => (
+            "NetworkConfigurationUpdate",
+            format!(
+                "Setting the network controls of instance {arn}: vpceAccessRequired {}, {} source VPCs, {} source IP \
+                 ranges, {} excluded applications",
+                network.vpce_access_required,
+                network.restrict_source_vpcs.len(),
+                network.allow_source_ips.len(),
+                network.exclude_application_arns.len()
+            ),
+        ),
         Workflow::AddRegion(region) => ("RegionAdding", format!("Adding Region {region} to instance {arn}")),
         Workflow::RemoveRegion(region) => ("RegionRemoving", format!("Removing Region {region} from instance {arn}")),
     }
@@ -134,6 +147,12 @@ fn guarded_start(workflow: Workflow, facts: &Facts) -> Verdict {
                 facts.calls_region
             ),
         );
+    }
+    // A network configuration is no workflow that AWS runs: UpdateInstance
+    // stores it at once and sending it again changes nothing, so drift is
+    // put back without waiting for REPEAT_AFTER.
+    if matches!(workflow, Workflow::SetNetwork(_)) {
+        return Verdict::Start(workflow);
     }
     let name = Named(&workflow).to_string();
     if let Some((_, ago)) = facts.started_for_this_spec().filter(|(s, ago)| s.name == name && *ago < REPEAT_AFTER) {
@@ -233,6 +252,13 @@ fn decide(spec: &IdentityCenterInstanceSpec, facts: &Facts) -> Verdict {
             );
         }
         _ => {}
+    }
+
+    if let Some(wanted) = &spec.network {
+        let wanted = wanted.normalized();
+        if instance.network.clone().unwrap_or_default().normalized() != wanted {
+            return Verdict::Start(Workflow::SetNetwork(wanted));
+        }
     }
 
     let carries_regions =

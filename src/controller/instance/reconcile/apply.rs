@@ -12,11 +12,12 @@ use crate::api::{INSTANCE_ARN, InstanceOwnership, ManagementPolicy, StartedWorkf
 use crate::controller::claims::key_of;
 use crate::controller::conditions::{self, Outcome, Reason};
 use crate::controller::instance::cluster::{EXPORT_OF, ExportError};
+use crate::controller::instance::decide::access_control;
 use crate::controller::instance::decide::workflows::{self, Verdict};
 use crate::controller::instance::decide::{self, Claimant, Lifecycle, Source};
 use crate::controller::instance::observed;
 use crate::controller::instance::ownership::{Made, made_by};
-use crate::sso::{ErrorKind, Instance, Target};
+use crate::sso::{AttributeChange, ErrorKind, Instance, RegionScope, Target};
 
 /// How long a refused object waits before it looks again whether its account became free.
 pub(super) const CLAIM_RECHECK: Duration = Duration::from_secs(60);
@@ -97,6 +98,9 @@ impl Reconcile<'_> {
             let message = format!("Instance {arn} is ACTIVE (observed, never written)");
             return Ok(Ending::Report(Outcome::Ready { reason: Reason::Observed, message }, Requeue::Resync));
         }
+        if let Some(ending) = self.access_control(&target, &arn).await? {
+            return Ok(ending);
+        }
         self.advance(&target, &instance, &plan.region).await
     }
 
@@ -136,6 +140,44 @@ impl Reconcile<'_> {
                 let (reason, note) = workflows::announcement(&workflow, arn);
                 self.report(EventType::Normal, workflow.operation(), reason, note.clone()).await;
                 Ok(Ending::Report(Outcome::Progressing { reason: Reason::Updating, message: note }, poll))
+            }
+        }
+    }
+
+    /// Attribute-based access control, where the spec asks for it: one
+    /// change, then a look at what AWS made of it. Some(ending) while it is
+    /// not in place.
+    async fn access_control(&mut self, target: &Target, arn: &str) -> Result<Option<Ending>, Failure> {
+        let Some(spec) = self.object.spec.access_control_attributes.clone() else {
+            // Absent leaves AWS's alone, and costs no call to read it.
+            self.status.access_control_attributes = None;
+            return Ok(None);
+        };
+        let held = self.ctx.sso.describe_access_control_attributes(target, arn).await?;
+        let generation = self.object.metadata.generation.unwrap_or_default();
+        let sent_for = self.status.access_control_attributes.as_ref().and_then(|a| a.sent_for_generation);
+        observed::record_access_control(&mut self.status, held.as_ref(), sent_for);
+        let facts = access_control::Facts { arn, held: held.as_ref(), generation, sent_for };
+        let poll = Requeue::After(decide::poll_delay(self.updating_for()));
+        match access_control::next(Some(&spec), &facts) {
+            access_control::Step::InSync => Ok(None),
+            access_control::Step::Wait(outcome) => Ok(Some(Ending::Report(outcome, poll))),
+            access_control::Step::Stalled(outcome) => Ok(Some(Ending::Report(outcome, Requeue::OnChange))),
+            access_control::Step::Change(change) => {
+                self.ctx.sso.change_access_control_attributes(target, arn, &change).await?;
+                observed::record_access_control(&mut self.status, held.as_ref(), Some(generation));
+                let note = match &change {
+                    AttributeChange::Create(attributes) | AttributeChange::Update(attributes) => {
+                        let keys: Vec<&str> = attributes.iter().map(|a| a.key.as_str()).collect();
+                        format!("Set the access control attributes of instance {arn}: {keys:?}")
+                    }
+                    AttributeChange::Delete => {
+                        format!("Removed the attribute-based access control configuration of instance {arn}")
+                    }
+                };
+                self.report(EventType::Normal, change.operation(), "AccessControlAttributesUpdated", note.clone())
+                    .await;
+                Ok(Some(Ending::Report(Outcome::Progressing { reason: Reason::Updating, message: note }, poll)))
             }
         }
     }
@@ -194,7 +236,7 @@ impl Reconcile<'_> {
 
     /// ObserveOnly without an ARN: the instance ListInstances shows for the account, if any.
     async fn discover(&self, target: &Target, account: &str) -> Result<Option<String>, Failure> {
-        let instances = self.ctx.sso.list_instances(target).await?;
+        let instances = self.ctx.sso.list_instances(target, RegionScope::CurrentRegion).await?;
         Ok(decide::observed_instance(&instances, account).map(|instance| instance.arn.clone()))
     }
 
@@ -204,7 +246,7 @@ impl Reconcile<'_> {
         match self.ctx.sso.describe_instance(target, arn).await {
             Ok(instance) => Ok(Some(instance)),
             Err(error) if error.kind == ErrorKind::AccessDenied => {
-                let listed = self.ctx.sso.list_instances(target).await?;
+                let listed = self.ctx.sso.list_instances(target, RegionScope::CurrentRegion).await?;
                 if listed.iter().any(|i| i.arn == arn) { Err(error.into()) } else { Ok(None) }
             }
             Err(error) => Err(error.into()),
@@ -275,6 +317,7 @@ impl Reconcile<'_> {
         let data = [
             ("instanceArn", status.instance_arn.as_ref()),
             ("identityStoreId", status.identity_store_id.as_ref()),
+            ("identityStoreArn", status.identity_store_arn.as_ref()),
             ("ownerAccountId", status.owner_account_id.as_ref()),
             ("region", status.region.as_ref()),
         ];

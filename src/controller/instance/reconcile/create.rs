@@ -14,7 +14,7 @@ use crate::controller::errors::{created_nothing, is_instance_exists};
 use crate::controller::instance::decide;
 use crate::controller::instance::observed::whole_seconds;
 use crate::controller::instance::ownership::{Made, made_by};
-use crate::sso::{CreateInstance, ErrorKind, SsoError, Target};
+use crate::sso::{CreateInstance, ErrorKind, RegionScope, SsoError, Target};
 
 impl Reconcile<'_> {
     /// Creates the instance, or finds the one an earlier attempt created. The
@@ -22,6 +22,9 @@ impl Reconcile<'_> {
     /// it as its next call, before anything else reaches AWS or Kubernetes.
     pub(super) async fn create(&mut self, target: &Target, account: &str) -> Step {
         let poll = Requeue::After(decide::poll_delay(Duration::ZERO));
+        if let Some(refused) = decide::refused_create(self.object.status.as_ref(), self.object.metadata.generation) {
+            return Ok(Ending::Report(refused, Requeue::OnChange));
+        }
         // The watch cache may lag behind our own writes: read the object fresh.
         let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
         if let Some(arn) = fresh.owned_instance() {
@@ -76,7 +79,7 @@ impl Reconcile<'_> {
         account: &str,
         requested: Timestamp,
     ) -> Result<Option<String>, Failure> {
-        let instances = self.ctx.sso.list_instances(target).await?;
+        let instances = self.ctx.sso.list_instances(target, RegionScope::AllRegions).await?;
         let Some(found) = decide::recovered(&instances, account, requested) else { return Ok(None) };
         let tags = self.ctx.sso.list_tags(target, &found.arn).await?;
         Ok(match made_by(&tags, &self.maker()) {
@@ -102,22 +105,18 @@ impl Reconcile<'_> {
         if created_nothing(&error) {
             self.status.create_requested_at = None;
             self.status.create_requested_generation = None;
+            // No instance lives anywhere for this object: spec.region may name another Region now.
+            self.status.region = None;
             self.cluster.write_status(&self.status).await?;
         }
         if !is_instance_exists(&error) {
             return Err(error.into());
         }
         // The listing only explains the refusal; without it the refusal itself is reported.
-        let Ok(instances) = self.ctx.sso.list_instances(target).await else { return Err(Failure::Sso(error)) };
+        let Ok(instances) = self.ctx.sso.list_instances(target, RegionScope::AllRegions).await else {
+            return Err(Failure::Sso(error));
+        };
         let Some(existing) = decide::owned_by(&instances, account) else { return Err(Failure::Sso(error)) };
-        Ok(Ending::stalled(
-            Reason::InstanceAlreadyExists,
-            format!(
-                "Account {account} already has instance {} and AWS allows one per account. To manage it, set \
-                 spec.instanceArn: {}",
-                existing.arn, existing.arn
-            ),
-            Requeue::OnChange,
-        ))
+        Ok(Ending::Report(decide::existing_instance(existing, account, &target.region), Requeue::OnChange))
     }
 }

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 
 use super::Journal;
 use crate::fixtures::{ACCOUNT, ARN};
-use crate::sso::{CreateInstance, ErrorKind, Instance, Principal, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow};
+use crate::sso::{
+    AccessControlAttributes, AttributeChange, AttributesStatus, CreateInstance, ErrorKind, Instance, Principal,
+    RegionScope, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow,
+};
 
 #[derive(Default)]
 pub struct Script {
@@ -17,6 +20,8 @@ pub struct Script {
     pub instances: Vec<Instance>,
     pub listed: Vec<Instance>,
     pub tags: Tags,
+    /// The instance's attribute-based access control configuration.
+    pub access_control: Option<AccessControlAttributes>,
     /// Operation -> the error it answers with.
     pub errors: HashMap<&'static str, SsoError>,
     /// Runs while DescribeInstance is answered: what changes as AWS takes its time.
@@ -82,8 +87,12 @@ impl SsoAdmin for FakeSso {
         })
     }
 
-    async fn list_instances(&self, _: &Target) -> Result<Vec<Instance>, SsoError> {
-        self.call("ListInstances", String::new())?;
+    async fn list_instances(&self, _: &Target, scope: RegionScope) -> Result<Vec<Instance>, SsoError> {
+        let scope = match scope {
+            RegionScope::CurrentRegion => "",
+            RegionScope::AllRegions => " ALL_REGIONS",
+        };
+        self.call("ListInstances", scope.to_string())?;
         Ok(self.script.lock().unwrap().listed.clone())
     }
 
@@ -111,6 +120,34 @@ impl SsoAdmin for FakeSso {
     async fn untag_instance(&self, target: &Target, _: &str, keys: &[String]) -> Result<(), SsoError> {
         self.write(target, "UntagResource", format!(" {keys:?}"))
     }
+
+    async fn describe_access_control_attributes(
+        &self,
+        _: &Target,
+        arn: &str,
+    ) -> Result<Option<AccessControlAttributes>, SsoError> {
+        self.call("DescribeInstanceAccessControlAttributeConfiguration", format!(" {arn}"))?;
+        Ok(self.script.lock().unwrap().access_control.clone())
+    }
+
+    async fn change_access_control_attributes(
+        &self,
+        target: &Target,
+        arn: &str,
+        change: &AttributeChange,
+    ) -> Result<(), SsoError> {
+        self.write(target, change.operation(), format!(" {arn} {change:?}"))?;
+        let held = match change {
+            AttributeChange::Create(attributes) | AttributeChange::Update(attributes) => {
+                let attributes = attributes.clone();
+                Some(AccessControlAttributes { status: AttributesStatus::Enabled, reason: None, attributes })
+            }
+            AttributeChange::Delete => None,
+        };
+        self.script.lock().unwrap().access_control = held;
+        Ok(())
+    }
+
     fn forget_role(&self, role: &RoleRef) {
         let requester = role.on_behalf_of.as_ref().map(|r| format!(" for {}/{}", r.namespace, r.name));
         self.journal.push(format!("sessions forget {}{}", role.role_arn, requester.unwrap_or_default()));

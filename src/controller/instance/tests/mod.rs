@@ -10,6 +10,7 @@ mod day_two;
 mod deletion;
 mod failures;
 mod fake_sso;
+mod instance_features;
 mod isolation;
 mod mock_api;
 mod observe_only;

@@ -30,7 +30,13 @@ async fn observe_only_never_writes_to_aws_nor_adds_a_finalizer() {
     assert!(export.query.contains(&format!("fieldManager=identity-center-operator%2F{UID}")), "{}", export.query);
     assert_eq!(
         export.body["data"],
-        json!({"instanceArn": ARN, "identityStoreId": "d-1234567890", "ownerAccountId": ACCOUNT, "region": "eu-west-1"})
+        json!({
+            "instanceArn": ARN,
+            "identityStoreId": "d-1234567890",
+            "identityStoreArn": format!("arn:aws:identitystore::{ACCOUNT}:identitystore/d-1234567890"),
+            "ownerAccountId": ACCOUNT,
+            "region": "eu-west-1",
+        })
     );
     assert_eq!(export.body["metadata"]["ownerReferences"][0]["uid"], UID);
     assert_eq!(export.body["metadata"]["labels"]["identitycenter.dev/export-of"], UID);

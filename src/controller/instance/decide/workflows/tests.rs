@@ -1,6 +1,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::*;
+use crate::api::NetworkConfiguration;
 use crate::sso::{Encryption as KeyState, InstanceState, Region};
 
 const GENERATION: i64 = 2;
@@ -67,6 +68,11 @@ impl Aws {
         self
     }
 
+    fn network(mut self, network: NetworkConfiguration) -> Self {
+        self.0.network = Some(network);
+        self
+    }
+
     fn region(mut self, name: &str, status: RegionStatus) -> Self {
         let primary = name == PRIMARY;
         self.0.regions.push(Region { name: name.into(), status, added_date: None, primary });
@@ -93,6 +99,11 @@ impl Spec {
 
     fn regions(mut self, regions: &[&str]) -> Self {
         self.0.regions = regions.iter().map(|r| r.to_string()).collect();
+        self
+    }
+
+    fn network(mut self, network: NetworkConfiguration) -> Self {
+        self.0.network = Some(network);
         self
     }
 
@@ -386,4 +397,75 @@ fn the_same_workflow_goes_out_again_only_after_aws_had_time_to_show_it() {
             Facts { instance: &aws.0, calls_region: PRIMARY, generation: GENERATION, last: Some((&started, ago)) };
         assert_eq!(summary(next(&spec.0, &facts)).0, want, "{ago:?} after");
     }
+}
+
+const VPC: &str = "arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-0123456789abcdef0";
+
+fn vpce_only(ips: &[&str]) -> NetworkConfiguration {
+    NetworkConfiguration {
+        vpce_access_required: true,
+        restrict_source_vpcs: vec![VPC.into()],
+        allow_source_ips: ips.iter().map(|ip| ip.to_string()).collect(),
+        exclude_application_arns: Vec::new(),
+    }
+}
+
+#[test]
+fn network_controls_are_the_spec_exactly_after_the_key_and_permission_sets() {
+    let wanted = vpce_only(&["203.0.113.0/24", "198.51.100.7"]);
+    let set = |network: &NetworkConfiguration| Want::Start(Workflow::SetNetwork(network.normalized()));
+    let cases: Vec<(&str, Spec, Aws, Want)> = vec![
+        ("absent: AWS's left as it is", spec(), aws().network(wanted.clone()), in_sync(&[])),
+        ("never set in AWS", spec().network(wanted.clone()), aws(), set(&wanted)),
+        (
+            "the same, in another order",
+            spec().network(wanted.clone()),
+            aws().network(vpce_only(&["198.51.100.7", "203.0.113.0/24"])),
+            in_sync(&[]),
+        ),
+        ("drifted", spec().network(wanted.clone()), aws().network(vpce_only(&["0.0.0.0/0"])), set(&wanted)),
+        (
+            "a list left out is emptied",
+            spec().network(NetworkConfiguration { vpce_access_required: true, ..Default::default() }),
+            aws().network(wanted.clone()),
+            set(&NetworkConfiguration { vpce_access_required: true, ..Default::default() }),
+        ),
+        (
+            "nothing restricted equals none reported",
+            spec().network(NetworkConfiguration::default()),
+            aws(),
+            in_sync(&[]),
+        ),
+        (
+            "waits for a key change",
+            spec().network(wanted.clone()).key(KeyType::AwsOwned, None),
+            aws().key(cmk(MRK), EncryptionStatus::Updating, None),
+            Want::Wait,
+        ),
+        (
+            "permission sets first",
+            spec().network(wanted.clone()).permission_sets(true),
+            aws(),
+            Want::Start(Workflow::EnablePermissionSets),
+        ),
+        (
+            "before Regions",
+            spec().network(wanted.clone()).key(KeyType::CustomerManaged, Some(MRK)).regions(&["us-east-1"]),
+            aws().key(cmk(MRK), EncryptionStatus::Enabled, None),
+            set(&wanted),
+        ),
+    ];
+    for (name, spec, aws, want) in cases {
+        assert_eq!(summary(decide_with(&spec, &aws, PRIMARY, None)).0, want, "{name}");
+    }
+}
+
+#[test]
+fn drifted_network_controls_go_back_at_once_even_right_after_they_were_sent() {
+    let spec = spec().network(vpce_only(&[]));
+    let aws = aws().network(vpce_only(&["0.0.0.0/0"]));
+    let verdict = decide_with(&spec, &aws, PRIMARY, Some(("SetNetwork", GENERATION)));
+    assert_eq!(summary(verdict).0, Want::Start(Workflow::SetNetwork(vpce_only(&[]))));
+    let (got, _) = summary(decide_with(&spec, &aws, "us-east-1", None));
+    assert_eq!(got, Want::Stalled("NotPrimaryRegion"), "sent to the primary Region only");
 }

@@ -215,74 +215,23 @@ impl Around for RateLimiter {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::sso::{
-        AccessControlAttributes, AttributeChange, CreateInstance, Instance, Principal, RegionScope, SsoAdmin, Tags,
-        Workflow, Wrapped,
-    };
+    use crate::sso::stub::StubPort;
+    use crate::sso::{Principal, SsoAdmin, Wrapped};
 
     const TEN: Rate = Rate { per_second: 10.0, burst: 2.0 };
 
-    /// Answers DescribeInstance with ThrottlingException for one account, and counts the calls.
-    #[derive(Default)]
-    struct ThrottlingAccount {
-        calls: AtomicUsize,
-    }
-
-    #[async_trait]
-    impl SsoAdmin for ThrottlingAccount {
-        async fn caller_account(&self, _: &Target) -> Result<String, SsoError> {
-            Ok("111111111111".into())
-        }
-        async fn create_instance(&self, _: &Target, _: &CreateInstance) -> Result<String, SsoError> {
-            Err(SsoError::new("CreateInstance", ErrorKind::Validation, "not in this test"))
-        }
-        async fn describe_instance(&self, target: &Target, _: &str) -> Result<Instance, SsoError> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
+    /// A port that answers DescribeInstance with ThrottlingException for one account.
+    fn throttling_one_account() -> StubPort {
+        let describe = |target: &Target| {
             Err(match account_key(target) {
                 "111111111111" => SsoError::new("DescribeInstance", ErrorKind::Throttling, "Rate exceeded"),
                 _ => SsoError::new("DescribeInstance", ErrorKind::AccessDenied, "gone"),
             })
-        }
-        async fn list_instances(&self, _: &Target, _: RegionScope) -> Result<Vec<Instance>, SsoError> {
-            Ok(Vec::new())
-        }
-        async fn update_instance_name(&self, _: &Target, _: &str, _: &str) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn start_workflow(&self, _: &Target, _: &str, _: &Workflow) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn delete_instance(&self, _: &Target, _: &str) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn list_tags(&self, _: &Target, _: &str) -> Result<Tags, SsoError> {
-            Ok(Tags::new())
-        }
-        async fn tag_instance(&self, _: &Target, _: &str, _: &Tags) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn untag_instance(&self, _: &Target, _: &str, _: &[String]) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn describe_access_control_attributes(
-            &self,
-            _: &Target,
-            _: &str,
-        ) -> Result<Option<AccessControlAttributes>, SsoError> {
-            Ok(None)
-        }
-        async fn change_access_control_attributes(
-            &self,
-            _: &Target,
-            _: &str,
-            _: &AttributeChange,
-        ) -> Result<(), SsoError> {
-            Ok(())
-        }
-        fn forget_role(&self, _: &RoleRef) {}
+        };
+        StubPort { describe, ..Default::default() }
     }
 
     fn in_account(account: &str) -> Target {
@@ -296,7 +245,7 @@ mod tests {
             global: Rate { per_second: 1000.0, burst: 1000.0 },
             per_account: Rate { per_second: 20.0, burst: 20.0 },
         };
-        let port = Wrapped::new(ThrottlingAccount::default(), RateLimiter::new(limits));
+        let port = Wrapped::new(throttling_one_account(), RateLimiter::new(limits));
         for _ in 0..3 {
             let throttled = port.describe_instance(&in_account("111111111111"), "arn").await.unwrap_err();
             assert_eq!(throttled.kind, ErrorKind::Throttling, "the answer still reaches the caller");
@@ -319,7 +268,7 @@ mod tests {
             }
         }
         assert!(deferred > 0, "some reads were sent back to be requeued");
-        assert_eq!(port.inner().calls.load(Ordering::SeqCst), 24 - deferred, "a requeued read reached nothing");
+        assert_eq!(port.inner().describes.load(Ordering::SeqCst), 24 - deferred, "a requeued read reached nothing");
     }
 
     #[tokio::test(start_paused = true)]
@@ -328,7 +277,7 @@ mod tests {
             global: Rate { per_second: 1000.0, burst: 1000.0 },
             per_account: Rate { per_second: 1.0, burst: 1.0 },
         };
-        let port = Wrapped::new(ThrottlingAccount::default(), RateLimiter::new(limits));
+        let port = Wrapped::new(throttling_one_account(), RateLimiter::new(limits));
         let started = tokio::time::Instant::now();
         for _ in 0..3 {
             port.delete_instance(&in_account("111111111111"), "arn").await.unwrap();

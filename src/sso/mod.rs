@@ -10,6 +10,8 @@ mod limits;
 mod metered;
 mod network_configuration;
 mod sessions;
+#[cfg(test)]
+pub(crate) mod stub;
 mod target;
 mod workflow;
 mod wrap;

@@ -144,7 +144,8 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::sso::{ErrorKind, InstanceState, Principal};
+    use crate::sso::stub::StubPort;
+    use crate::sso::{ErrorKind, Principal};
 
     /// Records what each call looked like from outside.
     #[derive(Default)]
@@ -168,67 +169,10 @@ mod tests {
         }
     }
 
-    /// Answers every call; remembers the roles it was told to forget.
-    #[derive(Default)]
-    struct Answering {
-        forgotten: Mutex<Vec<String>>,
-    }
-
-    #[async_trait]
-    impl SsoAdmin for Answering {
-        async fn caller_account(&self, _: &Target) -> Result<String, SsoError> {
-            Ok("111111111111".into())
-        }
-        async fn create_instance(&self, _: &Target, _: &CreateInstance) -> Result<String, SsoError> {
-            Ok("arn".into())
-        }
-        async fn describe_instance(&self, _: &Target, arn: &str) -> Result<Instance, SsoError> {
-            Ok(Instance::new(arn, InstanceState::Active))
-        }
-        async fn list_instances(&self, _: &Target, _: RegionScope) -> Result<Vec<Instance>, SsoError> {
-            Ok(Vec::new())
-        }
-        async fn update_instance_name(&self, _: &Target, _: &str, _: &str) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn start_workflow(&self, _: &Target, _: &str, _: &Workflow) -> Result<(), SsoError> {
-            Err(SsoError::new("UpdateInstance", ErrorKind::Validation, "refused"))
-        }
-        async fn delete_instance(&self, _: &Target, _: &str) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn list_tags(&self, _: &Target, _: &str) -> Result<Tags, SsoError> {
-            Ok(Tags::new())
-        }
-        async fn tag_instance(&self, _: &Target, _: &str, _: &Tags) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn untag_instance(&self, _: &Target, _: &str, _: &[String]) -> Result<(), SsoError> {
-            Ok(())
-        }
-        async fn describe_access_control_attributes(
-            &self,
-            _: &Target,
-            _: &str,
-        ) -> Result<Option<AccessControlAttributes>, SsoError> {
-            Ok(None)
-        }
-        async fn change_access_control_attributes(
-            &self,
-            _: &Target,
-            _: &str,
-            _: &AttributeChange,
-        ) -> Result<(), SsoError> {
-            Ok(())
-        }
-        fn forget_role(&self, role: &RoleRef) {
-            self.forgotten.lock().unwrap().push(role.role_arn.clone());
-        }
-    }
-
     #[tokio::test]
     async fn every_method_passes_through_the_wrapper_under_its_aws_name() {
-        let port = Wrapped::new(Answering::default(), Recorder::default());
+        let refusing = || Err(SsoError::new("UpdateInstance", ErrorKind::Validation, "refused"));
+        let port = Wrapped::new(StubPort { workflow: refusing, ..Default::default() }, Recorder::default());
         let target = Target::new("eu-west-1", Principal::Operator);
         let create = CreateInstance { client_token: "t".into(), name: None, tags: Tags::new() };
         let workflow = Workflow::AddRegion("us-east-1".into());

@@ -25,8 +25,9 @@ demo-stop:
 	hack/demo.sh stop
 
 ## Everything CI checks: formatting and lints, the Rust suites (unit,
-## reconcile, emulator conformance, CRD freshness, end to end), the boto3 and
-## moto conformance, the chart and its Argo CD health check, and the images.
+## reconcile, emulator conformance, CRD freshness, end to end), the boto3,
+## moto and aws-sdk-go-v2 conformance, the chart and its Argo CD health
+## check, and the images.
 test: tools lint cargo-test conformance chart manifests image-smoke
 
 tools:
@@ -53,8 +54,10 @@ cargo-test:
 	cargo test --workspace
 	cargo test --bench scale -- --check 50 --waves=2
 
+## The emulator through boto3 and moto (pytest), then through aws-sdk-go-v2.
 conformance: build
 	EMULATOR_BIN=$(EMULATOR_BIN) $(PYTHON) -m pytest -q tests/conformance
+	EMULATOR_BIN=$(EMULATOR_BIN) hack/go-conformance.sh
 
 ## Only the end-to-end suite; `make e2e FILTER=sigkill` runs the scenarios whose name matches.
 e2e: build

@@ -6,7 +6,11 @@
 set -euo pipefail
 
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/identity-center-operator/venv
-packages=(boto3 'moto[server]' pytest pyyaml "$@")
+# boto3 and botocore whose SSO Admin model has the additions of 2026-11-12
+# (UpdateInstance's NetworkConfiguration, DescribeInstance's
+# NetworkConfigurationDetails), which tests/conformance exercises.
+sdk_minimum=1.44.8
+packages=("boto3>=$sdk_minimum" "botocore>=$sdk_minimum" 'moto[server]' pytest pyyaml "$@")
 
 if [ ! -x "$venv/bin/python" ]; then
   if ! python3 -m venv "$venv" >/dev/null 2>&1; then
@@ -27,11 +31,24 @@ if [ ! -x "$venv/bin/python" ]; then
   fi
 fi
 
-# Module names of the packages, to skip pip when all are there.
+# Module names of the packages, to skip pip when all are there and boto3 and
+# botocore are new enough (an older venv is upgraded, not kept).
 modules=(boto3 botocore moto flask flask_cors pytest yaml)
 for extra in "$@"; do modules+=("$extra"); done
-if ! "$venv/bin/python" -c "import $(IFS=,; echo "${modules[*]}")" 2>/dev/null; then
+up_to_date() {
+  "$venv/bin/python" - "$sdk_minimum" "${modules[@]}" 2>/dev/null <<'PY'
+import importlib
+import sys
+
+minimum = tuple(int(part) for part in sys.argv[1].split("."))
+loaded = [importlib.import_module(name) for name in sys.argv[2:]]
+sdk = [module for module in loaded if module.__name__ in ("boto3", "botocore")]
+sys.exit(any(tuple(int(part) for part in module.__version__.split(".")[:3]) < minimum for module in sdk))
+PY
+}
+if ! up_to_date; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${packages[@]}"
+  up_to_date || { echo "boto3 and botocore >= $sdk_minimum are missing from $venv after pip install" >&2; exit 1; }
 fi
 [ -x "$venv/bin/moto_server" ] || { echo "moto_server is missing from $venv after installing moto[server]" >&2; exit 1; }
 echo "$venv"

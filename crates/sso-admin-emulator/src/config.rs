@@ -30,11 +30,16 @@ pub struct Config {
     pub region_add_seconds: f64,
     /// How long a removed Region stays REMOVING before it is gone.
     pub region_remove_seconds: f64,
+    /// How long a new access control attribute configuration stays CREATION_IN_PROGRESS.
+    pub access_control_attribute_seconds: f64,
     /// KMS key ARN -> how IAM Identity Center fails to use it.
     #[serde(with = "serde_yaml::with::singleton_map_recursive")]
     pub unusable_kms_keys: BTreeMap<String, KmsKeyFault>,
     /// Creations that end CREATE_FAILED instead of ACTIVE.
     pub fail_creation: Vec<FailCreation>,
+    /// Access control attribute configurations that end CREATION_FAILED
+    /// instead of ENABLED, by the instance's account and name.
+    pub fail_access_control_attributes: Vec<FailCreation>,
     /// Instances that exist from the start (for adoption, organization instances).
     pub instances: Vec<SeedInstance>,
     /// Role ARNs (or account ids) for which AssumeRole answers AccessDenied.
@@ -70,8 +75,10 @@ impl Default for Config {
             encryption_seconds: 2.0,
             region_add_seconds: 2.0,
             region_remove_seconds: 2.0,
+            access_control_attribute_seconds: 0.0,
             unusable_kms_keys: BTreeMap::new(),
             fail_creation: Vec::new(),
+            fail_access_control_attributes: Vec::new(),
             instances: Vec::new(),
             deny_assume_role: Vec::new(),
             external_ids: BTreeMap::new(),
@@ -92,6 +99,13 @@ pub struct FailCreation {
     pub account: Option<String>,
     pub name: Option<String>,
     pub reason: String,
+}
+
+impl FailCreation {
+    /// Whether the rule applies to an instance of `account` named `name`.
+    pub fn matches(&self, account: &str, name: Option<&str>) -> bool {
+        self.account.as_deref().is_none_or(|a| a == account) && self.name.as_deref().is_none_or(|n| Some(n) == name)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -247,6 +261,15 @@ mod tests {
     }
 
     #[test]
+    fn access_control_attribute_settings_read_as_yaml() {
+        let yaml = "accessControlAttributeSeconds: 1.5\nfailAccessControlAttributes:\n- account: '111122223333'\n  reason: Attribute mapping rejected\n";
+        let config: Config = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!(config.access_control_attribute_seconds, 1.5);
+        let rule = &config.fail_access_control_attributes[0];
+        assert!(rule.matches("111122223333", Some("any name")) && !rule.matches("444455556666", None));
+    }
+
+    #[test]
     fn iam_trust_policies_principals_and_organizations_read_as_yaml() {
         let yaml = r#"
 accountOrganizations: {'111122223333': o-exampleorgid, '444455556666': o-exampleorgid}
@@ -269,13 +292,26 @@ iam:
         assert!(serde_yaml::from_str::<Config>("iam: {trustPolicy: {}}").is_err(), "typos are refused");
     }
 
-    #[test]
-    fn the_readme_iam_example_loads() {
+    /// The first YAML example of a section of the README, loaded as settings.
+    fn readme_example(section: &str) -> Config {
         let readme = include_str!("../README.md");
-        let section = &readme[readme.find("## IAM authorization").expect("the section")..];
+        let section = &readme[readme.find(section).expect("the section")..];
         let start = section.find("```yaml\n").expect("an example") + "```yaml\n".len();
         let example = &section[start..start + section[start..].find("```").expect("its end")];
-        let config: Config = serde_yaml::from_str(example).unwrap();
+        serde_yaml::from_str(example).unwrap()
+    }
+
+    #[test]
+    fn the_readme_2026_11_example_loads() {
+        let config = readme_example("## The 2026-11 additions");
+        assert_eq!(config.access_control_attribute_seconds, 0.5);
+        assert_eq!(config.fail_access_control_attributes[0].reason, "Attribute mapping rejected");
+        assert_eq!(config.instances[0].region, "eu-west-1");
+    }
+
+    #[test]
+    fn the_readme_iam_example_loads() {
+        let config = readme_example("## IAM authorization");
         let iam = config.iam.unwrap();
         assert_eq!(iam.policies.map(|p| p.len()), Some(2));
         assert_eq!(iam.trust_policies.len(), 1);

@@ -34,9 +34,27 @@ pub static KMS_KEY_ARN: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 pub static REGION_NAME: LazyLock<Regex> = LazyLock::new(|| full(r"([a-z]+-){2,3}\d"));
-/// For members the model constrains by an enum, checked by the operation itself.
-pub static ANY: LazyLock<Regex> = LazyLock::new(|| full(r"(?s).*"));
+/// Enum members: their value set is checked by [`Input::one_of`].
+static ANYTHING: LazyLock<Regex> = LazyLock::new(|| full(r"(?s).*"));
 pub static NEXT_TOKEN: LazyLock<Regex> = LazyLock::new(|| full(r"[-a-zA-Z0-9+=/_]*"));
+pub static VPC_ARN: LazyLock<Regex> =
+    LazyLock::new(|| full(r"arn:aws(-[a-z]{1,5}){0,3}:ec2:[a-z0-9-]+:[0-9]{12}:vpc/vpc-([0-9a-f]){8}(([0-9a-f]){9})?"));
+/// An IPv4 or IPv6 address, optionally with a prefix length.
+pub static IP_CIDR: LazyLock<Regex> = LazyLock::new(|| {
+    full(concat!(
+        r"((([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])",
+        r"(\/(3[0-2]|[1-2][0-9]|[0-9]))?",
+        r"|(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}",
+        r"|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}",
+        r"|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}",
+        r"|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))",
+        r"(\/(12[0-8]|1[0-1][0-9]|[1-9][0-9]|[0-9]))?)"
+    ))
+});
+pub static APPLICATION_ARN: LazyLock<Regex> =
+    LazyLock::new(|| full(r"arn:aws(-[a-z]{1,5}){0,3}:[a-z0-9-]+:[a-z0-9-*]*:[0-9]{12}:[-a-zA-Z0-9./:_*]+"));
+pub static ATTRIBUTE_KEY: LazyLock<Regex> = LazyLock::new(|| full(r"[\p{L}\p{Z}\p{N}_.:\/=+\-@]+"));
+pub static ATTRIBUTE_SOURCE: LazyLock<Regex> = LazyLock::new(|| full(r#"[\p{L}\p{Z}\p{N}_.:\/=+\-@\[\]\{\}\$\\"]*"#));
 
 /// AWS names members in validation messages with a lower-case first letter.
 fn path(member: &str) -> String {
@@ -97,13 +115,61 @@ impl<'a> Input<'a> {
         })
     }
 
-    /// A nested structure, read with the same rules.
-    pub fn object(&self, member: &str) -> Result<Option<Input<'a>>, ApiError> {
+    /// A member the model constrains to an enum.
+    pub fn one_of(&self, member: &str, allowed: &[&str]) -> Result<Option<&'a str>, ApiError> {
+        let Some(value) = self.string(member, 0, usize::MAX, &ANYTHING)? else { return Ok(None) };
+        if !allowed.contains(&value) {
+            let rule = format!("Member must satisfy enum value set: [{}]", allowed.join(", "));
+            return Err(constraint(value, member, rule));
+        }
+        Ok(Some(value))
+    }
+
+    /// A nested structure, read by `read`; its errors name the member path (`networkConfiguration.allowSourceIps`).
+    pub fn structure<T>(
+        &self,
+        member: &str,
+        read: impl FnOnce(&Input<'a>) -> Result<T, ApiError>,
+    ) -> Result<Option<T>, ApiError> {
         let Some(value) = self.get(member) else { return Ok(None) };
-        let body = value.as_object().ok_or_else(|| {
-            ApiError::serialization(format!("Unexpected value type for '{}': expected a structure", path(member)))
-        })?;
-        Ok(Some(Input { body }))
+        let nested = structure_of(value, member)?;
+        read(&nested).map(Some).map_err(|e| renamed(e, member))
+    }
+
+    /// A list of structures, each read by `read`; their errors name the item (`tags.1.key`).
+    pub fn structures<T>(
+        &self,
+        member: &str,
+        min: usize,
+        max: usize,
+        read: impl Fn(&Input<'a>) -> Result<T, ApiError>,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(items) = self.list(member, min, max)? else { return Ok(None) };
+        let read_item = |(index, item): (usize, &'a Value)| {
+            let at = format!("{member}.{}", index + 1);
+            read(&structure_of(item, &at)?).map_err(|e| renamed(e, &at))
+        };
+        items.iter().enumerate().map(read_item).collect::<Result<_, _>>().map(Some)
+    }
+
+    /// A list of strings, each with the model's length and pattern.
+    pub fn strings(
+        &self,
+        member: &str,
+        count: (usize, usize),
+        length: (usize, usize),
+        pattern: &Regex,
+    ) -> Result<Option<Vec<&'a str>>, ApiError> {
+        let Some(items) = self.list(member, count.0, count.1)? else { return Ok(None) };
+        let read_item = |(index, item): (usize, &'a Value)| {
+            let at = format!("{member}.{}", index + 1);
+            let text = item
+                .as_str()
+                .ok_or_else(|| ApiError::serialization(format!("Unexpected value type in '{}'", path(member))))?;
+            check_string(text, &at, length.0, length.1, pattern)?;
+            Ok(text)
+        };
+        items.iter().enumerate().map(read_item).collect::<Result<_, _>>().map(Some)
     }
 
     pub fn integer(&self, member: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
@@ -148,37 +214,30 @@ impl<'a> Input<'a> {
 
     /// A TagList (0-75 Tag structures, Key and Value both required).
     pub fn tags(&self, member: &str) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-        let Some(items) = self.list(member, 0, 75)? else { return Ok(None) };
-        let mut tags = BTreeMap::new();
-        for (index, item) in items.iter().enumerate() {
-            let tag = Input::new(item)?;
-            let at = format!("{member}.{}", index + 1);
-            let key = tag.required_string("Key", 1, 128, &TAG_KEY).map_err(|e| renamed(e, &at))?;
-            let value = tag.required_string("Value", 0, 256, &TAG_VALUE).map_err(|e| renamed(e, &at))?;
-            tags.insert(key.to_string(), value.to_string());
-        }
-        Ok(Some(tags))
+        let tags = self.structures(member, 0, 75, |tag| {
+            let key = tag.required_string("Key", 1, 128, &TAG_KEY)?;
+            let value = tag.required_string("Value", 0, 256, &TAG_VALUE)?;
+            Ok((key.to_string(), value.to_string()))
+        })?;
+        Ok(tags.map(|pairs| pairs.into_iter().collect()))
     }
 
     /// A TagKeyList (1-75 keys).
     pub fn tag_keys(&self, member: &str) -> Result<Option<Vec<String>>, ApiError> {
-        let Some(items) = self.list(member, 1, 75)? else { return Ok(None) };
-        items
-            .iter()
-            .map(|item| {
-                let key = item
-                    .as_str()
-                    .ok_or_else(|| ApiError::serialization(format!("Unexpected value type in '{}'", path(member))))?;
-                check_string(key, member, 1, 128, &TAG_KEY)?;
-                Ok(key.to_string())
-            })
-            .collect::<Result<_, _>>()
-            .map(Some)
+        let keys = self.strings(member, (1, 75), (1, 128), &TAG_KEY)?;
+        Ok(keys.map(|keys| keys.into_iter().map(String::from).collect()))
     }
 
     pub fn require<T>(&self, member: &str, value: Option<T>) -> Result<T, ApiError> {
         self.required(member, value)
     }
+}
+
+fn structure_of<'a>(value: &'a Value, member: &str) -> Result<Input<'a>, ApiError> {
+    let body = value.as_object().ok_or_else(|| {
+        ApiError::serialization(format!("Unexpected value type for '{}': expected a structure", path(member)))
+    })?;
+    Ok(Input { body })
 }
 
 fn check_string(text: &str, member: &str, min: usize, max: usize, pattern: &Regex) -> Result<(), ApiError> {
@@ -228,6 +287,8 @@ mod tests {
         let tags = |i: &Input| i.tags("Tags").map(drop);
         let keys = |i: &Input| i.tag_keys("TagKeys").map(drop);
         let max = |i: &Input| i.integer("MaxResults", 1, 100).map(drop);
+        let scope = |i: &Input| i.one_of("RegionScope", &["CURRENT_REGION", "ALL_REGIONS"]).map(drop);
+        let ips = |i: &Input| i.strings("AllowSourceIps", (0, 2), (2, 43), &IP_CIDR).map(drop);
         type Check = fn(&Input) -> Result<(), ApiError>;
         let cases: Vec<(&str, Value, Check, Option<&str>)> = vec![
             ("good name", json!({"Name": "platform-sso"}), name, None),
@@ -270,6 +331,24 @@ mod tests {
             ("empty tag key list", json!({"TagKeys": []}), keys, Some("greater than or equal to 1")),
             ("MaxResults 0", json!({"MaxResults": 0}), max, Some("greater than or equal to 1")),
             ("MaxResults 101", json!({"MaxResults": 101}), max, Some("less than or equal to 100")),
+            ("known scope", json!({"RegionScope": "ALL_REGIONS"}), scope, None),
+            (
+                "unknown scope",
+                json!({"RegionScope": "all_regions"}),
+                scope,
+                Some(
+                    "Value 'all_regions' at 'regionScope' failed to satisfy constraint: Member must satisfy enum value set: [CURRENT_REGION, ALL_REGIONS]",
+                ),
+            ),
+            ("IPv4 and IPv6", json!({"AllowSourceIps": ["192.0.2.0/24", "2001:db8::1"]}), ips, None),
+            (
+                "not an address",
+                json!({"AllowSourceIps": ["10.0.0.0", "300.1.1.1"]}),
+                ips,
+                Some("at 'allowSourceIps.2'"),
+            ),
+            ("too many addresses", json!({"AllowSourceIps": ["::", "::", "::"]}), ips, Some("'3 items'")),
+            ("not a string", json!({"AllowSourceIps": [1]}), ips, Some("SerializationException")),
         ];
         for (name, body, f, want) in cases {
             match (check(body, f), want) {

@@ -95,6 +95,18 @@ pub(crate) fn required_actions(service: Service, operation: &str, params: &Value
         (Service::Sso, "RemoveRegion") => vec!["sso:RemoveRegion"],
         (Service::Sso, "DescribeRegion") => vec!["sso:DescribeRegion"],
         (Service::Sso, "ListRegions") => vec!["sso:ListRegions"],
+        (Service::Sso, "CreateInstanceAccessControlAttributeConfiguration") => {
+            vec!["sso:CreateInstanceAccessControlAttributeConfiguration"]
+        }
+        (Service::Sso, "DescribeInstanceAccessControlAttributeConfiguration") => {
+            vec!["sso:DescribeInstanceAccessControlAttributeConfiguration"]
+        }
+        (Service::Sso, "UpdateInstanceAccessControlAttributeConfiguration") => {
+            vec!["sso:UpdateInstanceAccessControlAttributeConfiguration"]
+        }
+        (Service::Sso, "DeleteInstanceAccessControlAttributeConfiguration") => {
+            vec!["sso:DeleteInstanceAccessControlAttributeConfiguration"]
+        }
         (Service::Sso, _) => vec![],
     }
 }

@@ -1,11 +1,13 @@
-//! One instance as the emulator holds it: its lifecycle, its KMS key and its
-//! Regions. Every state follows from timestamps, so nothing runs in the background.
+//! One instance as the emulator holds it: its lifecycle, its KMS key, its
+//! Regions, its network access and its attribute-based access control. Every
+//! state follows from timestamps, so nothing runs in the background.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::access_control::AccessControl;
 use crate::error::ApiError;
 
 pub(super) const AWS_OWNED: &str = "AWS_OWNED_KMS_KEY";
@@ -33,6 +35,9 @@ pub(super) struct Instance {
     pub permission_sets_enabled: bool,
     /// Additional Regions, in the order they were added.
     pub replicas: Vec<Replica>,
+    /// NetworkConfigurationDetails: None until UpdateInstance first sets it.
+    pub network: Option<Value>,
+    pub access_control: Option<AccessControl>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -185,12 +190,18 @@ impl Instance {
         std::iter::once(primary).chain(self.replicas.iter().filter_map(|r| r.metadata(now))).collect()
     }
 
+    /// The identity store's ARN carries no Region, only the owner's account.
+    fn identity_store_arn(&self) -> String {
+        format!("arn:aws:identitystore::{}:identitystore/{}", self.account, self.identity_store_id)
+    }
+
     /// InstanceMetadata, as ListInstances shows it.
     pub fn listed(&self, now: Instant) -> Value {
         let state = self.state(now);
         let mut out = json!({
             "InstanceArn": self.arn,
             "IdentityStoreId": self.identity_store_id,
+            "IdentityStoreArn": self.identity_store_arn(),
             "OwnerAccountId": self.account,
             "CreatedDate": self.created_epoch,
             "Status": state.as_str(),
@@ -206,11 +217,14 @@ impl Instance {
         out
     }
 
-    /// DescribeInstance's answer: what ListInstances shows, the key and permission sets.
+    /// DescribeInstance's answer: what ListInstances shows, the key, permission sets and network access.
     pub fn describe(&self, now: Instant) -> Value {
         let mut out = self.listed(now);
         out["EncryptionConfigurationDetails"] = self.key.details(now);
         out["PermissionSetsEnabled"] = json!(self.permission_sets_enabled);
+        if let Some(network) = &self.network {
+            out["NetworkConfigurationDetails"] = network.clone();
+        }
         out
     }
 }

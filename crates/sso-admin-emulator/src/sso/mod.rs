@@ -1,7 +1,11 @@
 //! SSO Admin's instance operations, in memory: create, describe, list,
-//! delete and tags here; UpdateInstance in `update`, Regions in `regions`.
+//! delete and tags here; UpdateInstance in `update` (its network access in
+//! `network`), Regions in `regions`, attribute-based access control in
+//! `access_control`.
 
+mod access_control;
 mod instance;
+mod network;
 mod regions;
 mod update;
 
@@ -18,7 +22,7 @@ use super::error::ApiError;
 use super::validate::{CLIENT_TOKEN, INSTANCE_ARN, Input, NAME, NEXT_TOKEN, TAGGABLE_ARN};
 use instance::{Instance, Key, Replica, State};
 
-pub const OPERATIONS: [&str; 12] = [
+pub const OPERATIONS: [&str; 16] = [
     "CreateInstance",
     "DescribeInstance",
     "UpdateInstance",
@@ -31,9 +35,15 @@ pub const OPERATIONS: [&str; 12] = [
     "RemoveRegion",
     "DescribeRegion",
     "ListRegions",
+    access_control::CREATE,
+    access_control::DESCRIBE,
+    access_control::UPDATE,
+    access_control::DELETE,
 ];
 
 const MANAGEMENT_ACCOUNT: &str = "Organization management account is not allowed to perform the operation.";
+const INSTANCE_EXISTS: &str = "An instance already exists in this account. You can create only one instance per \
+                               account and across all AWS Regions.";
 const LIST_PAGE: usize = 10;
 const TAG_PAGE: usize = 50;
 const MAX_TAGS: usize = 75;
@@ -50,9 +60,17 @@ pub struct SsoState {
     tokens: HashMap<(String, String), TokenUse>,
 }
 
-fn random_id(rng: &mut StdRng, length: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    (0..length).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+fn random_id(rng: &mut StdRng, alphabet: &[u8], length: usize) -> String {
+    (0..length).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+}
+
+fn new_instance_arn(rng: &mut StdRng) -> String {
+    format!("arn:aws:sso:::instance/ssoins-{}", random_id(rng, b"abcdefghijklmnopqrstuvwxyz0123456789", 16))
+}
+
+/// `d-` and ten lowercase hex digits, as the model's IdentityStoreArn pattern requires.
+fn new_identity_store_id(rng: &mut StdRng) -> String {
+    format!("d-{}", random_id(rng, b"0123456789abcdef", 10))
 }
 
 fn epoch_now() -> f64 {
@@ -67,8 +85,7 @@ impl SsoState {
     pub fn seeded(config: &Config, rng: &mut StdRng) -> Self {
         let mut state = Self::default();
         for seed in &config.instances {
-            let arn =
-                seed.arn.clone().unwrap_or_else(|| format!("arn:aws:sso:::instance/ssoins-{}", random_id(rng, 16)));
+            let arn = seed.arn.clone().unwrap_or_else(|| new_instance_arn(rng));
             let now = Instant::now();
             let replica = |name: &String| Replica {
                 name: name.clone(),
@@ -82,7 +99,7 @@ impl SsoState {
                 account: seed.account.clone(),
                 region: seed.region.clone(),
                 name: seed.name.clone(),
-                identity_store_id: format!("d-{}", random_id(rng, 10)),
+                identity_store_id: new_identity_store_id(rng),
                 created_epoch: epoch_now(),
                 created: now,
                 create_time: Duration::ZERO,
@@ -94,6 +111,8 @@ impl SsoState {
                 key: Key { customer_key: seed.kms_key_arn.clone(), ..Key::aws_owned(now) },
                 permission_sets_enabled: seed.permission_sets_enabled,
                 replicas: seed.regions.iter().map(replica).collect(),
+                network: None,
+                access_control: None,
             });
         }
         state
@@ -156,6 +175,10 @@ impl SsoState {
             "RemoveRegion" => self.remove_region(config, caller, body, now),
             "DescribeRegion" => self.describe_region(caller, body, now),
             "ListRegions" => self.list_regions(caller, body, now),
+            access_control::CREATE => self.create_access_control(config, caller, body, now),
+            access_control::DESCRIBE => self.describe_access_control(caller, body, now),
+            access_control::UPDATE => self.update_access_control(caller, body, now),
+            access_control::DELETE => self.delete_access_control(caller, body, now),
             "ListTagsForResource" => {
                 let arn = tag_target(&input)?;
                 let start = page_start(&input)?;
@@ -191,22 +214,18 @@ impl SsoState {
         if config.management_accounts.contains(&caller.account) {
             return Err(ApiError::conflict(MANAGEMENT_ACCOUNT));
         }
+        // Whatever its Region: one instance per account, across all Regions.
         if self.instances.iter().any(|i| i.account == caller.account) {
-            return Err(ApiError::conflict(
-                "An instance already exists in this account; only one instance is allowed per account.",
-            ));
+            return Err(ApiError::conflict(INSTANCE_EXISTS));
         }
-        let failure = config.fail_creation.iter().find(|rule| {
-            rule.account.as_ref().is_none_or(|a| *a == caller.account)
-                && rule.name.as_deref().is_none_or(|n| Some(n) == name)
-        });
-        let arn = format!("arn:aws:sso:::instance/ssoins-{}", random_id(rng, 16));
+        let failure = config.fail_creation.iter().find(|rule| rule.matches(&caller.account, name));
+        let arn = new_instance_arn(rng);
         self.instances.push(Instance {
             arn: arn.clone(),
             account: caller.account.clone(),
             region: caller.region.clone(),
             name: name.map(String::from),
-            identity_store_id: format!("d-{}", random_id(rng, 10)),
+            identity_store_id: new_identity_store_id(rng),
             created_epoch: epoch_now(),
             created: now,
             create_time: seconds(config.create_seconds),
@@ -218,6 +237,8 @@ impl SsoState {
             key: Key::aws_owned(now),
             permission_sets_enabled: false,
             replicas: Vec::new(),
+            network: None,
+            access_control: None,
         });
         if let Some(key) = token_key {
             self.tokens.insert(key, TokenUse { fingerprint, arn: arn.clone() });
@@ -225,15 +246,17 @@ impl SsoState {
         Ok(json!({"InstanceArn": arn}))
     }
 
+    /// The instances the caller owns or sees: those that serve its Region
+    /// (RegionScope CURRENT_REGION, the default) or all of them (ALL_REGIONS).
     fn list(&self, caller: &Caller, input: &Input, now: Instant) -> Result<Value, ApiError> {
         let limit = input.integer("MaxResults", 1, 100)?.map_or(LIST_PAGE, |n| (n as usize).min(LIST_PAGE));
         let start = page_start(input)?;
+        let all_regions = input.one_of("RegionScope", &["CURRENT_REGION", "ALL_REGIONS"])? == Some("ALL_REGIONS");
         let visible: Vec<Value> = self
             .instances
             .iter()
-            .filter(|i| {
-                i.serves(&caller.region, now) && (i.account == caller.account || i.visible_to.contains(&caller.account))
-            })
+            .filter(|i| all_regions || i.serves(&caller.region, now))
+            .filter(|i| i.account == caller.account || i.visible_to.contains(&caller.account))
             .map(|i| i.listed(now))
             .collect();
         Ok(page(visible, start, limit, "Instances"))

@@ -1,13 +1,13 @@
-//! UpdateInstance: the name, the KMS key (a workflow that stays UPDATING for
-//! a while) or permission sets (irreversible); the key and permission sets
-//! never in one request.
+//! UpdateInstance: the name, and one of the KMS key (a workflow that stays
+//! UPDATING for a while), permission sets (irreversible) or the network
+//! access configuration (replaced whole) per request.
 
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use super::instance::{AWS_OWNED, CUSTOMER_MANAGED, Key};
-use super::{Caller, SsoState};
+use super::{Caller, SsoState, network};
 use crate::config::{Config, KmsKeyFault, KmsRefusal};
 use crate::error::ApiError;
 use crate::validate::{INSTANCE_ARN, Input, KMS_KEY_ARN, NAME};
@@ -18,22 +18,30 @@ struct KeyRequest<'a> {
 }
 
 fn key_request<'a>(input: &Input<'a>) -> Result<Option<KeyRequest<'a>>, ApiError> {
-    let Some(config) = input.object("EncryptionConfiguration")? else { return Ok(None) };
-    let key_type = config.required_string("KeyType", 1, 64, &crate::validate::ANY)?;
-    let arn = config.string("KmsKeyArn", 20, 2048, &KMS_KEY_ARN)?;
-    match (key_type, arn) {
-        (CUSTOMER_MANAGED, Some(arn)) => Ok(Some(KeyRequest { customer_key: Some(arn) })),
-        (CUSTOMER_MANAGED, None) => {
-            Err(ApiError::validation("KmsKeyArn is required when KeyType is CUSTOMER_MANAGED_KEY"))
+    input.structure("EncryptionConfiguration", |config| {
+        let key_type = config.one_of("KeyType", &[AWS_OWNED, CUSTOMER_MANAGED])?;
+        let key_type = config.require("KeyType", key_type)?;
+        let arn = config.string("KmsKeyArn", 20, 2048, &KMS_KEY_ARN)?;
+        match (key_type, arn) {
+            (CUSTOMER_MANAGED, Some(arn)) => Ok(KeyRequest { customer_key: Some(arn) }),
+            (CUSTOMER_MANAGED, None) => {
+                Err(ApiError::validation("KmsKeyArn is required when KeyType is CUSTOMER_MANAGED_KEY"))
+            }
+            (_, None) => Ok(KeyRequest { customer_key: None }),
+            (_, Some(_)) => Err(ApiError::validation("KmsKeyArn must not be set when KeyType is AWS_OWNED_KMS_KEY")),
         }
-        (AWS_OWNED, None) => Ok(Some(KeyRequest { customer_key: None })),
-        (AWS_OWNED, Some(_)) => {
-            Err(ApiError::validation("KmsKeyArn must not be set when KeyType is AWS_OWNED_KMS_KEY"))
+    })
+}
+
+/// Besides the name, one UpdateInstance changes one thing at most: the key,
+/// permission sets or network access.
+fn refuse_more_than_one_kind(kinds: [(&str, bool); 3]) -> Result<(), ApiError> {
+    let present: Vec<&str> = kinds.iter().filter(|(_, present)| *present).map(|(member, _)| *member).collect();
+    match present.split_last() {
+        Some((last, others)) if !others.is_empty() => {
+            Err(ApiError::validation(format!("{} and {last} cannot be updated in the same request", others.join(", "))))
         }
-        (other, _) => Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{other}' at 'encryptionConfiguration.keyType' failed to satisfy \
-             constraint: Member must satisfy enum value set: [AWS_OWNED_KMS_KEY, CUSTOMER_MANAGED_KEY]"
-        ))),
+        _ => Ok(()),
     }
 }
 
@@ -71,11 +79,12 @@ impl SsoState {
         let name = input.string("Name", 0, 255, &NAME)?;
         let key = key_request(&input)?;
         let permission_sets = input.boolean("PermissionSetsEnabled")?;
-        if key.is_some() && permission_sets.is_some() {
-            return Err(ApiError::validation(
-                "EncryptionConfiguration and PermissionSetsEnabled cannot be updated in the same request",
-            ));
-        }
+        let network = network::read(&input)?;
+        refuse_more_than_one_kind([
+            ("EncryptionConfiguration", key.is_some()),
+            ("PermissionSetsEnabled", permission_sets.is_some()),
+            ("NetworkConfiguration", network.is_some()),
+        ])?;
         if permission_sets == Some(false) {
             return Err(ApiError::validation("PermissionSetsEnabled can only be set to true; it cannot be disabled"));
         }
@@ -117,6 +126,10 @@ impl SsoState {
         }
         if permission_sets == Some(true) {
             instance.permission_sets_enabled = true;
+        }
+        if network.is_some() {
+            // The whole configuration is replaced: a list the request omits is cleared.
+            instance.network = network;
         }
         if let Some(name) = name {
             instance.name = Some(name.to_string());

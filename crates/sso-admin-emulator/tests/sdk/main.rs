@@ -1,5 +1,7 @@
 //! Emulator conformance: the real aws-sdk-ssoadmin and aws-sdk-sts clients,
 //! through the endpoint override, against an in-process emulator.
+//! (UpdateInstance's NetworkConfiguration is newer than this SDK: see
+//! tests/network_configuration.rs.)
 
 use std::time::Duration;
 
@@ -11,6 +13,8 @@ use aws_sdk_ssoadmin::types::{InstanceStatus, Tag};
 use sso_admin_emulator::config::{FailCreation, SeedInstance};
 use sso_admin_emulator::{Config, Emulator, FaultRule, Faults, RateLimit, Running};
 
+mod access_control;
+mod instance_scope;
 mod organization;
 mod trust;
 

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
+use identity_center_operator::api::{AccessControlAttribute, NetworkConfiguration};
+use identity_center_operator::sso::RegionScope::{AllRegions, CurrentRegion};
 use identity_center_operator::sso::aws::AwsSsoAdmin;
 use identity_center_operator::sso::{
-    CreateInstance, ErrorKind, InstanceState, Principal, RoleRef, SsoAdmin, Target, WriteGuard,
+    AttributeChange, AttributesStatus, CreateInstance, ErrorKind, InstanceState, Principal, RoleRef, SsoAdmin, Target,
+    Workflow, WriteGuard,
 };
 use sso_admin_emulator::{Config, Emulator, FaultRule, Faults};
 
@@ -54,7 +57,7 @@ async fn the_port_creates_describes_tags_and_deletes() {
     sso.tag_instance(&me, &arn, &[("b".into(), "2".into())].into()).await.unwrap();
     sso.untag_instance(&me, &arn, &["team".into()]).await.unwrap();
     assert_eq!(sso.list_tags(&me, &arn).await.unwrap(), [("b".into(), "2".into())].into());
-    assert_eq!(sso.list_instances(&me).await.unwrap()[0].name.as_deref(), Some("renamed"));
+    assert_eq!(sso.list_instances(&me, CurrentRegion).await.unwrap()[0].name.as_deref(), Some("renamed"));
 
     let conflict = sso.create_instance(&me, &create("uid-2")).await.unwrap_err();
     assert_eq!(conflict.kind, ErrorKind::Conflict);
@@ -99,12 +102,14 @@ async fn a_role_target_acts_in_the_roles_account_and_a_refused_role_is_a_credent
     let operations: Vec<String> = running.emulator.calls().iter().map(|c| c.operation.clone()).collect();
     assert_eq!(operations.iter().filter(|o| *o == "AssumeRole").count(), 1, "credentials are cached: {operations:?}");
 
-    let denied = sso.list_instances(&target(Some("arn:aws:iam::999999999999:role/admin"))).await.unwrap_err();
+    let denied =
+        sso.list_instances(&target(Some("arn:aws:iam::999999999999:role/admin")), CurrentRegion).await.unwrap_err();
     assert_eq!(denied.kind, ErrorKind::Credentials, "{denied}");
 
     let throttled_sts = FaultRule { operation: Some("AssumeRole".into()), throttle: 1.0, ..Default::default() };
     running.emulator.set_faults(Faults { rate_limit: None, rules: vec![throttled_sts] });
-    let throttled = sso.list_instances(&target(Some("arn:aws:iam::777777777777:role/admin"))).await.unwrap_err();
+    let throttled =
+        sso.list_instances(&target(Some("arn:aws:iam::777777777777:role/admin")), CurrentRegion).await.unwrap_err();
     assert_eq!(throttled.kind, ErrorKind::Throttling, "a throttled AssumeRole is retried as throttling: {throttled}");
 }
 
@@ -123,9 +128,101 @@ async fn service_faults_and_unreachable_endpoints_have_their_kinds() {
         (FaultRule { drop: 1.0, ..Default::default() }, ErrorKind::Transport),
     ] {
         running.emulator.set_faults(fault(rule));
-        assert_eq!(sso.list_instances(&me).await.unwrap_err().kind, kind);
+        assert_eq!(sso.list_instances(&me, CurrentRegion).await.unwrap_err().kind, kind);
     }
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let unreachable = port(&format!("http://{closed}")).await;
-    assert_eq!(unreachable.list_instances(&me).await.unwrap_err().kind, ErrorKind::Transport);
+    assert_eq!(unreachable.list_instances(&me, CurrentRegion).await.unwrap_err().kind, ErrorKind::Transport);
+}
+
+#[tokio::test]
+async fn network_controls_reach_aws_through_the_sdk_pipeline_and_come_back_in_describe() {
+    let running = Emulator::start(Config { create_seconds: 0.0, ..Config::default() }).await.unwrap();
+    let sso = port(&running.endpoint()).await;
+    let me = target(None);
+    let arn = sso.create_instance(&me, &create("uid-network")).await.unwrap();
+    let described = sso.describe_instance(&me, &arn).await.unwrap();
+    assert_eq!(described.network, None, "none reported before one is set");
+    let identity_store = described.identity_store_id.clone().unwrap();
+    assert_eq!(
+        described.identity_store_arn.as_deref(),
+        Some(format!("arn:aws:identitystore::111122223333:identitystore/{identity_store}").as_str())
+    );
+
+    let network = NetworkConfiguration {
+        vpce_access_required: true,
+        restrict_source_vpcs: vec!["arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-0123456789abcdef0".into()],
+        allow_source_ips: vec!["203.0.113.0/24".into(), "2001:db8::/32".into()],
+        exclude_application_arns: Vec::new(),
+    };
+    sso.start_workflow(&me, &arn, &Workflow::SetNetwork(network.clone())).await.unwrap();
+    let sent = running.emulator.calls().into_iter().rfind(|c| c.operation == "UpdateInstance").unwrap();
+    assert_eq!(sent.outcome, "ok", "{sent:?}");
+    assert_eq!(
+        sent.request["NetworkConfiguration"],
+        serde_json::json!({
+            "VpceAccessRequired": true,
+            "RestrictSourceVpcs": ["arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-0123456789abcdef0"],
+            "AllowSourceIps": ["203.0.113.0/24", "2001:db8::/32"],
+            "ExcludeApplicationArns": [],
+        })
+    );
+    assert_eq!(sso.describe_instance(&me, &arn).await.unwrap().network, Some(network.normalized()));
+
+    // Replace-whole: a configuration without lists empties them.
+    let only_vpce = NetworkConfiguration { vpce_access_required: true, ..Default::default() };
+    sso.start_workflow(&me, &arn, &Workflow::SetNetwork(only_vpce.clone())).await.unwrap();
+    assert_eq!(sso.describe_instance(&me, &arn).await.unwrap().network, Some(only_vpce));
+
+    // AWS's refusal of a value comes back with its message.
+    let refused = NetworkConfiguration {
+        vpce_access_required: true,
+        allow_source_ips: vec!["300.0.0.1/8".into()],
+        ..Default::default()
+    };
+    let error = sso.start_workflow(&me, &arn, &Workflow::SetNetwork(refused)).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Validation, "{error:?}");
+}
+
+#[tokio::test]
+async fn all_regions_shows_an_instance_that_the_current_region_does_not() {
+    let running = Emulator::start(Config { create_seconds: 0.0, ..Config::default() }).await.unwrap();
+    let sso = port(&running.endpoint()).await;
+    let elsewhere = Target::new("us-east-1", Principal::Operator);
+    let arn = sso.create_instance(&elsewhere, &create("uid-elsewhere")).await.unwrap();
+    let me = target(None);
+    assert!(sso.list_instances(&me, CurrentRegion).await.unwrap().is_empty());
+    let everywhere = sso.list_instances(&me, AllRegions).await.unwrap();
+    assert_eq!(everywhere.len(), 1);
+    assert_eq!(
+        (everywhere[0].arn.as_str(), everywhere[0].primary_region.as_deref()),
+        (arn.as_str(), Some("us-east-1"))
+    );
+    let calls = running.emulator.calls();
+    let listings: Vec<_> =
+        calls.iter().filter(|c| c.operation == "ListInstances").map(|c| &c.request["RegionScope"]).collect();
+    assert_eq!(listings, [&serde_json::json!("CURRENT_REGION"), &serde_json::json!("ALL_REGIONS")]);
+    let conflict = sso.create_instance(&me, &create("uid-here")).await.unwrap_err();
+    assert_eq!(conflict.kind, ErrorKind::Conflict, "one instance per account across all Regions");
+}
+
+#[tokio::test]
+async fn attribute_based_access_control_is_created_updated_and_deleted() {
+    let running = Emulator::start(Config { create_seconds: 0.0, ..Config::default() }).await.unwrap();
+    let sso = port(&running.endpoint()).await;
+    let me = target(None);
+    let arn = sso.create_instance(&me, &create("uid-abac")).await.unwrap();
+    assert_eq!(sso.describe_access_control_attributes(&me, &arn).await.unwrap(), None);
+    let cost = AccessControlAttribute { key: "CostCenter".into(), source: "${path:enterprise.costCenter}".into() };
+    let team = AccessControlAttribute { key: "Team".into(), source: "${path:enterprise.department}".into() };
+    sso.change_access_control_attributes(&me, &arn, &AttributeChange::Create(vec![cost.clone()])).await.unwrap();
+    let held = sso.describe_access_control_attributes(&me, &arn).await.unwrap().unwrap();
+    assert_eq!((held.status, held.attributes), (AttributesStatus::Enabled, vec![cost.clone()]));
+    let both = vec![cost, team];
+    sso.change_access_control_attributes(&me, &arn, &AttributeChange::Update(both.clone())).await.unwrap();
+    assert_eq!(sso.describe_access_control_attributes(&me, &arn).await.unwrap().unwrap().attributes, both);
+    let again = sso.change_access_control_attributes(&me, &arn, &AttributeChange::Create(both)).await.unwrap_err();
+    assert_eq!(again.kind, ErrorKind::Conflict, "one configuration per instance");
+    sso.change_access_control_attributes(&me, &arn, &AttributeChange::Delete).await.unwrap();
+    assert_eq!(sso.describe_access_control_attributes(&me, &arn).await.unwrap(), None);
 }

@@ -194,7 +194,13 @@ pub struct IdentityCenterInstanceSpec {
     /// sets' policies may use. Exactly this list is kept on the instance; an
     /// empty list removes the configuration; absent leaves AWS's as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 50), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["key"]))]
+    #[schemars(
+        length(max = 50),
+        extend(
+            "x-kubernetes-list-type" = "atomic",
+            "x-kubernetes-validations" = [{"rule": "self.all(a, self.exists_one(b, b.key == a.key))", "message": "each key may appear once"}]
+        )
+    )]
     pub access_control_attributes: Option<Vec<AccessControlAttribute>>,
 }
 

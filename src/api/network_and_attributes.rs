@@ -11,8 +11,15 @@ use serde::{Deserialize, Serialize};
 /// stored configuration, so a list left out here is emptied in AWS.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "self.vpceAccessRequired || ((!has(self.restrictSourceVpcs) || size(self.restrictSourceVpcs) == 0) && (!has(self.allowSourceIps) || size(self.allowSourceIps) == 0) && (!has(self.excludeApplicationArns) || size(self.excludeApplicationArns) == 0))",
+    "message": "with vpceAccessRequired false no network control is enforced and AWS clears restrictSourceVpcs, allowSourceIps and excludeApplicationArns; set vpceAccessRequired true to use them",
+}]))]
 pub struct NetworkConfiguration {
-    /// Only requests through an interface VPC endpoint of IAM Identity Center are let in.
+    /// Access must come through a VPC endpoint of IAM Identity Center: from
+    /// any VPC of the organization (or of the account, for an account
+    /// instance), or only restrictSourceVpcs, plus allowSourceIps. False
+    /// enforces no network control, and then the lists must be empty.
     pub vpce_access_required: bool,
     /// VPCs (ARNs, at most 50) that requests may come from, for example
     /// arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-0123456789abcdef0.
@@ -23,7 +30,7 @@ pub struct NetworkConfiguration {
         inner(length(min = 43, max = 128), pattern(r"^arn:aws(-[a-z]{1,5}){0,3}:ec2:[a-z0-9-]+:[0-9]{12}:vpc/vpc-([0-9a-f]){8}(([0-9a-f]){9})?$"))
     )]
     pub restrict_source_vpcs: Vec<String>,
-    /// Source IP addresses or CIDR ranges, IPv4 or IPv6 (at most 50), that requests may come from.
+    /// IPv4 or IPv6 addresses or CIDR ranges (at most 50) allowed without a VPC endpoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(
         length(max = 50),
@@ -31,7 +38,7 @@ pub struct NetworkConfiguration {
         inner(length(min = 2, max = 43), pattern(r"^((([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])(\/(3[0-2]|[1-2][0-9]|[0-9]))?|(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))(\/(12[0-8]|1[0-1][0-9]|[1-9][0-9]|[0-9]))?)$"))
     )]
     pub allow_source_ips: Vec<String>,
-    /// Applications (ARNs, at most 50) that the restrictions do not apply to.
+    /// Applications (ARNs, wildcards allowed, at most 50) that the controls do not apply to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(
         length(max = 50),

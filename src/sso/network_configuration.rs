@@ -187,9 +187,9 @@ mod tests {
             (json!({"InstanceArn": "a"}), None),
             (json!({"NetworkConfigurationDetails": null}), None),
             (
-                json!({"NetworkConfigurationDetails": {"VpceAccessRequired": false, "AllowSourceIps": ["10.0.0.0/8", "192.0.2.1"]}}),
+                json!({"NetworkConfigurationDetails": {"VpceAccessRequired": true, "AllowSourceIps": ["10.0.0.0/8", "192.0.2.1"]}}),
                 Some(NetworkConfiguration {
-                    vpce_access_required: false,
+                    vpce_access_required: true,
                     allow_source_ips: vec!["10.0.0.0/8".into(), "192.0.2.1".into()],
                     ..Default::default()
                 }),

@@ -65,6 +65,51 @@ fn corpus() -> Vec<(&'static str, Value, &'static str)> {
         ),
         ("config map name upper case", json!({"exportTo": {"configMapName": "SSO"}}), "spec.exportTo.configMapName"),
         ("export without a name", json!({"exportTo": {}}), "spec.exportTo.configMapName"),
+        (
+            "network without vpceAccessRequired",
+            json!({"network": {"allowSourceIps": ["10.0.0.0/8"]}}),
+            "spec.network.vpceAccessRequired",
+        ),
+        (
+            "source ip out of range",
+            json!({"network": {"vpceAccessRequired": true, "allowSourceIps": ["10.0.0.256"]}}),
+            "spec.network.allowSourceIps[0]",
+        ),
+        (
+            "ipv4 prefix over 32",
+            json!({"network": {"vpceAccessRequired": true, "allowSourceIps": ["10.0.0.0/33"]}}),
+            "spec.network.allowSourceIps[0]",
+        ),
+        (
+            "51 source ips",
+            json!({"network": {"vpceAccessRequired": true, "allowSourceIps": (0..51).map(|i| format!("10.0.0.{i}")).collect::<Vec<_>>()}}),
+            "spec.network.allowSourceIps",
+        ),
+        (
+            "a subnet arn for a vpc",
+            json!({"network": {"vpceAccessRequired": true, "restrictSourceVpcs": ["arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0123456789abcdef0"]}}),
+            "spec.network.restrictSourceVpcs[0]",
+        ),
+        (
+            "lists that vpceAccessRequired false clears",
+            json!({"network": {"vpceAccessRequired": false, "allowSourceIps": ["10.0.0.0/8"]}}),
+            "spec.network",
+        ),
+        (
+            "attribute key with *",
+            json!({"accessControlAttributes": [{"key": "a*b", "source": "${path:title}"}]}),
+            "spec.accessControlAttributes[0].key",
+        ),
+        (
+            "attribute source too long",
+            json!({"accessControlAttributes": [{"key": "a", "source": "x".repeat(257)}]}),
+            "spec.accessControlAttributes[0].source",
+        ),
+        (
+            "an attribute key twice",
+            json!({"accessControlAttributes": [{"key": "a", "source": "x"}, {"key": "a", "source": "y"}]}),
+            "spec.accessControlAttributes",
+        ),
     ]
 }
 

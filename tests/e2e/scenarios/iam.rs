@@ -57,6 +57,16 @@ async fn refused_for(stack: &Stack, name: &str, action: &str) {
     .await;
 }
 
+fn network() -> Value {
+    json!({"vpceAccessRequired": true, "allowSourceIps": ["203.0.113.0/24"]})
+}
+
+/// A spec with attribute-based access control on these keys.
+fn abac(keys: &[&str]) -> Value {
+    let attributes: Vec<Value> = keys.iter().map(|k| json!({"key": k, "source": format!("${{path:{k}}}")})).collect();
+    json!({"accessControlAttributes": attributes})
+}
+
 /// (object, the action its role lacks, spec, what happens after it is Ready)
 enum Step {
     Create,
@@ -81,6 +91,16 @@ pub async fn iam_policies_are_enough_and_each_action_is_needed(plane: &mut Contr
         ("untag", "sso:UntagResource", json!({"tags": {"a": "1", "b": "2"}}), Step::Edit(json!({"tags": {"a": "1"}}))),
         ("delete", "sso:DeleteInstance", json!({"deletionPolicy": "Delete"}), Step::Delete),
         ("delete-store", "identitystore:DeleteIdentityStore", json!({"deletionPolicy": "Delete"}), Step::Delete),
+        ("network", "sso:UpdateInstance", json!({"network": network()}), Step::Follow),
+        ("abac-describe", "sso:DescribeInstanceAccessControlAttributeConfiguration", abac(&["A"]), Step::Follow),
+        ("abac-create", "sso:CreateInstanceAccessControlAttributeConfiguration", abac(&["A"]), Step::Follow),
+        (
+            "abac-update",
+            "sso:UpdateInstanceAccessControlAttributeConfiguration",
+            abac(&["A"]),
+            Step::Edit(abac(&["A", "B"])),
+        ),
+        ("abac-delete", "sso:DeleteInstanceAccessControlAttributeConfiguration", abac(&["A"]), Step::Edit(abac(&[]))),
     ];
     let mut policies = json!({
         operator_key.clone(): policy("operator-policy.json"),
@@ -103,6 +123,8 @@ pub async fn iam_policies_are_enough_and_each_action_is_needed(plane: &mut Contr
     for name in ["own", "full"] {
         stack.wait_for(name, "Ready", "True").await;
         let mut edited = json!({"name": "renamed", "tags": {"other": "b"}, "deletionPolicy": "Delete"});
+        edited["network"] = network();
+        edited["accessControlAttributes"] = abac(&["A"])["accessControlAttributes"].clone();
         if name == "full" {
             edited["credentials"] = json!({"roleArn": role(full)});
         }

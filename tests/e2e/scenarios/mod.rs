@@ -6,6 +6,7 @@ mod contention;
 mod crash;
 mod day_two;
 mod iam;
+mod instance_features;
 mod isolation;
 mod leader;
 mod lifecycle;
@@ -40,6 +41,18 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("throttling_storms_and_5xx_bursts_converge", |p| {
         Box::pin(contention::throttling_storms_and_5xx_bursts_converge(p))
+    }),
+    ("network_controls_are_set_changed_repaired_and_left_alone_once_removed", |p| {
+        Box::pin(instance_features::network_controls_are_set_changed_repaired_and_left_alone_once_removed(p))
+    }),
+    ("attribute_based_access_control_is_configured_changed_and_removed", |p| {
+        Box::pin(instance_features::attribute_based_access_control_is_configured_changed_and_removed(p))
+    }),
+    ("an_account_whose_instance_lives_in_another_region_is_told_to_adopt_it", |p| {
+        Box::pin(instance_features::an_account_whose_instance_lives_in_another_region_is_told_to_adopt_it(p))
+    }),
+    ("a_tenant_cannot_set_network_controls_on_another_tenants_instance", |p| {
+        Box::pin(instance_features::a_tenant_cannot_set_network_controls_on_another_tenants_instance(p))
     }),
     ("invalid_specs_are_refused_at_admission", |p| Box::pin(admission::invalid_specs_are_refused_at_admission(p))),
     ("observe_only_adoption_and_export", |p| Box::pin(observe::observe_only_adoption_and_export(p))),

@@ -277,6 +277,10 @@ pub struct IdentityCenterInstanceStatus {
     /// without asking AWS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested_generation: Option<i64>,
+    /// The metadata.generation whose CreateInstance AWS refused because the
+    /// account already has an instance: that generation never sends it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_refused_generation: Option<i64>,
     /// When the operator sent DeleteInstance; a restarted operator looks
     /// before it sends another.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@ use super::ownership::OWN_TAG_PREFIX;
 use crate::api::{
     DeletionPolicy, IdentityCenterInstanceSpec, IdentityCenterInstanceStatus, InstanceOwnership, ManagementPolicy,
 };
-use crate::controller::conditions::{Outcome, Reason, STALLED};
+use crate::controller::conditions::{Outcome, Reason};
 use crate::sso::{Instance, InstanceState, Tags};
 
 /// How the object finds its instance.
@@ -134,10 +134,19 @@ const CLOCK_SKEW: Duration = Duration::from_secs(120);
 /// After a crash between CreateInstance and recording its ARN: the instance
 /// that call created. Only one created after the call was marked counts, so
 /// an account's older instance (its organization's, one retained by another
-/// object) is never taken for it.
-pub fn recovered<'a>(instances: &'a [Instance], account: &str, requested: Timestamp) -> Option<&'a Instance> {
+/// object) is never taken for it, and only one in the Region the call went
+/// to: an instance elsewhere (ListInstances with ALL_REGIONS shows it) was
+/// made by someone else, whenever it was made.
+pub fn recovered<'a>(
+    instances: &'a [Instance],
+    account: &str,
+    requested: Timestamp,
+    calls_region: &str,
+) -> Option<&'a Instance> {
     let earliest = requested.checked_sub(CLOCK_SKEW).unwrap_or(requested);
-    owned_by(instances, account).filter(|i| i.created_date.is_some_and(|created| created >= earliest))
+    owned_by(instances, account)
+        .filter(|i| i.created_date.is_some_and(|created| created >= earliest))
+        .filter(|i| i.primary_region.as_deref().is_none_or(|region| region == calls_region))
 }
 
 /// A managed instance must belong to the account the object acts in.
@@ -188,18 +197,9 @@ pub fn existing_instance(existing: &Instance, account: &str, calls_region: &str)
 }
 
 /// CreateInstance was refused for this generation of the spec because the
-/// account has an instance: the refusal stands, and AWS is not asked again,
-/// until the spec changes.
-pub fn refused_create(status: Option<&IdentityCenterInstanceStatus>, generation: Option<i64>) -> Option<Outcome> {
-    let status = status?;
-    if generation.is_none() || status.observed_generation != generation {
-        return None;
-    }
-    let stalled_by = status.conditions.iter().find(|c| c.type_ == STALLED && c.status == "True")?;
-    [Reason::InstanceAlreadyExists, Reason::InstanceInAnotherRegion]
-        .into_iter()
-        .find(|reason| reason.as_str() == stalled_by.reason)
-        .map(|reason| stalled(reason, stalled_by.message.clone()))
+/// account has an instance: it is not sent again until the spec changes.
+pub fn create_refused(status: Option<&IdentityCenterInstanceStatus>, generation: Option<i64>) -> bool {
+    generation.is_some() && status.and_then(|s| s.create_refused_generation) == generation
 }
 
 /// For ObserveOnly: the account's own instance, else the single instance it

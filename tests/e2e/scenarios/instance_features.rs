@@ -69,12 +69,15 @@ pub async fn network_controls_are_set_changed_repaired_and_left_alone_once_remov
         )
         .await;
     assert_eq!(code, 200, "{body}");
+    stack.clear_calls().await;
     eventually("the drift to be repaired", CONVERGE, || async {
         let details = described(&stack, ROLE_ACCOUNT, &arn).await["NetworkConfigurationDetails"].clone();
         (details["VpceAccessRequired"] == true && details["AllowSourceIps"].as_array().is_some_and(|v| v.len() == 2))
             .then_some(())
     })
     .await;
+
+    assert_eq!(stack.count("UpdateInstance").await, 1, "one call put it back: {:?}", stack.operations().await);
 
     // Removed from the spec: AWS's is left as it is.
     stack.apply("platform", json!({"credentials": role(ROLE_ACCOUNT), "deletionPolicy": "Delete"})).await.unwrap();
@@ -176,8 +179,13 @@ pub async fn an_account_whose_instance_lives_in_another_region_is_told_to_adopt_
 
     // Drift checks and reconcile requests of the same generation do not send it again.
     stack.kubectl().run(&["annotate", "ici/platform", "identitycenter.dev/reconcile-requested-at=again"]);
-    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    eventually("the reconcile request to be served", CONVERGE, || async {
+        (stack.get("platform").await.status?.last_handled_reconcile_at.as_deref() == Some("again")).then_some(())
+    })
+    .await;
     assert_eq!(stack.count("CreateInstance").await, 1, "{:?}", stack.operations().await);
+    let refused = stack.get("platform").await;
+    assert_eq!(refused.condition("Stalled").unwrap().reason, "InstanceInAnotherRegion");
 
     // The fix the condition names: adopt it, in its Region.
     let adopt = json!({"credentials": role(ROLE_ACCOUNT), "instanceArn": elsewhere, "region": "us-east-1"});

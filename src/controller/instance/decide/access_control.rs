@@ -2,7 +2,7 @@
 //! next: spec.accessControlAttributes is the whole list when present (an
 //! empty list removes the configuration), and absent leaves AWS's alone.
 
-use crate::api::AccessControlAttribute;
+use crate::api::{AccessControlAttribute, ObservedAccessControlAttributes};
 use crate::controller::conditions::{Outcome, Reason};
 use crate::sso::{AccessControlAttributes, AttributeChange, AttributesStatus};
 
@@ -26,6 +26,8 @@ pub struct Facts<'a> {
     pub generation: i64,
     /// The generation whose attributes the operator last sent.
     pub sent_for: Option<i64>,
+    /// What the status recorded before this look at AWS.
+    pub recorded: Option<&'a ObservedAccessControlAttributes>,
 }
 
 /// The spec's attributes in the order AWS's are compared in.
@@ -33,6 +35,11 @@ pub fn wanted(spec: &[AccessControlAttribute]) -> Vec<AccessControlAttribute> {
     let mut wanted = spec.to_vec();
     wanted.sort();
     wanted
+}
+
+/// Whether the status last saw exactly `wanted` ENABLED in AWS: a difference now is drift.
+fn in_place(recorded: Option<&ObservedAccessControlAttributes>, wanted: &[AccessControlAttribute]) -> bool {
+    recorded.is_some_and(|r| r.status.as_deref() == Some("ENABLED") && r.attributes == wanted)
 }
 
 pub fn next(spec: Option<&[AccessControlAttribute]>, facts: &Facts) -> Step {
@@ -72,6 +79,16 @@ pub fn next(spec: Option<&[AccessControlAttribute]>, facts: &Facts) -> Step {
         AttributesStatus::CreationFailed => Step::Change(AttributeChange::Delete),
         AttributesStatus::Enabled if wanted.is_empty() => Step::Change(AttributeChange::Delete),
         AttributesStatus::Enabled if held.attributes == wanted => Step::InSync,
+        // Sent for this spec and never seen in place: AWS is not showing it
+        // yet. Sending it again would not help, and would cost a write per poll.
+        AttributesStatus::Enabled if facts.sent_for == Some(facts.generation) && !in_place(facts.recorded, &wanted) => {
+            Step::Wait(Outcome::Progressing {
+                reason: Reason::Updating,
+                message: format!(
+                    "The access control attributes sent to instance {arn} for this spec are not shown by AWS yet"
+                ),
+            })
+        }
         AttributesStatus::Enabled => Step::Change(AttributeChange::Update(wanted)),
     }
 }
@@ -99,6 +116,9 @@ mod tests {
         }
     }
 
+    /// (what, the spec's list, what AWS holds, the step)
+    type Case<'a> = (&'a str, Option<&'a [AccessControlAttribute]>, Option<AccessControlAttributes>, Step);
+
     #[test]
     fn the_spec_is_the_whole_list_and_absent_leaves_aws_alone() {
         let cost = attribute("CostCenter", "${path:enterprise.costCenter}");
@@ -106,17 +126,22 @@ mod tests {
         let enabled = |attributes: &[AccessControlAttribute]| held(AttributesStatus::Enabled, attributes);
         let both = [team.clone(), cost.clone()];
         let sorted = vec![cost.clone(), team.clone()];
-        let cases: Vec<(&str, Option<&[AccessControlAttribute]>, Option<AccessControlAttributes>, Step)> = vec![
+        let cases: Vec<Case> = vec![
             ("absent, none held", None, None, Step::InSync),
-            ("absent, some held", None, Some(enabled(&[cost.clone()])), Step::InSync),
+            ("absent, some held", None, Some(enabled(std::slice::from_ref(&cost))), Step::InSync),
             ("empty, none held", Some(&[]), None, Step::InSync),
-            ("empty, some held", Some(&[]), Some(enabled(&[cost.clone()])), Step::Change(AttributeChange::Delete)),
+            (
+                "empty, some held",
+                Some(&[]),
+                Some(enabled(std::slice::from_ref(&cost))),
+                Step::Change(AttributeChange::Delete),
+            ),
             ("new", Some(&both), None, Step::Change(AttributeChange::Create(sorted.clone()))),
             ("same, any order", Some(&both), Some(enabled(&sorted)), Step::InSync),
             (
                 "changed",
                 Some(&both),
-                Some(enabled(&[cost.clone()])),
+                Some(enabled(std::slice::from_ref(&cost))),
                 Step::Change(AttributeChange::Update(sorted.clone())),
             ),
             (
@@ -127,7 +152,7 @@ mod tests {
             ),
         ];
         for (name, spec, held, expected) in cases {
-            let facts = Facts { arn: "arn", held: held.as_ref(), generation: 2, sent_for: Some(1) };
+            let facts = Facts { arn: "arn", held: held.as_ref(), generation: 2, sent_for: Some(1), recorded: None };
             assert_eq!(next(spec, &facts), expected, "{name}");
         }
     }
@@ -144,7 +169,7 @@ mod tests {
         ];
         for (status, sent_for, reason, change) in cases {
             let held = held(status.clone(), &cost);
-            let facts = Facts { arn: "arn", held: Some(&held), generation: 2, sent_for };
+            let facts = Facts { arn: "arn", held: Some(&held), generation: 2, sent_for, recorded: None };
             let step = next(Some(&cost), &facts);
             assert_eq!(outcome_reason(&step), reason, "{status:?} sent for {sent_for:?}");
             if let Some(change) = change {
@@ -156,6 +181,27 @@ mod tests {
                     "AWS's reason verbatim"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn an_update_not_shown_yet_waits_and_drift_from_what_was_seen_is_put_back() {
+        let cost = vec![attribute("CostCenter", "${path:enterprise.costCenter}")];
+        let old = held(AttributesStatus::Enabled, &[attribute("Old", "${path:title}")]);
+        let seen = ObservedAccessControlAttributes {
+            status: Some("ENABLED".into()),
+            attributes: cost.clone(),
+            ..Default::default()
+        };
+        let cases = [
+            ("sent for this spec, not shown yet", Some(2), None, false),
+            ("sent for this spec, seen in place since: drift", Some(2), Some(&seen), true),
+            ("sent for an older spec", Some(1), None, true),
+        ];
+        for (name, sent_for, recorded, update) in cases {
+            let facts = Facts { arn: "arn", held: Some(&old), generation: 2, sent_for, recorded };
+            let step = next(Some(&cost), &facts);
+            assert_eq!(matches!(step, Step::Change(AttributeChange::Update(_))), update, "{name}: {step:?}");
         }
     }
 }

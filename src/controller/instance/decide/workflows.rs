@@ -13,7 +13,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::api::{Encryption, IdentityCenterInstanceSpec, KeyType, RegionRemovalPolicy, StartedWorkflow};
+use crate::api::{
+    Encryption, IdentityCenterInstanceSpec, KeyType, NetworkConfiguration, RegionRemovalPolicy, StartedWorkflow,
+};
 use crate::controller::conditions::{Outcome, Reason};
 use crate::sso::{EncryptionKey, EncryptionStatus, Instance, RegionStatus, Workflow};
 
@@ -44,6 +46,8 @@ pub struct Facts<'a> {
     pub generation: i64,
     /// The workflow this object started last, and how long ago.
     pub last: Option<(&'a StartedWorkflow, Duration)>,
+    /// The network controls the status recorded before this look at AWS.
+    pub recorded_network: Option<&'a NetworkConfiguration>,
 }
 
 impl Facts<'_> {
@@ -70,7 +74,7 @@ impl fmt::Display for Named<'_> {
             Workflow::SetKey(EncryptionKey::AwsOwned) => write!(f, "{SET_KEY} AWS_OWNED_KMS_KEY"),
             Workflow::SetKey(EncryptionKey::CustomerManaged { kms_key_arn }) => write!(f, "{SET_KEY} {kms_key_arn}"),
             Workflow::EnablePermissionSets => f.write_str("EnablePermissionSets"),
-            Workflow::SetNetwork(_) => f.write_str("SetNetwork"),
+            Workflow::SetNetwork(network) => write!(f, "SetNetwork {:016x}", fingerprint(network)),
             Workflow::AddRegion(region) => write!(f, "AddRegion {region}"),
             Workflow::RemoveRegion(region) => write!(f, "RemoveRegion {region}"),
         }
@@ -113,6 +117,14 @@ fn waiting(message: String) -> Verdict {
     Verdict::Wait(Outcome::Progressing { reason: Reason::Updating, message })
 }
 
+/// A stable digest of a network configuration (FNV-1a over its normalized
+/// JSON), so that `status.lastWorkflow` names what was sent without holding
+/// up to 150 ARNs and ranges.
+fn fingerprint(network: &NetworkConfiguration) -> u64 {
+    let text = serde_json::to_vec(&network.normalized()).unwrap_or_default();
+    text.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The key the spec asks for.
 pub fn desired_key(encryption: &Encryption) -> Result<EncryptionKey, Outcome> {
     match (encryption.key_type, &encryption.kms_key_arn) {
@@ -148,10 +160,13 @@ fn guarded_start(workflow: Workflow, facts: &Facts) -> Verdict {
             ),
         );
     }
-    // A network configuration is no workflow that AWS runs: UpdateInstance
-    // stores it at once and sending it again changes nothing, so drift is
-    // put back without waiting for REPEAT_AFTER.
-    if matches!(workflow, Workflow::SetNetwork(_)) {
+    // Network controls that AWS was seen to hold and no longer does were
+    // changed outside: they go back at once. Ones AWS has not shown yet wait
+    // like any workflow, so that a value AWS keeps in another spelling costs
+    // a call per REPEAT_AFTER, not one per poll.
+    if let Workflow::SetNetwork(wanted) = &workflow
+        && facts.recorded_network.map(NetworkConfiguration::normalized).as_ref() == Some(wanted)
+    {
         return Verdict::Start(workflow);
     }
     let name = Named(&workflow).to_string();

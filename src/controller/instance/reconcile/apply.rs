@@ -98,14 +98,12 @@ impl Reconcile<'_> {
             let message = format!("Instance {arn} is ACTIVE (observed, never written)");
             return Ok(Ending::Report(Outcome::Ready { reason: Reason::Observed, message }, Requeue::Resync));
         }
-        if let Some(ending) = self.access_control(&target, &arn).await? {
-            return Ok(ending);
-        }
         self.advance(&target, &instance, &plan.region).await
     }
 
-    /// The key, permission sets and Regions: waits for the workflow AWS is
-    /// running, else starts the next one, else reports the instance Ready.
+    /// The key, permission sets, network controls and Regions: waits for the
+    /// workflow AWS is running, else starts the next one; once they are in
+    /// place, the access control attributes; then reports the instance Ready.
     async fn advance(&mut self, target: &Target, instance: &Instance, calls_region: &str) -> Step {
         let arn = &instance.arn;
         let generation = self.object.metadata.generation.unwrap_or_default();
@@ -115,10 +113,14 @@ impl Reconcile<'_> {
             calls_region,
             generation,
             last: last.as_ref().map(|started| (started, super::elapsed_since(Some(&started.started_at)))),
+            recorded_network: self.object.status.as_ref().and_then(|s| s.network.as_ref()),
         };
         let poll = Requeue::After(decide::poll_delay(self.updating_for()));
         match workflows::next(&self.object.spec, &facts) {
             Verdict::InSync { retained } => {
+                if let Some(ending) = self.access_control(target, arn).await? {
+                    return Ok(ending);
+                }
                 let mut message = format!("Instance {arn} is ACTIVE and in sync with the spec");
                 if !retained.is_empty() {
                     message.push_str(&format!(
@@ -157,12 +159,14 @@ impl Reconcile<'_> {
         let generation = self.object.metadata.generation.unwrap_or_default();
         let sent_for = self.status.access_control_attributes.as_ref().and_then(|a| a.sent_for_generation);
         observed::record_access_control(&mut self.status, held.as_ref(), sent_for);
-        let facts = access_control::Facts { arn, held: held.as_ref(), generation, sent_for };
+        let recorded = self.object.status.as_ref().and_then(|s| s.access_control_attributes.as_ref());
+        let facts = access_control::Facts { arn, held: held.as_ref(), generation, sent_for, recorded };
         let poll = Requeue::After(decide::poll_delay(self.updating_for()));
         match access_control::next(Some(&spec), &facts) {
             access_control::Step::InSync => Ok(None),
             access_control::Step::Wait(outcome) => Ok(Some(Ending::Report(outcome, poll))),
-            access_control::Step::Stalled(outcome) => Ok(Some(Ending::Report(outcome, Requeue::OnChange))),
+            // Drift checks go on: the name, tags and workflows came first and stay repaired.
+            access_control::Step::Stalled(outcome) => Ok(Some(Ending::Report(outcome, Requeue::Resync))),
             access_control::Step::Change(change) => {
                 self.ctx.sso.change_access_control_attributes(target, arn, &change).await?;
                 observed::record_access_control(&mut self.status, held.as_ref(), Some(generation));

@@ -22,8 +22,16 @@ impl Reconcile<'_> {
     /// it as its next call, before anything else reaches AWS or Kubernetes.
     pub(super) async fn create(&mut self, target: &Target, account: &str) -> Step {
         let poll = Requeue::After(decide::poll_delay(Duration::ZERO));
-        if let Some(refused) = decide::refused_create(self.object.status.as_ref(), self.object.metadata.generation) {
-            return Ok(Ending::Report(refused, Requeue::OnChange));
+        if decide::create_refused(self.object.status.as_ref(), self.object.metadata.generation) {
+            // Only a look: while the account's instance is there, this generation never sends CreateInstance again.
+            let instances = self.ctx.sso.list_instances(target, RegionScope::AllRegions).await?;
+            if let Some(existing) = decide::owned_by(&instances, account) {
+                return Ok(Ending::Report(
+                    decide::existing_instance(existing, account, &target.region),
+                    Requeue::OnChange,
+                ));
+            }
+            self.status.create_refused_generation = None;
         }
         // The watch cache may lag behind our own writes: read the object fresh.
         let fresh = self.cluster.fresh().await?.status.unwrap_or_default();
@@ -80,7 +88,7 @@ impl Reconcile<'_> {
         requested: Timestamp,
     ) -> Result<Option<String>, Failure> {
         let instances = self.ctx.sso.list_instances(target, RegionScope::AllRegions).await?;
-        let Some(found) = decide::recovered(&instances, account, requested) else { return Ok(None) };
+        let Some(found) = decide::recovered(&instances, account, requested, &target.region) else { return Ok(None) };
         let tags = self.ctx.sso.list_tags(target, &found.arn).await?;
         Ok(match made_by(&tags, &self.maker()) {
             Made::ByThisObject | Made::Untagged => Some(found.arn.clone()),
@@ -117,6 +125,7 @@ impl Reconcile<'_> {
             return Err(Failure::Sso(error));
         };
         let Some(existing) = decide::owned_by(&instances, account) else { return Err(Failure::Sso(error)) };
+        self.status.create_refused_generation = self.object.metadata.generation;
         Ok(Ending::Report(decide::existing_instance(existing, account, &target.region), Requeue::OnChange))
     }
 }

@@ -135,9 +135,19 @@ async fn an_account_whose_instance_lives_in_another_region_is_told_how_to_adopt_
     assert!(message.contains(&format!("spec.instanceArn: {ARN} and spec.region: us-east-1")), "{message}");
     assert!(h.journal.entries().contains(&"sso ListInstances ALL_REGIONS".to_string()), "{:?}", h.journal.entries());
     assert!(h.last_status().get("region").is_none(), "no instance lives anywhere for this object");
+    assert_eq!(h.last_status()["createRefusedGeneration"], 2);
 
-    // Any later reconcile of this generation (a restart, a resync) refuses again without asking AWS.
+    // Any later reconcile of this generation (a restart, a resync), whatever
+    // conditions another failure wrote meanwhile, only looks.
     h.reconcile_current().await;
     assert_eq!(h.journal.aws().iter().filter(|op| *op == "CreateInstance").count(), 1);
+    assert_eq!(h.journal.aws().last().unwrap(), "ListInstances");
     assert_eq!(h.condition("Stalled"), ("True".into(), "InstanceInAnotherRegion".into()));
+
+    // Once that instance is gone, the account is free: this generation creates its own.
+    h.sso.script.lock().unwrap().listed.clear();
+    h.sso.script.lock().unwrap().errors.clear();
+    h.reconcile_current().await;
+    assert_eq!(h.journal.aws().iter().filter(|op| *op == "CreateInstance").count(), 2);
+    assert_eq!(h.condition("Ready"), ("False".into(), "CreateRequested".into()));
 }

@@ -20,6 +20,7 @@ fn decide_with(spec: &Spec, aws: &Aws, calls_region: &str, last: Last) -> Verdic
         calls_region,
         generation: GENERATION,
         last: started.as_ref().map(|s| (s, Duration::from_secs(1))),
+        recorded_network: None,
     };
     next(&spec.0, &facts)
 }
@@ -393,8 +394,13 @@ fn the_same_workflow_goes_out_again_only_after_aws_had_time_to_show_it() {
     };
     let aws = aws();
     for (ago, want) in [(REPEAT_AFTER / 2, Want::Wait), (REPEAT_AFTER, Want::Start(Workflow::SetKey(cmk(MRK))))] {
-        let facts =
-            Facts { instance: &aws.0, calls_region: PRIMARY, generation: GENERATION, last: Some((&started, ago)) };
+        let facts = Facts {
+            instance: &aws.0,
+            calls_region: PRIMARY,
+            generation: GENERATION,
+            last: Some((&started, ago)),
+            recorded_network: None,
+        };
         assert_eq!(summary(next(&spec.0, &facts)).0, want, "{ago:?} after");
     }
 }
@@ -461,11 +467,43 @@ fn network_controls_are_the_spec_exactly_after_the_key_and_permission_sets() {
 }
 
 #[test]
-fn drifted_network_controls_go_back_at_once_even_right_after_they_were_sent() {
-    let spec = spec().network(vpce_only(&[]));
+fn drift_goes_back_at_once_and_what_aws_has_not_shown_yet_waits() {
+    let wanted = vpce_only(&[]);
+    let spec = spec().network(wanted.clone());
     let aws = aws().network(vpce_only(&["0.0.0.0/0"]));
-    let verdict = decide_with(&spec, &aws, PRIMARY, Some(("SetNetwork", GENERATION)));
-    assert_eq!(summary(verdict).0, Want::Start(Workflow::SetNetwork(vpce_only(&[]))));
+    let sent = StartedWorkflow {
+        name: Named(&Workflow::SetNetwork(wanted.clone())).to_string(),
+        generation: GENERATION,
+        started_at: Time("2026-11-30T09:00:00Z".parse().unwrap()),
+    };
+    let other = vpce_only(&["192.0.2.0/24"]);
+    let cases = [
+        (
+            "seen in place, changed since: drift",
+            Some(&wanted),
+            Duration::from_secs(1),
+            Want::Start(Workflow::SetNetwork(wanted.clone())),
+        ),
+        ("sent a second ago, not shown yet", Some(&other), Duration::from_secs(1), Want::Wait),
+        ("never recorded, sent a second ago", None, Duration::from_secs(1), Want::Wait),
+        (
+            "not shown after REPEAT_AFTER: sent again",
+            None,
+            REPEAT_AFTER,
+            Want::Start(Workflow::SetNetwork(wanted.clone())),
+        ),
+    ];
+    for (name, recorded, ago, want) in cases {
+        let facts = Facts {
+            instance: &aws.0,
+            calls_region: PRIMARY,
+            generation: GENERATION,
+            last: Some((&sent, ago)),
+            recorded_network: recorded,
+        };
+        assert_eq!(summary(next(&spec.0, &facts)).0, want, "{name}");
+    }
+    assert!(sent.name.starts_with("SetNetwork ") && sent.name.len() == "SetNetwork ".len() + 16, "{}", sent.name);
     let (got, _) = summary(decide_with(&spec, &aws, "us-east-1", None));
     assert_eq!(got, Want::Stalled("NotPrimaryRegion"), "sent to the primary Region only");
 }

@@ -227,6 +227,10 @@ pub async fn a_roles_trust_policy_admits_only_its_own_namespace(plane: &mut Cont
     let refused = stack.get_in(team_b, "intruder").await;
     let message = &refused.condition("Synced").unwrap().message;
     assert!(!message.contains(operator_role), "the operator's principal stays out of a tenant's status: {message}");
+    // The older object holds the account's claim (tenancy is open): it goes
+    // before the rightful one comes, whatever second each was created in.
+    stack.delete_in(team_b, "intruder").await;
+    stack.wait_gone_in(team_b, "intruder").await;
     stack.apply_in(team_a, "rightful", spec).await.unwrap();
     stack.wait_for_in(team_a, "rightful", "Ready", "True").await;
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 #[serde(rename_all = "camelCase")]
 pub struct Call {
     pub seq: u64,
-    /// `sso` or `sts`.
+    /// `sso`, `sts` or `organizations`.
     pub service: String,
     pub operation: String,
     /// The access key the request was signed with: tells apart callers in one account.

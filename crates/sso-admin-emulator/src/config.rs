@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::iam::IamConfig;
+pub use crate::organizations::seed::{AccountDetails, AccountState, OrganizationSeed, SeedAccount, SeedUnit};
 
 /// The account a request acts in when its access key is neither configured
 /// nor carries 12 digits.
@@ -19,6 +20,7 @@ pub struct Config {
     pub accounts: BTreeMap<String, String>,
     pub default_account: String,
     /// Organization management accounts: CreateInstance there is refused.
+    /// The management account of `organization` is added to them.
     pub management_accounts: Vec<String>,
     /// How long a new instance stays CREATE_IN_PROGRESS.
     pub create_seconds: f64,
@@ -60,8 +62,18 @@ pub struct Config {
     /// Account id -> the id of its AWS Organizations organization: the
     /// values of `aws:PrincipalOrgID` (the caller's account) and
     /// `aws:ResourceOrgID` (the role's account). An account not listed is in
-    /// no organization and has neither key.
+    /// no organization and has neither key. The members of `organization`
+    /// are added to it (an entry that contradicts it is refused).
     pub account_organizations: BTreeMap<String, String>,
+    /// An AWS Organizations organization that exists from the start.
+    pub organization: Option<OrganizationSeed>,
+    /// Every Organizations List* answer is preceded by an empty page with a
+    /// NextToken, as AWS documents it may be.
+    pub organization_empty_pages: bool,
+    /// How long CreateAccount stays IN_PROGRESS.
+    pub create_account_seconds: f64,
+    /// How long a closed account stays PENDING_CLOSURE before it is CLOSED.
+    pub close_account_seconds: f64,
 }
 
 impl Default for Config {
@@ -88,6 +100,10 @@ impl Default for Config {
             call_log_limit: 100_000,
             iam: None,
             account_organizations: BTreeMap::new(),
+            organization: None,
+            organization_empty_pages: false,
+            create_account_seconds: 2.0,
+            close_account_seconds: 2.0,
         }
     }
 }
@@ -206,7 +222,15 @@ pub struct FaultRule {
 impl Config {
     pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let config: Self = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// What the types alone cannot refuse: an organization that breaks the
+    /// model's patterns or contradicts `accountOrganizations`.
+    pub fn validate(&self) -> Result<(), String> {
+        self.organization.as_ref().map_or(Ok(()), |seed| seed.check(&self.account_organizations))
     }
 
     /// The account an access key acts in.
@@ -307,6 +331,35 @@ iam:
         assert_eq!(config.access_control_attribute_seconds, 0.5);
         assert_eq!(config.fail_access_control_attributes[0].reason, "Attribute mapping rejected");
         assert_eq!(config.instances[0].region, "eu-west-1");
+    }
+
+    #[test]
+    fn the_readme_organizations_example_loads() {
+        let config = readme_example("## AWS Organizations");
+        assert!(config.organization_empty_pages);
+        let organization = config.organization.as_ref().unwrap();
+        assert_eq!(organization.accounts().len(), 4);
+        assert_eq!(organization.service_control_policy_denies["ou-ex01-sandbox1"], ["sso:CreateInstance"]);
+        assert_eq!(organization.accounts()[1].state, AccountState::Suspended);
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_unsound_organization_is_refused() {
+        let unsound = [
+            ("organization: {managementAccount: '1'}", "managementAccount"),
+            ("organization: {managementAccount: '999999999999', accounts: ['111122223333', '111122223333']}", "twice"),
+            ("organization: {managementAccount: '999999999999', delegatedAdministrators: ['111122223333']}", "not in"),
+            (
+                "organization: {managementAccount: '999999999999', serviceControlPolicyDenies: {'ou-ab12-cdefghij': []}}",
+                "OU id",
+            ),
+        ];
+        for (yaml, fragment) in unsound {
+            let config: Config = serde_yaml::from_str(yaml).unwrap();
+            let error = config.validate().unwrap_err();
+            assert!(error.contains(fragment), "{yaml}: {error}");
+        }
     }
 
     #[test]

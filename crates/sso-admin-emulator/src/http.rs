@@ -1,4 +1,5 @@
-//! The wire: awsJson1_1 for SSO Admin, the query protocol for STS, and the
+//! The wire: awsJson1_1 for SSO Admin and Organizations, the query protocol
+//! for STS, and the
 //! `/_emulator/` control endpoints. Bad input gets an AWS-shaped error.
 
 use std::collections::HashMap;
@@ -18,12 +19,13 @@ use super::faults::Fault;
 use super::sts::error_xml;
 use super::sts::input::AssumeRoleInput;
 use super::{Caller, Emulator, Service};
-use super::{sso, sts};
+use super::{organizations, sso, sts};
 
 /// AWS refuses request bodies past this size.
 const MAX_BODY: usize = 1 << 20;
 const JSON_CONTENT: &str = "application/x-amz-json-1.1";
-const TARGET_PREFIX: &str = "SWBExternalService.";
+const SSO_TARGET_PREFIX: &str = "SWBExternalService.";
+const ORGANIZATIONS_TARGET_PREFIX: &str = "AWSOrganizationsV20161128.";
 
 pub fn router(emulator: Emulator) -> Router {
     Router::new()
@@ -90,24 +92,25 @@ fn request_id() -> String {
 }
 
 fn respond(service: Service, result: &Result<String, ApiError>, id: &str) -> Response {
+    let json = service != Service::Sts;
     let (status, body, content) = match (service, result) {
-        (Service::Sso, Ok(body)) => (200, body.clone(), JSON_CONTENT),
         (Service::Sts, Ok(body)) => (200, body.clone(), "text/xml"),
-        (Service::Sso, Err(e)) => {
+        (_, Ok(body)) => (200, body.clone(), JSON_CONTENT),
+        (Service::Sts, Err(e)) => (e.status, error_xml(e, id), "text/xml"),
+        (_, Err(e)) => {
             let mut body = json!({"__type": e.code, "message": e.message, "Message": e.message});
             if let Some(reason) = e.reason {
                 body["Reason"] = json!(reason);
             }
             (e.status, body.to_string(), JSON_CONTENT)
         }
-        (Service::Sts, Err(e)) => (e.status, error_xml(e, id), "text/xml"),
     };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content));
     headers.insert("x-amzn-requestid", HeaderValue::from_str(id).expect("request ids are ASCII"));
-    if let (Service::Sso, Err(e)) = (service, result) {
+    if let (true, Err(e)) = (json, result) {
         headers.insert("x-amzn-errortype", HeaderValue::from_static(e.code));
     }
     response
@@ -131,20 +134,24 @@ struct Request {
 fn parse(headers: &HeaderMap, body: &Bytes) -> Result<Request, (Service, ApiError)> {
     if let Some(target) = headers.get("x-amz-target") {
         let target = target.to_str().unwrap_or_default();
-        let operation = target.strip_prefix(TARGET_PREFIX).filter(|op| sso::OPERATIONS.contains(op));
-        let Some(operation) = operation else {
-            return Err((
-                Service::Sso,
-                ApiError::new(400, "UnknownOperationException", format!("Unknown operation {target}")),
-            ));
+        let sso = target.strip_prefix(SSO_TARGET_PREFIX).and_then(|op| sso::OPERATIONS.iter().find(|o| **o == op));
+        let organizations = target.strip_prefix(ORGANIZATIONS_TARGET_PREFIX).and_then(organizations::operation);
+        let (service, operation) = match (sso, organizations) {
+            (Some(operation), _) => (Service::Sso, *operation),
+            (None, Some(operation)) => (Service::Organizations, operation),
+            (None, None) => {
+                let service = if organizations_target(target) { Service::Organizations } else { Service::Sso };
+                let error = ApiError::new(400, "UnknownOperationException", format!("Unknown operation {target}"));
+                return Err((service, error));
+            }
         };
         let params = if body.is_empty() {
             json!({})
         } else {
             serde_json::from_slice(body)
-                .map_err(|e| (Service::Sso, ApiError::serialization(format!("Malformed JSON: {e}"))))?
+                .map_err(|e| (service, ApiError::serialization(format!("Malformed JSON: {e}"))))?
         };
-        return Ok(Request { service: Service::Sso, operation: operation.into(), params });
+        return Ok(Request { service, operation: operation.into(), params });
     }
     let form = headers
         .get(header::CONTENT_TYPE)
@@ -161,9 +168,17 @@ fn parse(headers: &HeaderMap, body: &Bytes) -> Result<Request, (Service, ApiErro
     Ok(Request { service: Service::Sts, operation: action, params: json!(params) })
 }
 
+fn organizations_target(target: &str) -> bool {
+    target.starts_with(ORGANIZATIONS_TARGET_PREFIX)
+}
+
 async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body) -> Response {
     let id = request_id();
-    let service_hint = if headers.contains_key("x-amz-target") { Service::Sso } else { Service::Sts };
+    let service_hint = match headers.get("x-amz-target").map(|t| t.to_str().unwrap_or_default()) {
+        Some(target) if organizations_target(target) => Service::Organizations,
+        Some(_) => Service::Sso,
+        None => Service::Sts,
+    };
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         let error =
             ApiError::new(413, "RequestEntityTooLargeException", format!("Request body exceeds {MAX_BODY} bytes"));
@@ -226,10 +241,18 @@ async fn handle(State(emulator): State<Emulator>, headers: HeaderMap, body: Body
         Some(Fault::Throttle) if request.service == Service::Sts => {
             Err(ApiError::new(400, "Throttling", "Rate exceeded"))
         }
+        Some(Fault::Throttle) if request.service == Service::Organizations => {
+            Err(ApiError::new(400, "TooManyRequestsException", "Rate exceeded"))
+        }
         Some(Fault::Throttle) => Err(ApiError::throttling()),
         Some(Fault::ServerError) if request.service == Service::Sts => {
             Err(ApiError::new(500, "InternalFailure", "internal failure"))
         }
+        Some(Fault::ServerError) if request.service == Service::Organizations => Err(ApiError::new(
+            500,
+            "ServiceException",
+            "AWS Organizations can't complete your request because of an internal service error. Try again later.",
+        )),
         Some(Fault::ServerError) => Err(ApiError::internal()),
         None => emulator.dispatch(&caller, request.service, &request.operation, &request.params),
     };
@@ -244,6 +267,7 @@ fn name(service: Service) -> String {
     match service {
         Service::Sso => "sso",
         Service::Sts => "sts",
+        Service::Organizations => "organizations",
     }
     .into()
 }

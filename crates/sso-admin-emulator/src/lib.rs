@@ -9,6 +9,8 @@ mod error;
 mod faults;
 mod http;
 pub mod iam;
+mod organizations;
+mod pages;
 mod sso;
 mod sts;
 mod validate;
@@ -25,15 +27,17 @@ pub use calls::{AssumeRoleRecord, Call};
 pub use config::{Config, FaultRule, Faults, KmsKeyFault, KmsRefusal, RateLimit};
 use error::ApiError;
 use faults::{FaultState, Injection};
+use organizations::OrganizationsState;
 use sso::SsoState;
 use sts::StsState;
 use sts::input::AssumeRoleInput;
 
-/// The two APIs served on the one port.
+/// The APIs served on the one port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Service {
     Sso,
     Sts,
+    Organizations,
 }
 
 /// Who is calling, and where, as the request's signature says.
@@ -50,6 +54,7 @@ struct Inner {
     rng: StdRng,
     sso: SsoState,
     sts: StsState,
+    organizations: OrganizationsState,
     faults: FaultState,
     calls: calls::CallLog,
 }
@@ -80,10 +85,20 @@ impl Drop for Running {
 }
 
 impl Emulator {
-    pub fn new(config: Config) -> Self {
+    /// # Panics
+    ///
+    /// If `config` fails [`Config::validate`] ([`Config::from_file`] and
+    /// [`Emulator::start`] refuse such settings with an error instead).
+    pub fn new(mut config: Config) -> Self {
+        if let Err(error) = config.validate() {
+            panic!("invalid emulator settings: {error}");
+        }
         let mut rng = config.seed.map_or_else(|| StdRng::from_rng(&mut rand::rng()), StdRng::seed_from_u64);
+        // First: it adds its management account and members to the settings the others read.
+        let organizations = OrganizationsState::seeded(&mut config, &mut rng);
         let sso = SsoState::seeded(&config, &mut rng);
         let inner = Inner {
+            organizations,
             faults: FaultState::new(config.faults.clone()),
             calls: calls::CallLog::new(config.call_log_limit),
             rng,
@@ -109,6 +124,7 @@ impl Emulator {
 
     /// Starts serving on a free loopback port, in this process.
     pub async fn start(config: Config) -> std::io::Result<Running> {
+        config.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let emulator = Self::new(config);
@@ -147,18 +163,28 @@ impl Emulator {
         inner.sts.session_account(access_key).unwrap_or_else(|| Ok(inner.config.account_of(access_key)))
     }
 
-    /// IAM-style authorization, when configured: every action the operation
-    /// needs must be allowed by the caller's identity policy (its role's,
-    /// for a session). Trust policies are AssumeRole's own check, in `sts`.
+    /// Service control policies of the caller's organization (for SSO Admin
+    /// and Organizations actions), then IAM-style authorization when
+    /// configured: every action the operation needs must be allowed by the
+    /// caller's identity policy (its role's, for a session). Trust policies
+    /// are AssumeRole's own check, in `sts`.
     fn authorize(&self, caller: &Caller, service: Service, operation: &str, params: &Value) -> Result<(), ApiError> {
         let inner = self.lock();
-        let Some(iam_config) = &inner.config.iam else { return Ok(()) };
         let principal = inner.sts.principal(&inner.config, &caller.access_key, &caller.account);
-        let organizations = &inner.config.account_organizations;
         let actions = iam::required_actions(service, operation, params);
+        if service != Service::Sts
+            && let Some(action) = inner.organizations.scp_denied(&caller.account, &actions)
+        {
+            return Err(ApiError::access_denied(format!(
+                "User: {} is not authorized to perform: {action} with an explicit deny in a service control policy",
+                principal.arn
+            )));
+        }
+        let Some(iam_config) = &inner.config.iam else { return Ok(()) };
+        let organizations = &inner.config.account_organizations;
         match service {
-            Service::Sso => {
-                let context = iam::context::sso(&principal, organizations, &caller.region, operation, params);
+            Service::Sso | Service::Organizations => {
+                let context = iam::context::own_account(&principal, organizations, &caller.region, operation, params);
                 iam::check_identity(iam_config, &principal, &actions, None, &context).map_err(ApiError::access_denied)
             }
             Service::Sts if operation == "AssumeRole" => {
@@ -183,8 +209,15 @@ impl Emulator {
         let inner = &mut *self.lock();
         match service {
             Service::Sso => {
+                if operation == "CreateInstance" && !inner.organizations.account_instances_allowed(&caller.account) {
+                    return Err(ApiError::access_denied(sso::ACCOUNT_INSTANCES_NOT_ALLOWED));
+                }
                 inner.sso.call(&inner.config, &mut inner.rng, caller, operation, params).map(|v| v.to_string())
             }
+            Service::Organizations => inner
+                .organizations
+                .call(&mut inner.config, &mut inner.rng, caller, operation, params)
+                .map(|v| v.to_string()),
             Service::Sts => {
                 let params = serde_json::from_value(params.clone()).unwrap_or_default();
                 inner.sts.call(&inner.config, &mut inner.rng, caller, operation, &params)

@@ -1,5 +1,5 @@
-//! `sso-admin-emulator`: a local IAM Identity Center (SSO Admin) and STS
-//! endpoint on one port, for tests and sandboxes. Point an AWS SDK at it
+//! `sso-admin-emulator`: a local IAM Identity Center (SSO Admin), STS and
+//! AWS Organizations endpoint on one port, for tests and sandboxes. Point an AWS SDK at it
 //! with `AWS_ENDPOINT_URL=http://<listen>`; any access key works, and its
 //! digits after `AKIA` name the calling account (see the README).
 
@@ -60,7 +60,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         None => Config::default(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    tracing::info!(addr = %listener.local_addr()?, "SSO Admin + STS emulator listening");
+    tracing::info!(addr = %listener.local_addr()?, "SSO Admin + STS + Organizations emulator listening");
     Emulator::new(config).serve(listener, shutdown_signal()).await?;
     Ok(())
 }

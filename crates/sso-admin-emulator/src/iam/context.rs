@@ -77,9 +77,10 @@ pub(crate) fn assume_role(
     context
 }
 
-/// An SSO Admin request. Its resources are not modelled (the policies name
-/// `*`), so the caller's own account stands for the resource's.
-pub(crate) fn sso(
+/// An SSO Admin or Organizations request. Its resources are not modelled
+/// (the policies name `*`), so the caller's own account stands for the
+/// resource's.
+pub(crate) fn own_account(
     principal: &Principal,
     organizations: &Organizations,
     region: &str,
@@ -88,7 +89,7 @@ pub(crate) fn sso(
 ) -> RequestContext {
     let mut context = common(principal, &principal.account, organizations, region);
     match operation {
-        "CreateInstance" | "TagResource" => {
+        "CreateInstance" | "TagResource" | "CreateAccount" | "CreateOrganizationalUnit" => {
             let tags = params["Tags"].as_array().into_iter().flatten();
             let pairs = tags.filter_map(|tag| Some((tag["Key"].as_str()?, tag["Value"].as_str().unwrap_or_default())));
             request_tags(&mut context, pairs);

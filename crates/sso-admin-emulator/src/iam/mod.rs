@@ -27,6 +27,7 @@ use serde_json::Value;
 
 pub(crate) use conditions::RequestContext;
 use conditions::Truth;
+pub(crate) use glob::action_matches;
 pub use policy::{ConditionBlock, ConditionValue, Effect, OneOrMany, PolicyDocument, Principals, Statement};
 
 use super::Service;
@@ -108,6 +109,7 @@ pub(crate) fn required_actions(service: Service, operation: &str, params: &Value
             vec!["sso:DeleteInstanceAccessControlAttributeConfiguration"]
         }
         (Service::Sso, _) => vec![],
+        (Service::Organizations, operation) => crate::organizations::action(operation).into_iter().collect(),
     }
 }
 
@@ -395,7 +397,7 @@ mod tests {
             policies: Some([("AKIA111122223333TEST".to_string(), document)].into()),
             ..IamConfig::default()
         };
-        let request = context::sso(&principal, &Default::default(), "eu-west-1", "CreateInstance", &json!({}));
+        let request = context::own_account(&principal, &Default::default(), "eu-west-1", "CreateInstance", &json!({}));
         assert_eq!(check_identity(&config, &principal, &["iam:CreateServiceLinkedRole"], None, &request), Ok(()));
         let refused = check_identity(&config, &principal, &["iam:CreateRole"], None, &request).unwrap_err();
         assert_eq!(

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::Caller;
 use super::config::Config;
 use super::error::ApiError;
+use super::pages::{self, page};
 use super::validate::{CLIENT_TOKEN, INSTANCE_ARN, Input, NAME, NEXT_TOKEN, TAGGABLE_ARN};
 use instance::{Instance, Key, Replica, State};
 
@@ -42,6 +43,9 @@ pub const OPERATIONS: [&str; 16] = [
 ];
 
 const MANAGEMENT_ACCOUNT: &str = "Organization management account is not allowed to perform the operation.";
+/// CreateInstance in a member account of an organization that has not enabled account instances.
+pub const ACCOUNT_INSTANCES_NOT_ALLOWED: &str = "Your organization does not allow account instances of IAM \
+                                                 Identity Center. Ask its management account to enable them.";
 const INSTANCE_EXISTS: &str = "An instance already exists in this account. You can create only one instance per \
                                account and across all AWS Regions.";
 const LIST_PAGE: usize = 10;
@@ -322,15 +326,5 @@ fn tag_target<'a>(input: &Input<'a>) -> Result<&'a str, ApiError> {
 }
 
 fn page_start(input: &Input) -> Result<usize, ApiError> {
-    let token = input.string("NextToken", 0, 2048, &NEXT_TOKEN)?;
-    token.map_or(Ok(0), |t| t.parse().map_err(|_| ApiError::validation(format!("Invalid NextToken: {t}"))))
-}
-
-fn page(items: Vec<Value>, start: usize, limit: usize, key: &str) -> Value {
-    let end = (start + limit).min(items.len());
-    let mut out = json!({ key: items.get(start.min(end)..end).unwrap_or_default() });
-    if end < items.len() {
-        out["NextToken"] = json!(end.to_string());
-    }
-    out
+    pages::offset(input.string("NextToken", 0, 2048, &NEXT_TOKEN)?)
 }

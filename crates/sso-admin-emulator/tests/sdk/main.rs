@@ -16,6 +16,7 @@ use sso_admin_emulator::{Config, Emulator, FaultRule, Faults, RateLimit, Running
 mod access_control;
 mod instance_scope;
 mod organization;
+mod organizations;
 mod trust;
 
 const ACCOUNT_A: &str = "111122223333";

@@ -98,6 +98,18 @@ pub struct IdentityCenterAccountGrantSpec {
     /// of the access portal. Default: true, as before this field existed.
     #[serde(default = "allowed")]
     pub allow_key_changes: bool,
+    /// Whether objects may set spec.network, the instance's network
+    /// controls: a setting that excludes where users sign in from locks
+    /// every one of them out of the access portal and its applications (of
+    /// a whole organization, for an adopted organization instance).
+    /// Default: false.
+    #[serde(default)]
+    pub allow_network_changes: bool,
+    /// Whether objects may set spec.accessControlAttributes, the user
+    /// attributes that every permission set's policies of the instance read.
+    /// Default: false.
+    #[serde(default)]
+    pub allow_access_control_attribute_changes: bool,
     /// The role that objects of these namespaces act through when they name
     /// none (spec.credentials), as ACK's default role does. This grant admits it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
 
-use crate::api::{Credentials, DeletionPolicy, IdentityCenterAccountGrant, ManagementPolicy, RegionRemovalPolicy};
+use crate::api::{
+    Credentials, DeletionPolicy, IdentityCenterAccountGrant, IdentityCenterAccountGrantSpec, ManagementPolicy,
+    RegionRemovalPolicy,
+};
 use crate::sso::account_of_role;
 
 /// What an object asks to do.
@@ -21,6 +24,50 @@ pub struct Request<'a> {
     pub region_removal_policy: RegionRemovalPolicy,
     /// Whether the object sets the instance's KMS key (spec.encryption).
     pub sets_key: bool,
+    /// Whether the object sets the instance's network controls (spec.network).
+    pub sets_network: bool,
+    /// Whether the object sets the instance's attribute-based access control (spec.accessControlAttributes).
+    pub sets_access_control_attributes: bool,
+}
+
+/// An instance-wide setting that a grant must allow by name.
+struct Guarded {
+    /// The object's field that asks for it.
+    field: &'static str,
+    /// The grant's field that allows it.
+    allowed_by: &'static str,
+    allowed: fn(&IdentityCenterAccountGrantSpec) -> bool,
+}
+
+impl Request<'_> {
+    /// The guarded settings the object asks for.
+    fn guarded_settings(&self) -> Vec<Guarded> {
+        [
+            (
+                self.sets_key,
+                Guarded { field: "spec.encryption", allowed_by: "allowKeyChanges", allowed: |g| g.allow_key_changes },
+            ),
+            (
+                self.sets_network,
+                Guarded {
+                    field: "spec.network",
+                    allowed_by: "allowNetworkChanges",
+                    allowed: |g| g.allow_network_changes,
+                },
+            ),
+            (
+                self.sets_access_control_attributes,
+                Guarded {
+                    field: "spec.accessControlAttributes",
+                    allowed_by: "allowAccessControlAttributeChanges",
+                    allowed: |g| g.allow_access_control_attribute_changes,
+                },
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(asked, guarded)| asked.then_some(guarded))
+        .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,10 +131,8 @@ fn refusal(grant: &IdentityCenterAccountGrant, request: &Request, role: Option<&
     if !spec.region_removal_policies.contains(&request.region_removal_policy) {
         return Some(format!("allows regionRemovalPolicy {:?} only", spec.region_removal_policies));
     }
-    if request.sets_key && !spec.allow_key_changes {
-        return Some("does not allow spec.encryption (allowKeyChanges is false)".to_string());
-    }
-    None
+    let refused = request.guarded_settings().into_iter().find(|guarded| !(guarded.allowed)(spec));
+    refused.map(|guarded| format!("does not allow {} ({} is false)", guarded.field, guarded.allowed_by))
 }
 
 /// The first grant (by name) that admits the request, or a refusal that
@@ -119,20 +164,21 @@ pub fn admit(request: &Request, grants: &[&IdentityCenterAccountGrant]) -> Admis
         Some(role) => format!("spec.accounts.roleArns lists {} (or accountIds its account)", role.role_arn),
         None => "spec.accounts.operatorCredentials is true".to_string(),
     };
-    let key = if request.sets_key { ", spec.encryption" } else { "" };
+    let guarded = request.guarded_settings();
+    let fields: String = guarded.iter().map(|g| format!(", {}", g.field)).collect();
+    let allowances: String = guarded.iter().map(|g| format!(", and whose {} is true", g.allowed_by)).collect();
     Admission::Refused {
         message: format!(
             "Namespace {} may not act with {asked}, deletionPolicy {:?}, managementPolicy {:?}, \
-             regionRemovalPolicy {:?}{key}: no IdentityCenterAccountGrant admits it. {considered} A cluster \
+             regionRemovalPolicy {:?}{fields}: no IdentityCenterAccountGrant admits it. {considered} A cluster \
              administrator can admit it with a grant whose spec.namespaces selects {}, whose {accounts}, whose \
-             deletionPolicies, managementPolicies and regionRemovalPolicies include these values{}. Nothing was \
-             sent to AWS.",
+             deletionPolicies, managementPolicies and regionRemovalPolicies include these values{allowances}. \
+             Nothing was sent to AWS.",
             request.namespace,
             request.deletion_policy,
             request.management_policy,
             request.region_removal_policy,
             request.namespace,
-            if request.sets_key { ", and whose allowKeyChanges is true" } else { "" },
         ),
     }
 }
@@ -166,6 +212,8 @@ mod tests {
         management: ManagementPolicy,
         removal: RegionRemovalPolicy,
         sets_key: bool,
+        sets_network: bool,
+        sets_attributes: bool,
         /// Some((grant, role acted through)) when admitted.
         want: Option<(&'static str, Option<Credentials>)>,
     }
@@ -179,6 +227,8 @@ mod tests {
             management: ManagementPolicy::Manage,
             removal: RegionRemovalPolicy::Retain,
             sets_key: false,
+            sets_network: false,
+            sets_attributes: false,
             want: None,
         }
     }
@@ -195,6 +245,12 @@ mod tests {
         }
         fn setting_the_key(self) -> Self {
             Self { sets_key: true, ..self }
+        }
+        fn setting_the_network(self) -> Self {
+            Self { sets_network: true, ..self }
+        }
+        fn setting_attributes(self) -> Self {
+            Self { sets_attributes: true, ..self }
         }
         fn admitted_by(self, grant: &'static str, role: Option<Credentials>) -> Self {
             Self { want: Some((grant, role)), ..self }
@@ -220,6 +276,23 @@ mod tests {
                     "managementPolicies": ["Manage"],
                     "regionRemovalPolicies": ["Retain"],
                     "allowKeyChanges": false,
+                }),
+            ),
+            grant(
+                "team-c",
+                json!({
+                    "namespaces": {"names": ["team-c"]},
+                    "accounts": {"roleArns": [ROLE]},
+                    "allowNetworkChanges": true,
+                    "allowAccessControlAttributeChanges": true,
+                }),
+            ),
+            grant(
+                "team-d",
+                json!({
+                    "namespaces": {"names": ["team-d"]},
+                    "accounts": {"roleArns": [ROLE]},
+                    "allowAccessControlAttributeChanges": true,
                 }),
             ),
             grant(
@@ -254,6 +327,13 @@ mod tests {
                 .admitted_by("team-a", role.clone()),
             case("Region removal not granted", "platform-1", None).removing_regions(),
             case("a key change not granted", "platform-1", None).setting_the_key(),
+            case("network controls are not granted by default", "team-a", role.clone()).setting_the_network(),
+            case("attributes are not granted by default", "team-a", role.clone()).setting_attributes(),
+            case("network controls and attributes where granted", "team-c", role.clone())
+                .setting_the_network()
+                .setting_attributes()
+                .admitted_by("team-c", role.clone()),
+            case("attributes granted, network not", "team-d", role.clone()).setting_the_network().setting_attributes(),
             case("default role for an object that names none", "team-b", None)
                 .admitted_by("defaulted", Some(credentials(ROLE, Some("ext-1")))),
             case("named role with the required external id", "team-b", Some(credentials(OTHER_ROLE, Some("ext-1"))))
@@ -274,6 +354,8 @@ mod tests {
                 management_policy: case.management,
                 region_removal_policy: case.removal,
                 sets_key: case.sets_key,
+                sets_network: case.sets_network,
+                sets_access_control_attributes: case.sets_attributes,
             };
             let got = admit(&request, &grants);
             match (&case.want, &got) {
@@ -300,6 +382,8 @@ mod tests {
             management_policy: ManagementPolicy::Manage,
             region_removal_policy: RegionRemovalPolicy::Retain,
             sets_key: false,
+            sets_network: true,
+            sets_access_control_attributes: false,
         };
         let Admission::Refused { message } = admit(&request, &[&grants[0]]) else { panic!("refused") };
         for part in [
@@ -309,6 +393,8 @@ mod tests {
             "deletionPolicy Delete",
             "team-a does not grant role",
             "spec.accounts.roleArns lists",
+            ", spec.network: no",
+            "whose allowNetworkChanges is true",
             "Nothing was sent to AWS",
         ] {
             assert!(message.contains(part), "{part:?} in {message}");

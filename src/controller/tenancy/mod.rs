@@ -146,6 +146,8 @@ impl Tenancy {
             management_policy: object.spec.management_policy,
             region_removal_policy: object.spec.region_removal_policy,
             sets_key: object.spec.encryption.is_some(),
+            sets_network: object.spec.network.is_some(),
+            sets_access_control_attributes: object.spec.access_control_attributes.is_some(),
         };
         admission::admit(&request, grants)
     }

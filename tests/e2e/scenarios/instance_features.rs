@@ -209,7 +209,12 @@ pub async fn a_tenant_cannot_set_network_controls_on_another_tenants_instance(pl
     let stack = Stack::start_tenants(plane, &[team_a, team_b], "createSeconds: 0.5\n").await;
     let role_a = format!("arn:aws:iam::{account_a}:role/admin");
     let role_b = format!("arn:aws:iam::{account_b}:role/admin");
-    stack.grant("net-a", json!({"namespaces": {"names": [team_a]}, "accounts": {"roleArns": [role_a]}})).await;
+    let allowing = json!({
+        "namespaces": {"names": [team_a]}, "accounts": {"roleArns": [role_a]},
+        "allowNetworkChanges": true, "allowAccessControlAttributeChanges": true,
+    });
+    stack.grant("net-a", allowing).await;
+    // B's grant leaves both at their default: not allowed.
     stack.grant("net-b", json!({"namespaces": {"names": [team_b]}, "accounts": {"roleArns": [role_b]}})).await;
     let open = json!({"vpceAccessRequired": true, "allowSourceIps": ["203.0.113.0/24"]});
     stack.apply_in(team_a, "owner", json!({"credentials": role(account_a), "network": open})).await.unwrap();
@@ -229,6 +234,7 @@ pub async fn a_tenant_cannot_set_network_controls_on_another_tenants_instance(pl
             json!({"credentials": role(account_b), "instanceArn": arn, "network": lockout, "accessControlAttributes": attributes}),
         ),
         ("as-observer", json!({"credentials": role(account_a), "managementPolicy": "ObserveOnly", "network": lockout})),
+        ("own-account", json!({"credentials": role(account_b), "network": lockout})),
     ];
     for (name, spec) in attempts {
         stack.apply_in(team_b, name, spec).await.unwrap();
@@ -236,6 +242,11 @@ pub async fn a_tenant_cannot_set_network_controls_on_another_tenants_instance(pl
         let ready = refused.condition("Ready").unwrap();
         assert_ne!(ready.reason, "InstanceActive", "{name}: {}", ready.message);
     }
+    // Even in its own account, B's grant does not allow network controls: refused before any call.
+    let own = stack.wait_for_in(team_b, "own-account", "Stalled", "True").await;
+    let stalled = own.condition("Stalled").unwrap();
+    assert_eq!(stalled.reason, "NotPermitted", "{}", stalled.message);
+    assert!(stalled.message.contains("allowNetworkChanges"), "{}", stalled.message);
     // A's drift checks run meanwhile (resync 10 s).
     tokio::time::sleep(std::time::Duration::from_secs(12)).await;
     let writes: Vec<String> = stack

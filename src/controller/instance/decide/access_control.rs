@@ -39,7 +39,7 @@ pub fn wanted(spec: &[AccessControlAttribute]) -> Vec<AccessControlAttribute> {
 
 /// Whether the status last saw exactly `wanted` ENABLED in AWS: a difference now is drift.
 fn in_place(recorded: Option<&ObservedAccessControlAttributes>, wanted: &[AccessControlAttribute]) -> bool {
-    recorded.is_some_and(|r| r.status.as_deref() == Some("ENABLED") && r.attributes == wanted)
+    recorded.is_some_and(|r| r.status.as_deref() == Some(AttributesStatus::Enabled.as_str()) && r.attributes == wanted)
 }
 
 pub fn next(spec: Option<&[AccessControlAttribute]>, facts: &Facts) -> Step {

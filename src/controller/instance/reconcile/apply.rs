@@ -169,7 +169,9 @@ impl Reconcile<'_> {
             access_control::Step::Stalled(outcome) => Ok(Some(Ending::Report(outcome, Requeue::Resync))),
             access_control::Step::Change(change) => {
                 self.ctx.sso.change_access_control_attributes(target, arn, &change).await?;
-                observed::record_access_control(&mut self.status, held.as_ref(), Some(generation));
+                if let Some(observed) = self.status.access_control_attributes.as_mut() {
+                    observed.sent_for_generation = Some(generation);
+                }
                 let note = match &change {
                     AttributeChange::Create(attributes) | AttributeChange::Update(attributes) => {
                         let keys: Vec<&str> = attributes.iter().map(|a| a.key.as_str()).collect();

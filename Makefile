@@ -41,7 +41,7 @@ build:
 
 ## Regenerate the CRDs (and the chart's copies) from the Rust types.
 crd: build
-	for plural in identitycenterinstances identitycenteraccountgrants; do \
+	for plural in identitycenterinstances identitycenteraccountgrants identitycenterinstancesets; do \
 	  $(BIN) crd $$plural > crds/$$plural.yaml && cp crds/$$plural.yaml charts/identity-center-operator/crds/; \
 	done
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the pinned kube-apiserver and etcd (and kubectl, if the machine has
+# Builds the pinned kube-apiserver, kube-controller-manager (owner garbage
+# collection, namespace deletion) and etcd (and kubectl, if the machine has
 # none) from their official Go modules into the cache, once per pin.
 # Prints the bin directory.
 set -euo pipefail
@@ -28,6 +29,10 @@ vpkg=k8s.io/component-base/version
 build kube-apiserver "$apiserver_dir" k8s.io/kubernetes/cmd/kube-apiserver "$bin/kube-apiserver-$k8s" \
   "-s -w -X $vpkg.gitVersion=$k8s -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
 
+build kube-controller-manager "$apiserver_dir" k8s.io/kubernetes/cmd/kube-controller-manager \
+  "$bin/kube-controller-manager-$k8s" \
+  "-s -w -X $vpkg.gitVersion=$k8s -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
+
 etcd_dir=$repo/tests/controlplane/etcd
 etcd=$(pin_of go.etcd.io/etcd/server/v3 "$etcd_dir/go.mod")
 build etcd "$etcd_dir" go.etcd.io/etcd/server/v3 "$bin/etcd-$etcd" "-s -w"
@@ -39,5 +44,6 @@ if ! command -v kubectl >/dev/null 2>&1; then
 fi
 
 ln -sf "kube-apiserver-$k8s" "$bin/kube-apiserver"
+ln -sf "kube-controller-manager-$k8s" "$bin/kube-controller-manager"
 ln -sf "etcd-$etcd" "$bin/etcd"
 echo "$bin"

@@ -46,7 +46,7 @@ enum Command {
     /// Run the operator.
     Run(Box<RunArgs>),
     /// Print the CRDs as YAML: all, or the one named by its plural
-    /// (identitycenterinstances, identitycenteraccountgrants).
+    /// (identitycenterinstances, identitycenteraccountgrants, identitycenterinstancesets).
     Crd { plural: Option<String> },
 }
 
@@ -197,7 +197,8 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("identity-center-operator-{}", std::process::id()));
     let settings = args.settings(default_region);
     let reporter = Reporter { controller: controller::FIELD_MANAGER.into(), instance: Some(identity.clone()) };
-    let ctx = Arc::new(Context::new(client, Arc::new(sso), settings, reporter, metrics.clone()));
+    let sso = Arc::new(sso);
+    let ctx = Arc::new(Context::new(client, sso.clone(), sso, settings, reporter, metrics.clone()));
 
     // One token: SIGTERM, Ctrl-C and a lost lease all cancel it, and everything stops on it.
     let shutdown = CancellationToken::new();
@@ -219,7 +220,13 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         false => None,
     };
     let lease = elector.as_ref().map(|elector| elector as &dyn Lease);
-    let controllers = |leading| controller::instance::run(ctx, shutdown.clone(), leading);
+    let controllers = |leading: CancellationToken| {
+        let instances = controller::instance::run(ctx.clone(), shutdown.clone(), leading.clone());
+        let sets = controller::instance_set::run(ctx, shutdown.clone(), leading);
+        async move {
+            futures::future::join(instances, sets).await;
+        }
+    };
     let stopped = lifecycle::run(lease, shutdown.clone(), &metrics, controllers).await;
     http.abort();
     tracing::info!("stopped");
@@ -285,7 +292,7 @@ mod tests {
     fn crd_prints_one_by_its_plural_or_all_and_names_an_unknown_one() {
         let instances = crds(Some("identitycenterinstances")).unwrap();
         assert!(instances.contains("kind: IdentityCenterInstance\n") && !instances.contains("\n---\n"));
-        assert_eq!(crds(None).unwrap().matches("kind: CustomResourceDefinition").count(), 2);
+        assert_eq!(crds(None).unwrap().matches("kind: CustomResourceDefinition").count(), 3);
         assert_eq!(crds(Some("widgets")).unwrap_err().to_string(), "no CRD named widgets");
     }
 }

@@ -139,12 +139,12 @@ pub struct NamespaceSelection {
     pub selector: Option<LabelSelector>,
 }
 
-/// Accounts by exact role ARN, by account ID (any role there), and the operator's own.
+/// Accounts by exact role ARN, by account ID or OU (any role there), and the operator's own.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
-    "rule": "size(self.roleArns) > 0 || size(self.accountIds) > 0 || self.operatorCredentials",
-    "message": "grant at least one role ARN, account ID, or the operator's own credentials",
+    "rule": "size(self.roleArns) > 0 || size(self.accountIds) > 0 || size(self.organizationalUnits) > 0 || self.operatorCredentials",
+    "message": "grant at least one role ARN, account ID, organizational unit, or the operator's own credentials",
 }]))]
 pub struct AccountSelection {
     /// Roles that objects may name in spec.credentials.roleArn, exactly.
@@ -155,6 +155,16 @@ pub struct AccountSelection {
     #[serde(default)]
     #[schemars(extend("x-kubernetes-list-type" = "set"), inner(pattern(r"^\d{12}$")))]
     pub account_ids: Vec<String>,
+    /// OUs (ou-...) or roots (r-...) in whose accounts, nested OUs included,
+    /// objects may name any role. Resolved from the operator's own reads of
+    /// the organization (those of the instance sets): an account that no set
+    /// has read is not admitted by this field.
+    #[serde(default)]
+    #[schemars(
+        extend("x-kubernetes-list-type" = "set"),
+        inner(pattern(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"))
+    )]
+    pub organizational_units: Vec<String>,
     /// Whether objects without spec.credentials may act with the operator's own credentials.
     #[serde(default)]
     pub operator_credentials: bool,

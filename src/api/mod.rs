@@ -1,11 +1,13 @@
 //! The custom resources: `IdentityCenterInstance` (spec, status and
-//! conditions) and `IdentityCenterAccountGrant` (tenancy, in `grant`).
+//! conditions), `IdentityCenterAccountGrant` (tenancy, in `grant`) and
+//! `IdentityCenterInstanceSet` (an instance per account of some OUs, in `instance_set`).
 //!
 //! Every constraint that AWS enforces and an OpenAPI schema can express is in
 //! the schema, so the API server refuses a bad object before it reaches AWS.
 
 mod encryption_and_regions;
 mod grant;
+mod instance_set;
 mod network_and_attributes;
 mod schema;
 
@@ -26,6 +28,11 @@ pub use grant::{
     AccountSelection, IdentityCenterAccountGrant, IdentityCenterAccountGrantSpec, IdentityCenterAccountGrantStatus,
     NamespaceSelection,
 };
+pub use instance_set::{
+    ACCOUNT_ID, ACCOUNT_LABEL, ACCOUNT_NAME, AccountCredentials, AccountFailure, AccountRemovalPolicy,
+    ExportToTemplate, IdentityCenterInstanceSet, IdentityCenterInstanceSetSpec, IdentityCenterInstanceSetStatus,
+    InstanceTemplate, OrganizationSource, Rollout, RolloutStatus, SET_LABEL, TEMPLATE_HASH,
+};
 pub use network_and_attributes::{AccessControlAttribute, NetworkConfiguration, ObservedAccessControlAttributes};
 
 pub const FINALIZER: &str = "identitycenter.dev/finalizer";
@@ -38,8 +45,8 @@ pub const PAUSED: &str = "identitycenter.dev/paused";
 pub const RECONCILE_REQUESTED_AT: &str = "identitycenter.dev/reconcile-requested-at";
 
 /// Every CRD of the operator, in the order crds/ holds them.
-pub fn crds() -> [CustomResourceDefinition; 2] {
-    [IdentityCenterInstance::crd(), IdentityCenterAccountGrant::crd()]
+pub fn crds() -> [CustomResourceDefinition; 3] {
+    [IdentityCenterInstance::crd(), IdentityCenterAccountGrant::crd(), IdentityCenterInstanceSet::crd()]
 }
 
 /// Desired state of one IAM Identity Center instance.

@@ -11,13 +11,23 @@ pub const TAG_VALUE_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$";
 pub const MAX_TAGS: u32 = 75 - 4;
 
 pub fn tags(_: &mut SchemaGenerator) -> Schema {
+    tags_with_values(TAG_VALUE_PATTERN)
+}
+
+/// Tag values of an instance set's template: AWS's, plus the placeholders
+/// that each child renders.
+pub fn template_tags(_: &mut SchemaGenerator) -> Schema {
+    tags_with_values(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]|\{accountId\}|\{accountName\})*$")
+}
+
+fn tags_with_values(value_pattern: &str) -> Schema {
     json_schema!({
         "type": "object",
         "maxProperties": MAX_TAGS,
         "additionalProperties": {
             "type": "string",
             "maxLength": 256,
-            "pattern": TAG_VALUE_PATTERN,
+            "pattern": value_pattern,
         },
         "x-kubernetes-validations": [
             {

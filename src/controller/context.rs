@@ -12,7 +12,7 @@ use super::listing::Listing;
 use super::resync::ResyncSchedule;
 use super::tenancy::{Mode, Tenancy};
 use crate::metrics::Metrics;
-use crate::sso::SsoAdmin;
+use crate::sso::{Organizations, SsoAdmin};
 
 /// The operator's settings that reconciles depend on.
 #[derive(Clone, Debug)]
@@ -33,6 +33,8 @@ pub struct Settings {
 pub struct Context {
     pub client: kube::Client,
     pub sso: Arc<dyn SsoAdmin>,
+    /// AWS Organizations, for the instance sets' reads.
+    pub organizations: Arc<dyn Organizations>,
     pub settings: Settings,
     pub reporter: Reporter,
     pub metrics: Arc<Metrics>,
@@ -59,6 +61,7 @@ impl Context {
     pub fn new(
         client: kube::Client,
         sso: Arc<dyn SsoAdmin>,
+        organizations: Arc<dyn Organizations>,
         settings: Settings,
         reporter: Reporter,
         metrics: Arc<Metrics>,
@@ -70,6 +73,7 @@ impl Context {
         Self {
             client,
             sso,
+            organizations,
             settings,
             reporter,
             metrics,

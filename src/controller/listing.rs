@@ -13,6 +13,8 @@ pub enum Watch {
     Objects(String),
     Grants,
     Namespaces,
+    /// IdentityCenterInstanceSets.
+    Sets,
 }
 
 /// The watches expected so far, and whether each has listed once.

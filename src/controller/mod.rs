@@ -1,5 +1,6 @@
 //! The controllers and the runtime they share. Each controller has a
-//! directory of its own (`instance/`: IdentityCenterInstance); what every
+//! directory of its own (`instance/`: IdentityCenterInstance,
+//! `instance_set/`: IdentityCenterInstanceSet); what every
 //! controller shares sits beside them: the context of clients and caches,
 //! the listing tracker, tenancy, the claim index, fair shares, resync
 //! booking, conditions and reasons, error classification. The shared modules
@@ -14,6 +15,8 @@ mod context;
 pub mod errors;
 mod fairness;
 pub mod instance;
+pub mod instance_set;
+mod leading;
 mod listing;
 mod next;
 pub mod reasons;

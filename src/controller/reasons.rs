@@ -1,4 +1,5 @@
-//! Every reason a condition of an IdentityCenterInstance can carry, named
+//! Every reason a condition of an IdentityCenterInstance or an
+//! IdentityCenterInstanceSet can carry, named
 //! once. The README's table of errors lists exactly the [`Shown::AsProblem`]
 //! ones; a test holds the two together.
 
@@ -56,6 +57,12 @@ reasons! {
     ReconcilePaused: AsProgress,
     /// Stalled=False.
     NotStalled: AsProgress,
+    /// An instance set: every account has a Ready instance of the current template.
+    AllInstancesReady: AsProgress,
+    /// An instance set: children are being created, changed or let go.
+    RollingOut: AsProgress,
+    /// An instance set: its OUs have not been read yet.
+    ReadingOrganization: AsProgress,
 
     ValidationFailed: AsProblem,
     ManagementAccount: AsProblem,
@@ -88,6 +95,14 @@ reasons! {
     RegionsNotReported: AsProblem,
     /// AWS ended the attribute-based access control configuration CREATION_FAILED.
     AccessControlAttributesFailed: AsProblem,
+    /// An instance set: more children failed than spec.rollout.failureTolerance allows.
+    FailureToleranceExceeded: AsProblem,
+    /// An instance set: some children failed, within the tolerance.
+    InstancesFailed: AsProblem,
+    /// An instance set: AWS Organizations refused to list the OUs.
+    OrganizationsAccessDenied: AsProblem,
+    OrganizationsNotInUse: AsProblem,
+    OrganizationalUnitNotFound: AsProblem,
     AccessDenied: AsProblem,
     CredentialsUnavailable: AsProblem,
     Throttled: AsProblem,

@@ -27,6 +27,7 @@ use aws_smithy_types::DateTime;
 use k8s_openapi::jiff::Timestamp;
 
 use super::network_configuration::{NetworkDetails, ReadNetworkDetails, SendNetworkConfiguration};
+use super::organizations::ORGANIZATIONS_REGION;
 use super::sessions::{RoleSessions, SessionLimits};
 use super::{
     AccessControlAttributes, AttributeChange, AttributesStatus, CreateInstance, Encryption, EncryptionKey,
@@ -52,6 +53,8 @@ pub struct AwsSsoAdmin {
     sts: aws_sdk_sts::Client,
     sessions: RoleSessions,
     leadership: Leadership,
+    /// Organizations, with the operator's own credentials (instance sets' reads).
+    organizations: aws_sdk_organizations::Client,
 }
 
 /// A check made right before each attempt of a request goes on the wire,
@@ -169,7 +172,12 @@ impl AwsSsoAdmin {
     fn with(base: SdkConfig, limits: SessionLimits, leadership: Leadership) -> Self {
         let sts = aws_sdk_sts::Client::new(&base);
         let regional = std::sync::Mutex::new(LruTable::new(REGIONAL_CLIENTS));
-        Self { base, regional, sts, sessions: RoleSessions::new(limits), leadership }
+        let organizations_config = base.to_builder().region(Region::new(ORGANIZATIONS_REGION)).build();
+        let organizations_config = aws_sdk_organizations::config::Builder::from(&organizations_config)
+            .interceptor(Checked(leadership.clone()))
+            .build();
+        let organizations = aws_sdk_organizations::Client::from_conf(organizations_config);
+        Self { base, regional, sts, sessions: RoleSessions::new(limits), leadership, organizations }
     }
 
     fn client(&self, region: &str) -> aws_sdk_ssoadmin::Client {
@@ -193,6 +201,18 @@ impl AwsSsoAdmin {
             Principal::Operator => None,
         };
         Ok(Route { client: self.client(&target.region), role_credentials, guard: target.guard.clone() })
+    }
+
+    /// The Organizations client and, for a role, the credentials to override the operator's own with.
+    pub(super) async fn organizations_route(
+        &self,
+        principal: &Principal,
+    ) -> Result<(aws_sdk_organizations::Client, Option<Credentials>), SsoError> {
+        let credentials = match principal {
+            Principal::Role(role) => Some(self.sessions.credentials(role, || self.assume_role(role)).await?),
+            Principal::Operator => None,
+        };
+        Ok((self.organizations.clone(), credentials))
     }
 
     async fn assume_role(&self, role: &RoleRef) -> Result<Credentials, SsoError> {
@@ -232,7 +252,7 @@ const MAX_PAGES: usize = 1_000;
 
 /// The token of the next page, if any. A token that comes back, or more
 /// pages than any account has, is an error rather than an endless loop.
-fn next_page(
+pub(super) fn next_page(
     seen: &mut HashSet<String>,
     token: Option<String>,
     operation: &'static str,
@@ -257,7 +277,7 @@ fn credentials_error(mut error: SsoError) -> SsoError {
 
 /// Reduces an SDK error to an [`SsoError`]: service errors by their code,
 /// everything that never got an answer to Transport or Credentials.
-fn sdk_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> SsoError
+pub(super) fn sdk_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> SsoError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,

@@ -40,7 +40,9 @@ impl ErrorKind {
             "InternalServerException" | "InternalFailure" | "ServiceUnavailable" | "InternalError" => {
                 Self::InternalServer
             }
-            "ResourceNotFoundException" => Self::ResourceNotFound,
+            "ResourceNotFoundException" | "ParentNotFoundException" | "AccountNotFoundException" => {
+                Self::ResourceNotFound
+            }
             "ExpiredToken" | "ExpiredTokenException" | "RegionDisabledException" | "InvalidClientTokenId" => {
                 Self::Credentials
             }
@@ -101,6 +103,9 @@ mod tests {
             ("ServiceQuotaExceededException", ServiceQuotaExceeded),
             ("InternalServerException", InternalServer),
             ("ResourceNotFoundException", ResourceNotFound),
+            ("ParentNotFoundException", ResourceNotFound),
+            ("TooManyRequestsException", Throttling),
+            ("AWSOrganizationsNotInUseException", Unknown("AWSOrganizationsNotInUseException".into())),
             ("AccessDenied", AccessDenied),
             ("ExpiredToken", Credentials),
             ("RegionDisabledException", Credentials),

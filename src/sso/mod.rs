@@ -9,6 +9,7 @@ mod error;
 mod limits;
 mod metered;
 mod network_configuration;
+mod organizations;
 mod sessions;
 #[cfg(test)]
 pub(crate) mod stub;
@@ -27,6 +28,7 @@ pub use access_control::{AccessControlAttributes, AttributeChange, AttributesSta
 pub use error::{ErrorKind, SsoError};
 pub use limits::{Rate, RateLimiter, RateLimits};
 pub use metered::Metering;
+pub use organizations::{Account, AccountState, ORGANIZATIONS_REGION, Organizations, not_in_use};
 pub use sessions::SessionLimits;
 pub use target::{
     NAME_TAG, NAMESPACE_TAG, Principal, Requester, RoleRef, Target, WriteGuard, WriteRefused, account_of_role,

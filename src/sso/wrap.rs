@@ -9,8 +9,8 @@ use std::future::Future;
 use async_trait::async_trait;
 
 use super::{
-    AccessControlAttributes, AttributeChange, CreateInstance, Instance, RegionScope, RoleRef, SsoAdmin, SsoError, Tags,
-    Target, Workflow,
+    AccessControlAttributes, Account, AttributeChange, CreateInstance, Instance, ORGANIZATIONS_REGION, Organizations,
+    Principal, RegionScope, RoleRef, SsoAdmin, SsoError, Tags, Target, Workflow,
 };
 
 /// Whether a call changes AWS. A read can be put off and asked again; a write
@@ -79,6 +79,21 @@ where
         inner: impl Future<Output = Result<T, SsoError>> + Send,
     ) -> Result<T, SsoError> {
         self.around.around(Call { operation, kind, target }, inner).await
+    }
+}
+
+/// Organizations' reads pass the same rate limits and metering as SSO Admin's.
+#[async_trait]
+impl<S: SsoAdmin + Organizations, A: Around> Organizations for Wrapped<S, A> {
+    async fn accounts_for_parent(&self, principal: &Principal, parent: &str) -> Result<Vec<Account>, SsoError> {
+        let target = Target::new(ORGANIZATIONS_REGION, principal.clone());
+        let read = self.inner.accounts_for_parent(principal, parent);
+        self.call("ListAccountsForParent", CallKind::Read, &target, read).await
+    }
+    async fn units_for_parent(&self, principal: &Principal, parent: &str) -> Result<Vec<String>, SsoError> {
+        let target = Target::new(ORGANIZATIONS_REGION, principal.clone());
+        let read = self.inner.units_for_parent(principal, parent);
+        self.call("ListOrganizationalUnitsForParent", CallKind::Read, &target, read).await
     }
 }
 

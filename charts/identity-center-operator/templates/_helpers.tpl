@@ -128,12 +128,20 @@ Nothing else: no secrets, no namespaces, no CRDs.
 */}}
 {{- define "ico.rbacRules" -}}
 # Exactly what the operator calls: watch and patch its objects (finalizer),
-# read and apply their status, publish events, apply exportTo ConfigMaps.
+# read and apply their status, publish events, apply exportTo ConfigMaps;
+# for instance sets, create and delete their children (IdentityCenterInstances
+# that a set owns) and write the sets' status.
 - apiGroups: ["identitycenter.dev"]
   resources: ["identitycenterinstances"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["get", "list", "watch", "patch", "create", "delete"]
 - apiGroups: ["identitycenter.dev"]
   resources: ["identitycenterinstances/status"]
+  verbs: ["get", "patch"]
+- apiGroups: ["identitycenter.dev"]
+  resources: ["identitycenterinstancesets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["identitycenter.dev"]
+  resources: ["identitycenterinstancesets/status"]
   verbs: ["get", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]

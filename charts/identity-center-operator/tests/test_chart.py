@@ -32,8 +32,16 @@ EXPECTED_RULES = {
     ("identitycenter.dev", "identitycenterinstances", "list"),
     ("identitycenter.dev", "identitycenterinstances", "watch"),
     ("identitycenter.dev", "identitycenterinstances", "patch"),
+    # An instance set's children.
+    ("identitycenter.dev", "identitycenterinstances", "create"),
+    ("identitycenter.dev", "identitycenterinstances", "delete"),
     ("identitycenter.dev", "identitycenterinstances/status", "get"),
     ("identitycenter.dev", "identitycenterinstances/status", "patch"),
+    ("identitycenter.dev", "identitycenterinstancesets", "get"),
+    ("identitycenter.dev", "identitycenterinstancesets", "list"),
+    ("identitycenter.dev", "identitycenterinstancesets", "watch"),
+    ("identitycenter.dev", "identitycenterinstancesets/status", "get"),
+    ("identitycenter.dev", "identitycenterinstancesets/status", "patch"),
     ("events.k8s.io", "events", "create"),
     ("events.k8s.io", "events", "patch"),
     ("", "configmaps", "create"),
@@ -53,12 +61,16 @@ TENANT_VIEW_RULES = {
     ("identitycenter.dev", "identitycenterinstances", "get"),
     ("identitycenter.dev", "identitycenterinstances", "list"),
     ("identitycenter.dev", "identitycenterinstances", "watch"),
+    ("identitycenter.dev", "identitycenterinstancesets", "get"),
+    ("identitycenter.dev", "identitycenterinstancesets", "list"),
+    ("identitycenter.dev", "identitycenterinstancesets", "watch"),
     ("identitycenter.dev", "identitycenteraccountgrants", "get"),
     ("identitycenter.dev", "identitycenteraccountgrants", "list"),
     ("identitycenter.dev", "identitycenteraccountgrants", "watch"),
 }
 TENANT_EDIT_RULES = {
-    ("identitycenter.dev", "identitycenterinstances", v)
+    ("identitycenter.dev", resource, v)
+    for resource in ("identitycenterinstances", "identitycenterinstancesets")
     for v in ("create", "update", "patch", "delete", "deletecollection")
 }
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"

@@ -1,7 +1,9 @@
-//! A real etcd and kube-apiserver on free loopback ports, set up the way
-//! controller-runtime's envtest does it: generated CA and serving
-//! certificate, service-account keys, RBAC, and an admin client certificate
-//! in system:masters. Stopped, and its files removed, when dropped.
+//! A real etcd, kube-apiserver and kube-controller-manager on free loopback
+//! ports, set up the way controller-runtime's envtest does it: generated CA
+//! and serving certificate, service-account keys, RBAC, and an admin client
+//! certificate in system:masters. The controller manager runs the owner
+//! garbage collector and namespace deletion only (no pods ever run here).
+//! Stopped, and its files removed, when dropped.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +21,7 @@ pub struct ControlPlane {
     apiserver_args: Vec<String>,
     etcd: Child,
     apiserver: Child,
+    controller_manager: Child,
 }
 
 /// Where hack/build-controlplane.sh puts the pinned binaries.
@@ -166,9 +169,22 @@ impl ControlPlane {
             base64(&pki.admin_key_pem)
         );
         std::fs::write(&kubeconfig, config).unwrap();
-        let plane = Self { dir, kubeconfig, server, apiserver_args, etcd, apiserver };
-        plane.wait_ready().await;
-        plane
+        wait_ready(&kubeconfig).await;
+        let controller_manager_args: Vec<String> = [
+            format!("--kubeconfig={}", kubeconfig.display()),
+            "--controllers=garbage-collector-controller,namespace-controller".into(),
+            "--leader-elect=false".into(),
+            "--secure-port=0".into(),
+            "--v=1".into(),
+        ]
+        .into();
+        let controller_manager = spawn(
+            &binary("kube-controller-manager"),
+            &controller_manager_args,
+            &[],
+            &path.join("controller-manager.log"),
+        );
+        Self { dir, kubeconfig, server, apiserver_args, etcd, apiserver, controller_manager }
     }
 
     /// A kubeconfig with the admin's credentials that acts as `user` (and
@@ -195,24 +211,7 @@ impl ControlPlane {
     }
 
     pub async fn client(&self) -> kube::Client {
-        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).unwrap();
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
-        kube::Client::try_from(config).unwrap()
-    }
-
-    /// Waits for /readyz and the default namespace.
-    async fn wait_ready(&self) {
-        let client = self.client().await;
-        eventually("the API server to serve the default namespace", Duration::from_secs(90), || {
-            let client = client.clone();
-            async move {
-                let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
-                let ready = client.request_text(http::Request::get("/readyz").body(Vec::new()).unwrap()).await.ok()?;
-                (ready == "ok").then_some(())?;
-                namespaces.get_opt("default").await.ok().flatten().map(|_| ())
-            }
-        })
-        .await;
+        client_of(&self.kubeconfig).await
     }
 
     /// Stops kube-apiserver and starts it again on the same port and data:
@@ -221,15 +220,37 @@ impl ControlPlane {
         stop(&mut self.apiserver, Duration::from_secs(10)).await;
         let log = self.dir.path().join("apiserver.log");
         self.apiserver = spawn(&binary("kube-apiserver"), &self.apiserver_args, &[], &log);
-        self.wait_ready().await;
+        wait_ready(&self.kubeconfig).await;
     }
 
-    /// Stops both processes; their files are removed unless `keep_logs`.
+    /// Stops every process; their files are removed unless `keep_logs`.
     pub async fn shutdown_keeping(mut self, keep_logs: bool) {
+        stop(&mut self.controller_manager, Duration::from_secs(10)).await;
         stop(&mut self.apiserver, Duration::from_secs(10)).await;
         stop(&mut self.etcd, Duration::from_secs(10)).await;
         if keep_logs {
             let _ = self.dir.keep();
         }
     }
+}
+
+async fn client_of(kubeconfig: &Path) -> kube::Client {
+    let kubeconfig = Kubeconfig::read_from(kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// Waits for /readyz and the default namespace.
+async fn wait_ready(kubeconfig: &Path) {
+    let client = client_of(kubeconfig).await;
+    eventually("the API server to serve the default namespace", Duration::from_secs(90), || {
+        let client = client.clone();
+        async move {
+            let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
+            let ready = client.request_text(http::Request::get("/readyz").body(Vec::new()).unwrap()).await.ok()?;
+            (ready == "ok").then_some(())?;
+            namespaces.get_opt("default").await.ok().flatten().map(|_| ())
+        }
+    })
+    .await;
 }

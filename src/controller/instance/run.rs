@@ -19,6 +19,7 @@ use super::index::WatchIndex;
 use super::reconcile::reconcile;
 use super::triggers::Triggers;
 use crate::controller::context::Context;
+use crate::controller::leading::{everything_once_leading, while_leading};
 use crate::controller::listing::{ListHandle, Watch};
 use crate::controller::next::Error;
 use crate::controller::tenancy::{Mode as TenancyMode, grant_status_loop, objects_to_recheck, watch_grants};
@@ -59,23 +60,6 @@ fn tenancy_rechecks(ctx: Arc<Context>, cache: Store<Watched>) -> impl Stream<Ite
 
 /// How long in-flight reconciles may take to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
-
-/// Lets items pass only while this replica leads.
-fn while_leading<T>(leading: &CancellationToken) -> impl FnMut(&T) -> future::Ready<bool> + use<T> {
-    let leading = leading.clone();
-    move |_| future::ready(leading.is_cancelled())
-}
-
-/// Every object of one cache, once this replica leads: a standby kept its
-/// cache warm without reconciling, and its settled objects cost AWS nothing.
-fn everything_once_leading(
-    leading: CancellationToken,
-    cache: Store<Watched>,
-) -> impl Stream<Item = ObjectRef<Watched>> {
-    futures::stream::once(leading.cancelled_owned()).flat_map(move |()| {
-        futures::stream::iter(cache.state().iter().map(|o| ObjectRef::from_obj(o.as_ref())).collect::<Vec<_>>())
-    })
-}
 
 /// Runs until `shutdown` is cancelled; in-flight reconciles finish first,
 /// within a grace period (a watch that never synced holds nothing worth

@@ -1,7 +1,7 @@
 //! Whether a grant admits an object: a pure function of what the object
 //! asks for, its namespace's labels and the grants.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
@@ -19,6 +19,23 @@ pub struct Request<'a> {
     /// The namespace's labels; None when the namespace is not (yet) known.
     pub namespace_labels: Option<&'a BTreeMap<String, String>>,
     pub role: Option<&'a Credentials>,
+    /// The OUs that the role's account sits under, as the instance sets' reads found it.
+    pub account_units: &'a BTreeSet<String>,
+    pub asks: Asks,
+}
+
+/// What an object does through the role it asks for.
+#[derive(Clone, Copy, Debug)]
+pub enum Asks {
+    /// An IdentityCenterInstance: acts on an instance, with these policies.
+    Instance(InstancePolicies),
+    /// An IdentityCenterInstanceSet: lists accounts and OUs of an organization.
+    OrganizationReads,
+}
+
+/// The policies and guarded settings of an IdentityCenterInstance.
+#[derive(Clone, Copy, Debug)]
+pub struct InstancePolicies {
     pub deletion_policy: DeletionPolicy,
     pub management_policy: ManagementPolicy,
     pub region_removal_policy: RegionRemovalPolicy,
@@ -39,7 +56,7 @@ struct Guarded {
     allowed: fn(&IdentityCenterAccountGrantSpec) -> bool,
 }
 
-impl Request<'_> {
+impl InstancePolicies {
     /// The guarded settings the object asks for.
     fn guarded_settings(&self) -> Vec<Guarded> {
         [
@@ -108,6 +125,7 @@ fn refusal(grant: &IdentityCenterAccountGrant, request: &Request, role: Option<&
             spec.accounts.role_arns.contains(&role.role_arn)
                 || account_of_role(&role.role_arn)
                     .is_some_and(|account| spec.accounts.account_ids.iter().any(|a| a == account))
+                || spec.accounts.organizational_units.iter().any(|unit| request.account_units.contains(unit))
         }
         None => spec.accounts.operator_credentials,
     };
@@ -122,16 +140,17 @@ fn refusal(grant: &IdentityCenterAccountGrant, request: &Request, role: Option<&
     {
         return Some("requires spec.credentials.externalId to be the one it names".to_string());
     }
-    if !spec.deletion_policies.contains(&request.deletion_policy) {
+    let Asks::Instance(policies) = request.asks else { return None };
+    if !spec.deletion_policies.contains(&policies.deletion_policy) {
         return Some(format!("allows deletionPolicy {:?} only", spec.deletion_policies));
     }
-    if !spec.management_policies.contains(&request.management_policy) {
+    if !spec.management_policies.contains(&policies.management_policy) {
         return Some(format!("allows managementPolicy {:?} only", spec.management_policies));
     }
-    if !spec.region_removal_policies.contains(&request.region_removal_policy) {
+    if !spec.region_removal_policies.contains(&policies.region_removal_policy) {
         return Some(format!("allows regionRemovalPolicy {:?} only", spec.region_removal_policies));
     }
-    let refused = request.guarded_settings().into_iter().find(|guarded| !(guarded.allowed)(spec));
+    let refused = policies.guarded_settings().into_iter().find(|guarded| !(guarded.allowed)(spec));
     refused.map(|guarded| format!("does not allow {} ({} is false)", guarded.field, guarded.allowed_by))
 }
 
@@ -143,7 +162,12 @@ pub fn admit(request: &Request, grants: &[&IdentityCenterAccountGrant]) -> Admis
     grants.sort_by_key(|g| g.name_any());
     let mut reasons = Vec::new();
     for grant in &grants {
-        let role = request.role.or(grant.spec.default_role.as_ref());
+        // A grant's default role is for instances: Organizations is read
+        // only through a role the set names, or the operator's own credentials.
+        let role = match request.asks {
+            Asks::Instance(_) => request.role.or(grant.spec.default_role.as_ref()),
+            Asks::OrganizationReads => request.role,
+        };
         match refusal(grant, request, role) {
             None => return Admission::Admitted { grant: grant.name_any(), role: role.cloned() },
             Some(reason) => reasons.push(format!("{} {reason}", grant.name_any())),
@@ -161,26 +185,38 @@ pub fn admit(request: &Request, grants: &[&IdentityCenterAccountGrant]) -> Admis
         false => format!("Grants for namespace {}: {}.", request.namespace, reasons.join("; ")),
     };
     let accounts = match request.role {
-        Some(role) => format!("spec.accounts.roleArns lists {} (or accountIds its account)", role.role_arn),
+        Some(role) => format!(
+            "spec.accounts.roleArns lists {} (or accountIds its account, or organizationalUnits an OU above it)",
+            role.role_arn
+        ),
         None => "spec.accounts.operatorCredentials is true".to_string(),
     };
-    let guarded = request.guarded_settings();
-    let fields: String = guarded.iter().map(|g| format!(", {}", g.field)).collect();
-    let allowances: String = guarded.iter().map(|g| format!(", and whose {} is true", g.allowed_by)).collect();
-    Admission::Refused {
-        message: format!(
-            "Namespace {} may not act with {asked}, deletionPolicy {:?}, managementPolicy {:?}, \
-             regionRemovalPolicy {:?}{fields}: no IdentityCenterAccountGrant admits it. {considered} A cluster \
-             administrator can admit it with a grant whose spec.namespaces selects {}, whose {accounts}, whose \
-             deletionPolicies, managementPolicies and regionRemovalPolicies include these values{allowances}. \
-             Nothing was sent to AWS.",
-            request.namespace,
-            request.deletion_policy,
-            request.management_policy,
-            request.region_removal_policy,
-            request.namespace,
+    let message = match request.asks {
+        Asks::Instance(policies) => {
+            let guarded = policies.guarded_settings();
+            let fields: String = guarded.iter().map(|g| format!(", {}", g.field)).collect();
+            let allowances: String = guarded.iter().map(|g| format!(", and whose {} is true", g.allowed_by)).collect();
+            format!(
+                "Namespace {} may not act with {asked}, deletionPolicy {:?}, managementPolicy {:?}, \
+                 regionRemovalPolicy {:?}{fields}: no IdentityCenterAccountGrant admits it. {considered} A cluster \
+                 administrator can admit it with a grant whose spec.namespaces selects {}, whose {accounts}, whose \
+                 deletionPolicies, managementPolicies and regionRemovalPolicies include these values{allowances}. \
+                 Nothing was sent to AWS.",
+                request.namespace,
+                policies.deletion_policy,
+                policies.management_policy,
+                policies.region_removal_policy,
+                request.namespace,
+            )
+        }
+        Asks::OrganizationReads => format!(
+            "Namespace {} may not read AWS Organizations with {asked}: no IdentityCenterAccountGrant admits it. \
+             {considered} A cluster administrator can admit it with a grant whose spec.namespaces selects {} and \
+             whose {accounts}. Nothing was sent to AWS.",
+            request.namespace, request.namespace,
         ),
-    }
+    };
+    Admission::Refused { message }
 }
 
 #[cfg(test)]
@@ -191,6 +227,7 @@ mod tests {
 
     const ROLE: &str = "arn:aws:iam::222233334444:role/identity-center-admin";
     const OTHER_ROLE: &str = "arn:aws:iam::555566667777:role/identity-center-admin";
+    const MANAGEMENT_ROLE: &str = "arn:aws:iam::999999999999:role/organizations-reader";
 
     fn grant(name: &str, spec: Value) -> IdentityCenterAccountGrant {
         serde_json::from_value(json!({
@@ -208,49 +245,53 @@ mod tests {
         what: &'static str,
         namespace: &'static str,
         role: Option<Credentials>,
-        deletion: DeletionPolicy,
-        management: ManagementPolicy,
-        removal: RegionRemovalPolicy,
-        sets_key: bool,
-        sets_network: bool,
-        sets_attributes: bool,
+        units: BTreeSet<String>,
+        asks: Asks,
         /// Some((grant, role acted through)) when admitted.
         want: Option<(&'static str, Option<Credentials>)>,
     }
 
     fn case(what: &'static str, namespace: &'static str, role: Option<Credentials>) -> Case {
-        Case {
-            what,
-            namespace,
-            role,
-            deletion: DeletionPolicy::Retain,
-            management: ManagementPolicy::Manage,
-            removal: RegionRemovalPolicy::Retain,
+        let policies = InstancePolicies {
+            deletion_policy: DeletionPolicy::Retain,
+            management_policy: ManagementPolicy::Manage,
+            region_removal_policy: RegionRemovalPolicy::Retain,
             sets_key: false,
             sets_network: false,
-            sets_attributes: false,
-            want: None,
-        }
+            sets_access_control_attributes: false,
+        };
+        Case { what, namespace, role, units: BTreeSet::new(), asks: Asks::Instance(policies), want: None }
     }
 
     impl Case {
+        fn policies(self, change: impl FnOnce(&mut InstancePolicies)) -> Self {
+            let Asks::Instance(mut policies) = self.asks else { panic!("an instance case") };
+            change(&mut policies);
+            Self { asks: Asks::Instance(policies), ..self }
+        }
         fn deleting(self) -> Self {
-            Self { deletion: DeletionPolicy::Delete, ..self }
+            self.policies(|p| p.deletion_policy = DeletionPolicy::Delete)
         }
         fn observing(self) -> Self {
-            Self { management: ManagementPolicy::ObserveOnly, ..self }
+            self.policies(|p| p.management_policy = ManagementPolicy::ObserveOnly)
         }
         fn removing_regions(self) -> Self {
-            Self { removal: RegionRemovalPolicy::Remove, ..self }
+            self.policies(|p| p.region_removal_policy = RegionRemovalPolicy::Remove)
         }
         fn setting_the_key(self) -> Self {
-            Self { sets_key: true, ..self }
+            self.policies(|p| p.sets_key = true)
         }
         fn setting_the_network(self) -> Self {
-            Self { sets_network: true, ..self }
+            self.policies(|p| p.sets_network = true)
         }
         fn setting_attributes(self) -> Self {
-            Self { sets_attributes: true, ..self }
+            self.policies(|p| p.sets_access_control_attributes = true)
+        }
+        fn under(self, units: &[&str]) -> Self {
+            Self { units: units.iter().map(|u| u.to_string()).collect(), ..self }
+        }
+        fn reading_the_organization(self) -> Self {
+            Self { asks: Asks::OrganizationReads, ..self }
         }
         fn admitted_by(self, grant: &'static str, role: Option<Credentials>) -> Self {
             Self { want: Some((grant, role)), ..self }
@@ -293,6 +334,14 @@ mod tests {
                     "namespaces": {"names": ["team-d"]},
                     "accounts": {"roleArns": [ROLE]},
                     "allowAccessControlAttributeChanges": true,
+                }),
+            ),
+            grant(
+                "sandboxes",
+                json!({
+                    "namespaces": {"names": ["sandboxes"]},
+                    "accounts": {"organizationalUnits": ["ou-root-sandbox1"], "roleArns": [MANAGEMENT_ROLE]},
+                    "managementPolicies": ["Manage"],
                 }),
             ),
             grant(
@@ -342,6 +391,23 @@ mod tests {
             case("naming the default role is granted too", "team-b", Some(credentials(ROLE, Some("ext-1"))))
                 .admitted_by("defaulted", Some(credentials(ROLE, Some("ext-1")))),
             case("the default role still needs the required external id", "team-b", Some(credentials(ROLE, None))),
+            case("an account under a granted OU", "sandboxes", role.clone())
+                .under(&["ou-root-parent01", "ou-root-sandbox1"])
+                .admitted_by("sandboxes", role.clone()),
+            case("an account the reads did not find under it", "sandboxes", role.clone()).under(&["ou-root-other001"]),
+            case("an account no read found", "sandboxes", role.clone()),
+            case("OU grants carry the grant's policies", "sandboxes", role.clone())
+                .under(&["ou-root-sandbox1"])
+                .observing(),
+            case("the organization's reader, granted by role", "sandboxes", Some(credentials(MANAGEMENT_ROLE, None)))
+                .reading_the_organization()
+                .admitted_by("sandboxes", Some(credentials(MANAGEMENT_ROLE, None))),
+            case("reads need no deletion or management policy", "team-a", role.clone())
+                .reading_the_organization()
+                .admitted_by("team-a", role.clone()),
+            case("reads through a role not granted", "team-a", Some(credentials(MANAGEMENT_ROLE, None)))
+                .reading_the_organization(),
+            case("reads never fall back to a grant's default role", "team-b", None).reading_the_organization(),
         ];
         let grants: Vec<&IdentityCenterAccountGrant> = grants.iter().collect();
         for case in cases {
@@ -350,12 +416,8 @@ mod tests {
                 namespace: case.namespace,
                 namespace_labels,
                 role: case.role.as_ref(),
-                deletion_policy: case.deletion,
-                management_policy: case.management,
-                region_removal_policy: case.removal,
-                sets_key: case.sets_key,
-                sets_network: case.sets_network,
-                sets_access_control_attributes: case.sets_attributes,
+                account_units: &case.units,
+                asks: case.asks,
             };
             let got = admit(&request, &grants);
             match (&case.want, &got) {
@@ -378,12 +440,15 @@ mod tests {
             namespace: "team-a",
             namespace_labels: None,
             role: Some(&role),
-            deletion_policy: DeletionPolicy::Delete,
-            management_policy: ManagementPolicy::Manage,
-            region_removal_policy: RegionRemovalPolicy::Retain,
-            sets_key: false,
-            sets_network: true,
-            sets_access_control_attributes: false,
+            account_units: &BTreeSet::new(),
+            asks: Asks::Instance(InstancePolicies {
+                deletion_policy: DeletionPolicy::Delete,
+                management_policy: ManagementPolicy::Manage,
+                region_removal_policy: RegionRemovalPolicy::Retain,
+                sets_key: false,
+                sets_network: true,
+                sets_access_control_attributes: false,
+            }),
         };
         let Admission::Refused { message } = admit(&request, &[&grants[0]]) else { panic!("refused") };
         for part in [

@@ -6,6 +6,7 @@
 
 pub mod admission;
 mod grants;
+pub mod organization;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,7 +19,8 @@ use tokio::sync::broadcast;
 
 pub use grants::{grant_status_loop, objects_to_recheck, watch_grants};
 
-use self::admission::{Admission, Request};
+use self::admission::{Admission, Asks, InstancePolicies, Request};
+use self::organization::OrganizationView;
 use super::claims::Acting;
 use super::listing::{Listing, Watch};
 use crate::api::{IdentityCenterAccountGrant, IdentityCenterInstance};
@@ -61,6 +63,8 @@ pub struct Tenancy {
     listing: Listing,
     /// A grant or a namespace's labels changed: admissions may have turned.
     changed: broadcast::Sender<()>,
+    /// Which OUs hold which accounts, for grants by OU.
+    organization: OrganizationView,
 }
 
 impl Tenancy {
@@ -74,7 +78,18 @@ impl Tenancy {
             writers: Mutex::new(Some((grant_writer, namespace_writer))),
             listing,
             changed: broadcast::channel(16).0,
+            organization: OrganizationView::default(),
         }
+    }
+
+    /// The instance sets' view of the organization, that grants by OU are resolved against.
+    pub fn organization(&self) -> &OrganizationView {
+        &self.organization
+    }
+
+    /// The organization's view changed: admissions by OU may have turned.
+    pub fn organization_changed(&self) {
+        self.notify();
     }
 
     pub fn mode(&self) -> Mode {
@@ -118,7 +133,42 @@ impl Tenancy {
             return Decision::NotYetKnown;
         }
         let grants = self.grants.state();
-        match self.admission(object, &grants.iter().map(AsRef::as_ref).collect::<Vec<_>>()) {
+        let grants: Vec<&IdentityCenterAccountGrant> = grants.iter().map(AsRef::as_ref).collect();
+        match self.admission(object, &grants) {
+            Admission::Admitted { role, .. } => Decision::Act(role),
+            Admission::Refused { .. } if self.awaits_organization(&object.namespace().unwrap_or_default(), &grants) => {
+                Decision::NotYetKnown
+            }
+            Admission::Refused { message } => Decision::Refused(message),
+        }
+    }
+
+    /// Whether a grant of `namespace` admits by OU while the instance sets
+    /// have not all read the organization since the operator started: an
+    /// account may be under a granted OU that no read has found yet.
+    fn awaits_organization(&self, namespace: &str, grants: &[&IdentityCenterAccountGrant]) -> bool {
+        if self.organization.is_loaded() {
+            return false;
+        }
+        let labels = self.namespaces.get(&reflector::ObjectRef::new(namespace));
+        grants.iter().any(|grant| {
+            !grant.spec.accounts.organizational_units.is_empty()
+                && admission::selects_namespace(grant, namespace, labels.as_ref().map(|n| n.labels()))
+        })
+    }
+
+    /// Whether `namespace` may read AWS Organizations through `role` (an
+    /// instance set's spec.organization.credentials), from the watch caches only.
+    pub fn decide_organization_reads(&self, namespace: &str, role: Option<&crate::api::Credentials>) -> Decision {
+        if self.mode == Mode::Open {
+            return Decision::Act(role.cloned());
+        }
+        if !self.is_listed() {
+            return Decision::NotYetKnown;
+        }
+        let grants = self.grants.state();
+        let grants: Vec<&IdentityCenterAccountGrant> = grants.iter().map(AsRef::as_ref).collect();
+        match self.admit(namespace, role, Asks::OrganizationReads, &grants) {
             Admission::Admitted { role, .. } => Decision::Act(role),
             Admission::Refused { message } => Decision::Refused(message),
         }
@@ -137,17 +187,34 @@ impl Tenancy {
 
     fn admission(&self, object: &IdentityCenterInstance, grants: &[&IdentityCenterAccountGrant]) -> Admission {
         let namespace = object.namespace().unwrap_or_default();
-        let namespace_object = self.namespaces.get(&reflector::ObjectRef::new(&namespace));
-        let request = Request {
-            namespace: &namespace,
-            namespace_labels: namespace_object.as_ref().map(|n| n.labels()),
-            role: object.spec.credentials.as_ref(),
+        let policies = InstancePolicies {
             deletion_policy: object.spec.deletion_policy,
             management_policy: object.spec.management_policy,
             region_removal_policy: object.spec.region_removal_policy,
             sets_key: object.spec.encryption.is_some(),
             sets_network: object.spec.network.is_some(),
             sets_access_control_attributes: object.spec.access_control_attributes.is_some(),
+        };
+        self.admit(&namespace, object.spec.credentials.as_ref(), Asks::Instance(policies), grants)
+    }
+
+    /// Whether the grants admit `namespace` to ask `asks` through `role`.
+    fn admit(
+        &self,
+        namespace: &str,
+        role: Option<&crate::api::Credentials>,
+        asks: Asks,
+        grants: &[&IdentityCenterAccountGrant],
+    ) -> Admission {
+        let namespace_object = self.namespaces.get(&reflector::ObjectRef::new(namespace));
+        let account = role.and_then(|role| crate::sso::account_of_role(&role.role_arn));
+        let account_units = account.map(|account| self.organization.units_of(account)).unwrap_or_default();
+        let request = Request {
+            namespace,
+            namespace_labels: namespace_object.as_ref().map(|n| n.labels()),
+            role,
+            account_units: &account_units,
+            asks,
         };
         admission::admit(&request, grants)
     }

@@ -81,7 +81,9 @@ fn harness_with_tenancy(script: Script, tenancy: TenancyMode) -> Harness {
         cluster_name: "test-cluster".into(),
     };
     let reporter = Reporter { controller: "identity-center-operator".into(), instance: Some("test".into()) };
-    let ctx = Arc::new(Context::new(client, sso.clone(), settings, reporter, Arc::new(Metrics::default())));
+    let organizations = Arc::new(crate::controller::instance_set::read::tests::FakeOrganization::default());
+    let ctx =
+        Arc::new(Context::new(client, sso.clone(), organizations, settings, reporter, Arc::new(Metrics::default())));
     Harness { journal, cluster, sso, ctx }
 }
 

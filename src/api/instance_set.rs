@@ -48,8 +48,7 @@ pub const TEMPLATE_HASH: &str = "identitycenter.dev/template-hash";
     printcolumn(name = "Last Read", type_ = "date", json_path = ".status.lastReadAt", priority = 1, description = "When the OUs were last read"),
     validation = Rule::new("self.metadata.name.size() <= 50")
     .message("an instance set's name is at most 50 characters: each child is named <set>-<account ID> within 63")
-    .reason(Reason::FieldValueInvalid)
-    .field_path(".metadata.name"),
+    .reason(Reason::FieldValueInvalid),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityCenterInstanceSetSpec {

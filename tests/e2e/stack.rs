@@ -406,13 +406,21 @@ impl Stack {
 
     /// Calls SSO Admin on the emulator as `account` would, outside the operator.
     pub async fn aws(&self, account: &str, operation: &str, body: Value) -> (u16, Value) {
+        self.call_service(account, "sso", &format!("SWBExternalService.{operation}"), body).await
+    }
+
+    /// Calls AWS Organizations on the emulator as `account` would (its management account, to change it).
+    pub async fn organizations(&self, account: &str, operation: &str, body: Value) -> (u16, Value) {
+        self.call_service(account, "organizations", &format!("AWSOrganizationsV20161128.{operation}"), body).await
+    }
+
+    async fn call_service(&self, account: &str, service: &str, target: &str, body: Value) -> (u16, Value) {
         let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=AKIA{account}OUTS/20261128/{REGION}/sso/aws4_request, SignedHeaders=host, Signature=0"
+            "AWS4-HMAC-SHA256 Credential=AKIA{account}OUTS/20261128/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0"
         );
-        let target = format!("SWBExternalService.{operation}");
         let headers = [
             ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", target.as_str()),
+            ("x-amz-target", target),
             ("authorization", auth.as_str()),
         ];
         let response = request("POST", &self.emulator_addr, "/", &headers, body.to_string().as_bytes()).await;

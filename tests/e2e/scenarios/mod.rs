@@ -7,6 +7,7 @@ mod crash;
 mod day_two;
 mod iam;
 mod instance_features;
+mod instance_sets;
 mod isolation;
 mod leader;
 mod lifecycle;
@@ -53,6 +54,15 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("a_tenant_cannot_set_network_controls_on_another_tenants_instance", |p| {
         Box::pin(instance_features::a_tenant_cannot_set_network_controls_on_another_tenants_instance(p))
+    }),
+    ("a_set_follows_its_ous_as_accounts_join_leave_and_close", |p| {
+        Box::pin(instance_sets::a_set_follows_its_ous_as_accounts_join_leave_and_close(p))
+    }),
+    ("the_failure_tolerance_stops_a_rollout_and_a_template_change_rolls_out_at_its_pace", |p| {
+        Box::pin(instance_sets::the_failure_tolerance_stops_a_rollout_and_a_template_change_rolls_out_at_its_pace(p))
+    }),
+    ("sigkill_mid_rollout_keeps_one_create_instance_per_account", |p| {
+        Box::pin(instance_sets::sigkill_mid_rollout_keeps_one_create_instance_per_account(p))
     }),
     ("invalid_specs_are_refused_at_admission", |p| Box::pin(admission::invalid_specs_are_refused_at_admission(p))),
     ("observe_only_adoption_and_export", |p| Box::pin(observe::observe_only_adoption_and_export(p))),

@@ -138,7 +138,8 @@ fn children_are_created_and_changed_at_the_rollouts_pace_and_stop_at_the_toleran
         Case {
             what: "a template change rolls out at the pace, a failed child first",
             spec: set(json!({})),
-            children: five.iter().map(|id| child(id).ready().written_by_old_template()).chain([]).collect::<Vec<_>>()[..4]
+            children: five.iter().map(|id| child(id).ready().written_by_old_template()).chain([]).collect::<Vec<_>>()
+                [..4]
                 .iter()
                 .cloned()
                 .chain([child("5").failed().written_by_old_template()])

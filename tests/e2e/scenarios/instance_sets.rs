@@ -1,6 +1,7 @@
 //! Instance sets over an organization that the emulator seeds and the test
 //! changes through the real Organizations API: a set over two nested OUs
-//! goes Ready, follows accounts that join, leave and close, stops at its
+//! goes Ready, puts a child edited by hand back, follows accounts that
+//! join, leave and close, stops at its
 //! failure tolerance, rolls a template change out at its pace, survives a
 //! SIGKILL mid-rollout with one CreateInstance per account, and is deleted
 //! with its children by the garbage collector.
@@ -20,7 +21,7 @@ use crate::process::eventually;
 use crate::stack::{CONVERGE, Stack};
 
 pub const MANAGEMENT: &str = "999999999999";
-pub const READER: &str = "arn:aws:iam::999999999999:role/organizations-reader";
+pub const READER: &str = "arn:aws:iam::999999999999:role/identity-center-organizations-reader";
 pub const ROLE_TEMPLATE: &str = "arn:aws:iam::{accountId}:role/identity-center-admin";
 pub const SANDBOXES: &str = "ou-e2e0-sandbox1";
 pub const TEAMS: &str = "ou-e2e0-teams001";
@@ -182,6 +183,18 @@ pub async fn a_set_follows_its_ous_as_accounts_join_leave_and_close(plane: &mut 
     // A read of two OUs: accounts and child OUs of each, one page each (10 accounts a page fits 20).
     let reads = organizations_calls(&stack).await;
     assert!(reads["ListAccountsForParent"] >= 2 && reads["ListOrganizationalUnitsForParent"] >= 2, "{reads:?}");
+
+    // A child edited by hand is put back to the template, and AWS with it.
+    let edited = format!("sandboxes-{}", member(5));
+    let by_hand = json!({"spec": {"name": "renamed-by-hand", "tags": {"added": "by-hand"}}});
+    stack.api_in(&ns).patch(&edited, &PatchParams::default(), &Patch::Merge(by_hand)).await.unwrap();
+    eventually("the edited child to be put back", CONVERGE, || async {
+        let child = stack.api_in(&ns).get(&edited).await.ok()?;
+        let back = child.spec.name.as_deref() == Some(&format!("sandbox-{}", member(5)))
+            && !child.spec.tags.contains_key("added");
+        back.then_some(())
+    })
+    .await;
 
     // A new account, moved into the nested OU, gets its instance within a read interval.
     let joined = create_account(&stack, "newcomer").await;

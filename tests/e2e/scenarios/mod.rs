@@ -7,6 +7,7 @@ mod crash;
 mod day_two;
 mod iam;
 mod instance_features;
+mod instance_set_security;
 mod instance_sets;
 mod isolation;
 mod leader;
@@ -63,6 +64,12 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("sigkill_mid_rollout_keeps_one_create_instance_per_account", |p| {
         Box::pin(instance_sets::sigkill_mid_rollout_keeps_one_create_instance_per_account(p))
+    }),
+    ("a_tenant_cannot_reach_another_tenants_accounts_through_a_set", |p| {
+        Box::pin(instance_set_security::a_tenant_cannot_reach_another_tenants_accounts_through_a_set(p))
+    }),
+    ("the_organizations_reader_policy_is_enough_and_each_action_is_needed", |p| {
+        Box::pin(instance_set_security::the_organizations_reader_policy_is_enough_and_each_action_is_needed(p))
     }),
     ("invalid_specs_are_refused_at_admission", |p| Box::pin(admission::invalid_specs_are_refused_at_admission(p))),
     ("observe_only_adoption_and_export", |p| Box::pin(observe::observe_only_adoption_and_export(p))),

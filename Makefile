@@ -13,7 +13,7 @@ PYTHON := $(TOOLS)/venv/bin/python
 BIN := $(CARGO_TARGET_DIR)/debug/identity-center-operator
 EMULATOR_BIN := $(CARGO_TARGET_DIR)/debug/sso-admin-emulator
 
-.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart manifests install-yaml image image-smoke bench bench-scale bench-tenants
+.PHONY: demo demo-stop test tools build crd lint cargo-test e2e conformance chart manifests install-yaml image image-smoke bench bench-scale bench-tenants bench-set
 
 ## Start a local control plane, the emulator and the operator; apply examples/.
 demo: build
@@ -107,6 +107,16 @@ bench-tenants:
 	cargo build --release -p sso-admin-emulator
 	cargo bench --bench tenants
 	$(PYTHON) bench/plot_tenants.py bench/tenants.json bench/tenants.png $(TENANTS_BEFORE)
+
+## One IdentityCenterInstanceSet over 5,000 accounts in 50 OUs: time to all
+## Ready against its lower bound, Organizations calls per read, AWS calls per
+## account, peak RSS. Writes bench/instance-set.json and bench/instance-set.png.
+bench-set:
+	hack/build-controlplane.sh >/dev/null
+	hack/install-python.sh matplotlib >/dev/null
+	cargo build --release -p sso-admin-emulator
+	cargo bench --bench instance_set
+	$(PYTHON) bench/plot_set.py bench/instance-set.json bench/instance-set.png
 
 bench-scale:
 	hack/build-controlplane.sh >/dev/null

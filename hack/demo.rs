@@ -13,7 +13,9 @@ use test_support::kubectl::Kubectl;
 use test_support::process::{free_port, ready, spawn, stop, workspace_binary};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-/// examples/organization-instance.yaml adopts the organization instance of management account 999999999999.
+/// examples/organization-instance.yaml adopts the organization instance of
+/// management account 999999999999; examples/instance-set.yaml covers the
+/// three accounts of OU ou-demo-sandbox1 and its nested OU.
 const DEMO_EMULATOR: &str = "createSeconds: 3
 deleteSeconds: 3
 encryptionSeconds: 3
@@ -21,6 +23,15 @@ regionAddSeconds: 3
 managementAccounts: ['999999999999']
 instances:
 - {account: '999999999999', region: eu-west-1, name: org, arn: 'arn:aws:sso:::instance/ssoins-0rg0rg0rg0rg0rg0'}
+organization:
+  managementAccount: '999999999999'
+  rootId: r-demo
+  organizationalUnits:
+  - name: sandboxes
+    id: ou-demo-sandbox1
+    accounts: [{id: '777700000001', name: alpha}, {id: '777700000002', name: beta}]
+    organizationalUnits:
+    - {name: teams, id: ou-demo-teams001, accounts: [{id: '777700000003', name: gamma}]}
 ";
 /// An object in a namespace that no grant admits.
 const UNGRANTED: &str = "apiVersion: identitycenter.dev/v1alpha1
@@ -67,8 +78,10 @@ async fn main() {
     let unlisted = kubectl.in_namespace("team-unlisted");
     let kubectl = kubectl.in_namespace("default");
     kubectl.run(&["apply", "-f", &format!("{REPO}/examples/")]);
+    kubectl.run(&["wait", "--for=condition=Ready", "iciset", "--all", "--timeout=120s"]);
     kubectl.run(&["wait", "--for=condition=Ready", "ici", "--all", "--timeout=120s"]);
     println!("{}", kubectl.run(&["get", "ici", "-o", "wide"]));
+    println!("{}", kubectl.run(&["get", "iciset", "-o", "wide"]));
     println!("{}", kubectl.run(&["get", "icgrant"]));
     kubectl.run(&["create", "namespace", "team-unlisted"]);
     let refused = unlisted.output_with_stdin(&["apply", "-f", "-"], UNGRANTED);
@@ -94,6 +107,7 @@ async fn main() {
     println!("The stack is running. Use it with:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get ici -o wide");
+    println!("  kubectl get iciset -o wide");
     println!("Emulator: http://{emulator_addr}/_emulator/calls   Operator metrics: http://{metrics_addr}/metrics");
     println!("Logs: {}", state.display());
     println!("Stop it with: make demo-stop");

@@ -20,7 +20,7 @@ fn module_of(file: &Path, src: &Path) -> Vec<String> {
 
 /// The directories of `controller` that each hold one controller; their
 /// modules are parts of their own, as the runtime's are.
-const CONTROLLERS: [&str; 1] = ["instance"];
+const CONTROLLERS: [&str; 2] = ["instance", "instance_set"];
 
 /// The part a module belongs to.
 fn part_of(module: &[String]) -> Option<String> {

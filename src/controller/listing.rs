@@ -13,8 +13,8 @@ pub enum Watch {
     Objects(String),
     Grants,
     Namespaces,
-    /// IdentityCenterInstanceSets.
-    Sets,
+    /// IdentityCenterInstanceSets of one namespace ("" for all).
+    Sets(String),
 }
 
 /// The watches expected so far, and whether each has listed once.

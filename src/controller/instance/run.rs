@@ -12,7 +12,6 @@ use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::index::WatchIndex;
@@ -48,14 +47,8 @@ pub(super) fn retry_delay(error: &Error, attempt: u32, jitter: f64) -> Duration 
 /// The objects of one cache to reconcile again because a grant or a
 /// namespace changed what tenancy says about them.
 fn tenancy_rechecks(ctx: Arc<Context>, cache: Store<Watched>) -> impl Stream<Item = ObjectRef<Watched>> + Send {
-    let changes = ctx.tenancy.subscribe();
-    let ticks = futures::stream::unfold(changes, |mut changes| async move {
-        match changes.recv().await {
-            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(((), changes)),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
-    });
-    ticks.flat_map(move |()| futures::stream::iter(objects_to_recheck(&ctx.tenancy, &ctx.claims, &cache)))
+    let changes = ctx.tenancy.changes();
+    changes.flat_map(move |()| futures::stream::iter(objects_to_recheck(&ctx.tenancy, &ctx.claims, &cache)))
 }
 
 /// How long in-flight reconciles may take to finish after shutdown starts.

@@ -7,7 +7,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::api::OrganizationSource;
 use crate::controller::tenancy::organization::UnitsOfAccounts;
-use crate::sso::{Account, Organizations, Principal, SsoError};
+use crate::sso::{Account, ErrorKind, Organizations, Principal, SsoError};
 
 /// How many OUs are read at once: Organizations allows a few requests a
 /// second per account, and the SDK retries TooManyRequestsException.
@@ -28,9 +28,37 @@ pub struct OrganizationRead {
 }
 
 impl OrganizationRead {
-    /// The OUs of each account, for the operator's view of the organization.
-    pub fn units_of_accounts(&self) -> UnitsOfAccounts {
-        self.accounts.iter().map(|(id, found)| (id.clone(), found.units.clone())).collect()
+    /// The OUs of each account, for the operator's view of the organization:
+    /// those this read found, and, for an account that left them but still
+    /// has a child of the set, those it was last seen under. A grant by OU
+    /// then keeps admitting that child until it is gone, so that
+    /// accountRemovalPolicy Delete can still delete its instance.
+    pub fn units_held(&self, previously_held: Option<&UnitsOfAccounts>, child_accounts: &[&str]) -> UnitsOfAccounts {
+        let mut held: UnitsOfAccounts =
+            self.accounts.iter().map(|(id, found)| (id.clone(), found.units.clone())).collect();
+        for account in child_accounts {
+            if let Some(units) = previously_held.and_then(|previous| previous.get(*account))
+                && !held.contains_key(*account)
+            {
+                held.insert(account.to_string(), units.clone());
+            }
+        }
+        held
+    }
+}
+
+/// A listing, sent again when the operator's own rate limit put it off:
+/// a read is one walk, and its pages wait their turn instead of failing it.
+async fn paced<T, F, Fut>(mut listing: F) -> Result<T, SsoError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SsoError>>,
+{
+    loop {
+        match listing().await {
+            Err(SsoError { kind: ErrorKind::RateLimited(wait), .. }) => tokio::time::sleep(wait).await,
+            result => return result,
+        }
     }
 }
 
@@ -45,10 +73,10 @@ pub async fn read_organization(
     let mut reading = FuturesUnordered::new();
     let visit = |path: Vec<String>| async move {
         let unit = path.last().expect("a path names at least its own OU").clone();
-        let accounts = organizations.accounts_for_parent(principal, &unit);
+        let accounts = paced(|| organizations.accounts_for_parent(principal, &unit));
         let units = async {
             match source.recursive {
-                true => organizations.units_for_parent(principal, &unit).await,
+                true => paced(|| organizations.units_for_parent(principal, &unit)).await,
                 false => Ok(Vec::new()),
             }
         };
@@ -91,7 +119,7 @@ pub(crate) mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::sso::{AccountState, ErrorKind};
+    use crate::sso::AccountState;
 
     /// An organization in memory: parent -> (accounts, child OUs); records the parents asked.
     #[derive(Default)]
@@ -99,6 +127,8 @@ pub(crate) mod tests {
         pub children: HashMap<String, (Vec<Account>, Vec<String>)>,
         pub asked: Mutex<Vec<String>>,
         pub refuse: Option<ErrorKind>,
+        /// How many answers the operator's rate limit puts off first.
+        pub deferred: Mutex<u32>,
     }
 
     pub fn account(id: &str, state: AccountState) -> Account {
@@ -113,6 +143,13 @@ pub(crate) mod tests {
         }
 
         fn answer<T>(&self, parent: &str, pick: impl Fn(&(Vec<Account>, Vec<String>)) -> T) -> Result<T, SsoError> {
+            let mut deferred = self.deferred.lock().unwrap();
+            if *deferred > 0 {
+                *deferred -= 1;
+                let wait = ErrorKind::RateLimited(std::time::Duration::from_millis(1));
+                return Err(SsoError::new("RateLimit", wait, "at its call rate"));
+            }
+            drop(deferred);
             self.asked.lock().unwrap().push(parent.to_string());
             if let Some(kind) = &self.refuse {
                 return Err(SsoError::new("ListAccountsForParent", kind.clone(), "refused"));
@@ -178,6 +215,20 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn an_account_that_left_stays_under_its_units_while_it_has_a_child() {
+        let before = read_organization(&tree(), &Principal::Operator, &source(&["ou-top"], true)).await.unwrap();
+        let held_before = before.units_held(None, &[]);
+        let mut after = before.clone();
+        after.accounts.remove("333333333333");
+        after.accounts.remove("444444444444");
+        let held = after.units_held(Some(&held_before), &["111111111111", "333333333333"]);
+        let accounts: Vec<&str> =
+            held.keys().map(String::as_str).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        assert_eq!(accounts, ["111111111111", "222222222222", "333333333333"], "444 has no child any more");
+        assert_eq!(held["333333333333"], ["ou-top", "ou-mid", "ou-leaf"]);
+    }
+
+    #[tokio::test]
     async fn without_recursion_only_the_named_units_accounts_count() {
         let organization = tree();
         let read = read_organization(&organization, &Principal::Operator, &source(&["ou-top", "ou-leaf"], false))
@@ -195,6 +246,9 @@ pub(crate) mod tests {
             read_organization(&organization, &Principal::Operator, &source(&["ou-top", "ou-mid"], true)).await.unwrap();
         assert_eq!(read.accounts.len(), 4);
         assert_eq!(organization.asked.lock().unwrap().iter().filter(|p| *p == "ou-mid").count(), 2);
+        let deferred = FakeOrganization { deferred: Mutex::new(3), ..tree() };
+        let read = read_organization(&deferred, &Principal::Operator, &source(&["ou-top"], true)).await.unwrap();
+        assert_eq!(read.accounts.len(), 4, "listings put off by the rate limit wait their turn");
         let refused = FakeOrganization { refuse: Some(ErrorKind::AccessDenied), ..tree() };
         let error = read_organization(&refused, &Principal::Operator, &source(&["ou-top"], true)).await.unwrap_err();
         assert_eq!(error.kind, ErrorKind::AccessDenied);

@@ -25,6 +25,7 @@ use crate::api::{
 };
 use crate::controller::conditions::{Outcome, READY, STALLED, next_conditions, transition_event};
 use crate::controller::errors::{Classified, Retry, backoff_delay};
+use crate::controller::tenancy::organization::UnitsOfAccounts;
 use crate::controller::tenancy::{Decision, LIST_WAIT, REFUSED_RECHECK};
 use crate::controller::{Context, Error, Next, Watched};
 use crate::sso::{Principal, Requester, RoleRef};
@@ -33,6 +34,8 @@ use crate::sso::{Principal, Requester, RoleRef};
 const WRITES_AT_ONCE: usize = 16;
 /// How soon to look again after a write the API server turned down as stale.
 const STALE_RETRY: Duration = Duration::from_secs(2);
+/// How often a change of the counts alone is written to the set's status.
+const COUNTS_PERIOD: Duration = Duration::from_secs(2);
 
 /// What the set controller keeps besides the shared context.
 pub struct SetContext {
@@ -41,16 +44,19 @@ pub struct SetContext {
     pub children: Store<Watched>,
     /// Each set's last read of its OUs, by UID.
     reads: Mutex<HashMap<String, LastRead>>,
+    /// When each set's status was last written, by UID.
+    status_written: Mutex<HashMap<String, Instant>>,
 }
 
 impl SetContext {
     pub fn new(shared: Arc<Context>, children: Store<Watched>) -> Self {
-        Self { shared, children, reads: Mutex::default() }
+        Self { shared, children, reads: Mutex::default(), status_written: Mutex::default() }
     }
 
     /// Everything kept for the set `uid`, which is gone.
-    fn forget(&self, uid: &str) {
+    pub(super) fn forget(&self, uid: &str) {
         self.reads.lock().expect("never poisoned").remove(uid);
+        self.status_written.lock().expect("never poisoned").remove(uid);
         if self.shared.tenancy.organization().forget(uid) {
             self.shared.tenancy.organization_changed();
         }
@@ -71,6 +77,8 @@ struct LastRead {
     failures_in_row: u32,
     /// When the next read is due.
     next_read: Instant,
+    /// What the view of the organization holds for this set (`OrganizationRead::units_held`).
+    held: Option<UnitsOfAccounts>,
 }
 
 fn read_interval(set: &IdentityCenterInstanceSet) -> Duration {
@@ -92,6 +100,7 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
     let recorder = Recorder::new(ctx.shared.client.clone(), ctx.shared.reporter.clone());
     let writes = SetWrites::new(ctx.shared.client.clone(), recorder, set.clone(), hash.clone());
     if set.annotations().get(PAUSED).is_some_and(|v| v == "true") {
+        ctx.shared.tenancy.organization().did_not_read(&uid);
         let message = format!("{PAUSED} is \"true\": the set neither reads AWS Organizations nor writes its children");
         write_outcome(set, &writes, Outcome::Paused { message }).await?;
         return Ok(Next::on_change());
@@ -107,7 +116,7 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
             ctx.forget(&uid);
             let report =
                 Report { standing: Standing::Refused(message), hash: &hash, last_read_at: None, handled_request: None };
-            write_status(set, &writes, &report).await?;
+            write_status(set, ctx, &writes, &report).await?;
             return Ok(Next::after(REFUSED_RECHECK));
         }
         Decision::Act(role) => role.map_or(Principal::Operator, |credentials| {
@@ -143,12 +152,14 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
             last_read_at: None,
             handled_request,
         };
-        write_status(set, &writes, &report).await?;
-        return Ok(Next::after(last.next_read.saturating_duration_since(Instant::now())));
+        let deferred = write_status(set, ctx, &writes, &report).await?;
+        let until_read = last.next_read.saturating_duration_since(Instant::now());
+        return Ok(Next::after(deferred.map_or(until_read, |d| d.min(until_read))));
     };
 
     let cached = children_of(set, &ctx.children);
-    let children: Vec<Child> = cached.values().map(seen).collect();
+    let children: Vec<Child> = cached.values().filter_map(|watched| object(watched)).map(seen).collect();
+    hold_in_view(ctx, &uid, &found, &children);
     let accounts: BTreeMap<String, crate::sso::Account> =
         found.accounts.iter().map(|(id, f)| (id.clone(), f.account.clone())).collect();
     let membership = decide::membership(&set.spec, accounts.values().cloned());
@@ -170,9 +181,12 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
     let complete = plan.tally.complete(plan.is_empty());
     let standing = Standing::Read { tally: &plan.tally, complete, read_failure: last.failure.as_ref() };
     let report = Report { standing, hash: &hash, last_read_at: last.found_at.clone(), handled_request };
-    write_status(set, &writes, &report).await?;
-    let until_read = last.next_read.saturating_duration_since(Instant::now());
-    Ok(Next::after(if stale { STALE_RETRY.min(until_read) } else { until_read }))
+    let deferred = write_status(set, ctx, &writes, &report).await?;
+    let mut next = last.next_read.saturating_duration_since(Instant::now());
+    for soon in [stale.then_some(STALE_RETRY), deferred].into_iter().flatten() {
+        next = next.min(soon);
+    }
+    Ok(Next::after(next))
 }
 
 /// Reads the set's OUs, keeps what was found (or why not), and tells of
@@ -191,9 +205,6 @@ async fn read(
     let same_source = previous.as_ref().is_some_and(|p| p.source == source);
     let last = match result {
         Ok(read) => {
-            if view.record(&uid, read.units_of_accounts()) {
-                ctx.shared.tenancy.organization_changed();
-            }
             let before = previous.as_ref().filter(|_| same_source).and_then(|p| p.found.clone());
             announce_membership(before.as_deref(), &read, writes).await;
             LastRead {
@@ -203,10 +214,11 @@ async fn read(
                 failure: None,
                 failures_in_row: 0,
                 next_read: Instant::now() + read_interval(set),
+                held: previous.and_then(|p| p.held),
             }
         }
         Err(error) => {
-            view.read_failed(&uid);
+            view.did_not_read(&uid);
             let classified = classify_read(&error);
             tracing::warn!(set = %set.name_any(), %error, "reading the set's OUs failed");
             let failures_in_row = previous.as_ref().map_or(0, |p| p.failures_in_row) + 1;
@@ -214,22 +226,33 @@ async fn read(
                 Retry::Never => read_interval(set),
                 retry => backoff_delay(retry, failures_in_row - 1, rand::random::<f64>()).unwrap_or(read_interval(set)),
             };
-            let (found, found_at) = match previous.filter(|_| same_source) {
-                Some(previous) => (previous.found, previous.found_at),
-                None => (None, None),
+            let (found, found_at, held) = match previous.filter(|_| same_source) {
+                Some(previous) => (previous.found, previous.found_at, previous.held),
+                None => (None, None, None),
             };
-            LastRead {
-                found,
-                found_at,
-                source,
-                failure: Some(classified),
-                failures_in_row,
-                next_read: Instant::now() + wait,
-            }
+            let next_read = Instant::now() + wait;
+            LastRead { found, found_at, source, failure: Some(classified), failures_in_row, next_read, held }
         }
     };
     ctx.reads.lock().expect("never poisoned").insert(uid, last.clone());
     last
+}
+
+/// Brings the operator's view of the organization in step with the set's
+/// last read and its children, for the grants that admit accounts by OU.
+fn hold_in_view(ctx: &SetContext, uid: &str, found: &OrganizationRead, children: &[Child]) {
+    let mut reads = ctx.reads.lock().expect("never poisoned");
+    let Some(last) = reads.get_mut(uid) else { return };
+    let child_accounts: Vec<&str> = children.iter().map(|c| c.account_id.as_str()).collect();
+    let held = found.units_held(last.held.as_ref(), &child_accounts);
+    if last.held.as_ref() == Some(&held) {
+        return;
+    }
+    last.held = Some(held.clone());
+    drop(reads);
+    if ctx.shared.tenancy.organization().record(uid, held) {
+        ctx.shared.tenancy.organization_changed();
+    }
 }
 
 /// Events for the accounts that joined and left the OUs between two reads
@@ -260,7 +283,7 @@ fn listed(ids: &[&String]) -> String {
 /// The set's children in the cache, by name: in its namespace, labelled
 /// with its name and owned by its UID (an object that only claims the
 /// label is not one).
-fn children_of(set: &IdentityCenterInstanceSet, cache: &Store<Watched>) -> BTreeMap<String, IdentityCenterInstance> {
+fn children_of(set: &IdentityCenterInstanceSet, cache: &Store<Watched>) -> Children {
     let (namespace, name, uid) = (set.namespace(), set.name_any(), set.uid());
     let ours = |child: &IdentityCenterInstance| {
         child.namespace() == namespace
@@ -270,9 +293,16 @@ fn children_of(set: &IdentityCenterInstanceSet, cache: &Store<Watched>) -> BTree
                 .iter()
                 .any(|owner| Some(&owner.uid) == uid.as_ref() && owner.controller == Some(true))
     };
-    let cached = cache.state();
-    let valid = cached.iter().filter_map(|watched| watched.0.as_ref().ok());
-    valid.filter(|child| ours(child)).map(|child| (child.name_any(), child.clone())).collect()
+    let cached = cache.state().into_iter().filter(|watched| watched.0.as_ref().is_ok_and(ours));
+    cached.map(|watched| (watched.name_any(), watched)).collect()
+}
+
+/// A set's children as the cache holds them (shared, not copied), by name.
+type Children = BTreeMap<String, Arc<Watched>>;
+
+/// The valid object of a cached child (`children_of` keeps no other).
+fn object(watched: &Watched) -> Option<&IdentityCenterInstance> {
+    watched.0.as_ref().ok()
 }
 
 /// What the plan needs of a cached child.
@@ -304,12 +334,8 @@ enum Write {
 /// Makes the plan's writes, a few at once: whether one was turned down as
 /// stale (the cache was behind), to look again soon, and the accounts whose
 /// write the API server refused.
-async fn act(
-    plan: &Plan,
-    cached: &BTreeMap<String, IdentityCenterInstance>,
-    writes: &SetWrites,
-) -> (bool, Vec<AccountFailure>) {
-    let child = |name: &String| cached.get(name).map(|c| Box::new(c.clone()));
+async fn act(plan: &Plan, cached: &Children, writes: &SetWrites) -> (bool, Vec<AccountFailure>) {
+    let child = |name: &String| cached.get(name).and_then(|c| object(c)).map(|c| Box::new(c.clone()));
     let mut all: Vec<(String, Write)> = Vec::new();
     for release in &plan.release {
         if let Some(c) = child(&release.child) {
@@ -378,20 +404,52 @@ async fn announce(plan: &Plan, writes: &SetWrites) {
     }
 }
 
-/// Writes the status the report stands for, and an event for a transition of the conditions.
-async fn write_status(set: &IdentityCenterInstanceSet, writes: &SetWrites, report: &Report<'_>) -> Result<(), Error> {
+/// Writes the status the report stands for, and an event for a transition
+/// of the conditions. A change of the counts alone, within `COUNTS_PERIOD`
+/// of the last write, waits: a rollout of thousands of children would
+/// otherwise write the set's status with each of them. Returns how long
+/// such a write waits.
+async fn write_status(
+    set: &IdentityCenterInstanceSet,
+    ctx: &SetContext,
+    writes: &SetWrites,
+    report: &Report<'_>,
+) -> Result<Option<Duration>, Error> {
     let status = next_status(set, report, Timestamp::now());
     let previous = set.status.clone().unwrap_or_default();
     if status == previous {
-        return Ok(());
+        return Ok(None);
     }
+    let uid = set.uid().unwrap_or_default();
+    let since_last = ctx.status_written.lock().expect("never poisoned").get(&uid).map(Instant::elapsed);
+    if let Some(since_last) = since_last.filter(|_| same_conditions(&previous, &status))
+        && since_last < COUNTS_PERIOD
+    {
+        return Ok(Some(COUNTS_PERIOD - since_last));
+    }
+    ctx.status_written.lock().expect("never poisoned").insert(uid, Instant::now());
     let outcome = super::status::outcome(&report.standing);
     if let Some((warning, reason, note)) = transition_event(&previous.conditions, &status.conditions, &outcome) {
         let type_ = if warning { EventType::Warning } else { EventType::Normal };
         writes.event(type_, "Reconcile", reason.as_str(), note).await;
     }
     writes.write_status(&status).await?;
-    Ok(())
+    Ok(None)
+}
+
+/// Whether two statuses hold the same conditions (type, status, reason and
+/// generation): what differs is counts and messages only.
+fn same_conditions(
+    previous: &crate::api::IdentityCenterInstanceSetStatus,
+    next: &crate::api::IdentityCenterInstanceSetStatus,
+) -> bool {
+    let key = |status: &crate::api::IdentityCenterInstanceSetStatus| {
+        let conditions = status.conditions.iter();
+        conditions
+            .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone(), c.observed_generation))
+            .collect::<Vec<_>>()
+    };
+    key(previous) == key(next) && previous.observed_generation == next.observed_generation
 }
 
 /// Writes only the conditions that `outcome` stands for (a paused set).

@@ -1,87 +1,126 @@
 //! Wires the watch of IdentityCenterInstanceSets, and of their children
-//! (IdentityCenterInstances labelled with a set), to `reconcile`. A child's
-//! change reconciles its owner, debounced so that a rollout of thousands
-//! of children rewrites the set's status a few times a second at most.
+//! (IdentityCenterInstances labelled with a set), to `reconcile`: one
+//! controller per watched namespace (or one for all), as the operator's
+//! Roles allow. A child's change reconciles its owner (whose status write
+//! is paced: `reconcile::write_status`). A set deleted (with or without its children first) is
+//! forgotten from its watch's Delete event: sets carry no finalizer.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt, future};
+use futures::{Stream, StreamExt, TryStreamExt, future};
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
-use kube::runtime::reflector;
+use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio_util::sync::CancellationToken;
 
 use super::reconcile::{SetContext, reconcile};
-use crate::api::{IdentityCenterInstanceSet, SET_LABEL};
+use crate::api::{IdentityCenterInstanceSet, IdentityCenterInstanceStatus, SET_LABEL};
 use crate::controller::leading::{everything_once_leading, while_leading};
 use crate::controller::listing::Watch;
 use crate::controller::watched::keep_what_is_read;
 use crate::controller::{Context, Error, Watched};
 
-/// How long a set waits for more changes of its children before it reconciles.
-const DEBOUNCE: Duration = Duration::from_secs(1);
 /// Sets reconciled at once: each may write many children.
 const CONCURRENCY: u16 = 4;
 
 fn error_policy(set: Arc<IdentityCenterInstanceSet>, error: &Error, ctx: Arc<SetContext>) -> Action {
     let attempt = set.uid().map_or(0, |uid| ctx.shared.record_failure(&uid));
-    tracing::warn!(namespace = %set.namespace().unwrap_or_default(), name = %set.name_any(), %error, attempt, "set reconcile failed; retrying");
+    let (namespace, name) = (set.namespace().unwrap_or_default(), set.name_any());
+    tracing::warn!(%namespace, %name, %error, attempt, "set reconcile failed; retrying");
     let delay = (5.0 * 2f64.powi(attempt.min(6) as i32)).min(300.0) * (1.0 + rand::random::<f64>());
     Action::requeue(Duration::from_secs_f64(delay))
 }
 
+/// Of a child's status, a set reads its conditions and observedGeneration
+/// only: the rest is dropped before it is cached, as `keep_what_is_read`
+/// drops the metadata no controller reads.
+fn keep_what_a_set_reads(child: &mut Watched) {
+    keep_what_is_read(child);
+    if let Ok(object) = &mut child.0
+        && let Some(status) = object.status.take()
+    {
+        object.status = Some(IdentityCenterInstanceStatus {
+            conditions: status.conditions,
+            observed_generation: status.observed_generation,
+            ..IdentityCenterInstanceStatus::default()
+        });
+    }
+}
+
 /// Runs until `shutdown`; reconciles only once `leading` is cancelled.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken, leading: CancellationToken) {
-    let (sets_api, children_api): (Api<IdentityCenterInstanceSet>, Api<Watched>) =
-        match ctx.settings.namespaces.as_slice() {
-            // One namespace is watched namespaced; several, or all, cluster-wide (filtered below).
-            [namespace] => {
-                (Api::namespaced(ctx.client.clone(), namespace), Api::namespaced(ctx.client.clone(), namespace))
-            }
-            _ => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-        };
-    let watched_namespaces = ctx.settings.namespaces.clone();
-    let in_scope = move |namespace: Option<String>| {
-        watched_namespaces.is_empty() || namespace.is_some_and(|ns| watched_namespaces.contains(&ns))
+    let scopes: Vec<String> = match ctx.settings.namespaces.is_empty() {
+        true => vec![String::new()],
+        false => ctx.settings.namespaces.clone(),
     };
-    let sets_listed = ctx.listing.expect(Watch::Sets);
+    ctx.tenancy.organization().expect_listings(scopes.len());
+    let controllers = scopes.into_iter().map(|scope| run_scope(ctx.clone(), scope, shutdown.clone(), leading.clone()));
+    future::join_all(controllers).await;
+}
+
+/// Every set, whenever a grant, a namespace's labels or the organization's
+/// view changed: a refused set may be admitted now, an admitted one refused.
+/// Sets are few; each reconcile of an unchanged set costs no AWS call.
+fn on_tenancy_change(
+    ctx: &Context,
+    sets: reflector::Store<IdentityCenterInstanceSet>,
+) -> impl Stream<Item = ObjectRef<IdentityCenterInstanceSet>> + Send + use<> {
+    ctx.tenancy.changes().flat_map(move |()| {
+        futures::stream::iter(sets.state().iter().map(|s| ObjectRef::from_obj(s.as_ref())).collect::<Vec<_>>())
+    })
+}
+
+/// The sets of one namespace ("" for all), and their children.
+async fn run_scope(ctx: Arc<Context>, scope: String, shutdown: CancellationToken, leading: CancellationToken) {
+    let (sets_api, children_api): (Api<IdentityCenterInstanceSet>, Api<Watched>) = match scope.as_str() {
+        "" => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+        namespace => (Api::namespaced(ctx.client.clone(), namespace), Api::namespaced(ctx.client.clone(), namespace)),
+    };
+    let listed = ctx.listing.expect(Watch::Sets(scope));
     let (children, children_writer) = reflector::store();
     let children_stream = watcher(children_api, watcher::Config::default().labels(SET_LABEL).any_semantic())
         .default_backoff()
-        .modify(keep_what_is_read)
+        .modify(keep_what_a_set_reads)
         .reflect(children_writer)
         .touched_objects()
         .try_filter(while_leading(&leading));
+    let set_ctx = Arc::new(SetContext::new(ctx.clone(), children));
     let (sets, sets_writer) = reflector::store();
-    let view = ctx.clone();
-    let set_scope = in_scope.clone();
+    let watched = set_ctx.clone();
     let sets_stream = watcher(sets_api, watcher::Config::default().any_semantic())
         .default_backoff()
         .modify(|set| set.managed_fields_mut().clear())
         .reflect(sets_writer)
         .inspect_ok({
             let sets = sets.clone();
-            move |event| {
-                if matches!(event, watcher::Event::InitDone) {
+            let mut first_listing = true;
+            move |event| match event {
+                watcher::Event::InitDone if std::mem::take(&mut first_listing) => {
                     let uids: Vec<String> = sets.state().iter().filter_map(|s| s.uid()).collect();
-                    view.tenancy.organization().expect_reads(uids);
-                    view.tenancy.organization_changed();
-                    sets_listed.listed();
+                    watched.shared.tenancy.organization().expect_reads(uids);
+                    watched.shared.tenancy.organization_changed();
+                    listed.listed();
                 }
+                watcher::Event::Delete(set) => watched.forget(&set.uid().unwrap_or_default()),
+                _ => {}
             }
         })
         .touched_objects()
-        .try_filter(move |set| future::ready(set_scope(set.namespace())))
         .try_filter(while_leading(&leading));
-    let set_ctx = Arc::new(SetContext::new(ctx.clone(), children));
     let takeover = everything_once_leading(leading.clone(), sets.clone());
-    let config = kube::runtime::controller::Config::default().concurrency(CONCURRENCY).debounce(DEBOUNCE);
+    let rechecks = on_tenancy_change(&ctx, sets.clone()).filter(while_leading(&leading));
+    // No debounce: kube's resets its timer on every trigger, and the
+    // children of a rollout change without pause, so the set would wait
+    // until the rollout ends. Triggers that come while a set reconciles
+    // make one more reconcile after it; its status write is paced instead.
+    let config = kube::runtime::controller::Config::default().concurrency(CONCURRENCY);
     Controller::for_stream(sets_stream, sets)
-        .owns_stream(children_stream.try_filter(move |child| future::ready(in_scope(child.namespace()))))
+        .owns_stream(children_stream)
         .reconcile_on(takeover)
+        .reconcile_on(rechecks)
         .with_config(config)
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile, error_policy, set_ctx)

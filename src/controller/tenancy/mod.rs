@@ -102,8 +102,15 @@ impl Tenancy {
             || (self.listing.has_listed(&Watch::Grants) && self.listing.has_listed(&Watch::Namespaces))
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<()> {
-        self.changed.subscribe()
+    /// One item each time a grant, a namespace's labels or the
+    /// organization's view changed (changes in a burst may come as one).
+    pub fn changes(&self) -> impl futures::Stream<Item = ()> + Send + use<> {
+        futures::stream::unfold(self.changed.subscribe(), |mut changes| async move {
+            match changes.recv().await {
+                Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(((), changes)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
     }
 
     fn notify(&self) {

@@ -16,8 +16,10 @@ struct Reads {
     by_set: HashMap<String, UnitsOfAccounts>,
     /// Per account, the sets whose reads found it: a look-up touches only those.
     sets_of_account: HashMap<String, HashSet<String>>,
-    /// Sets that existed when the sets' watch listed and have not finished a read yet.
-    unread: Option<HashSet<String>>,
+    /// Sets that existed when their watch first listed and have not tried a read yet.
+    unread: HashSet<String>,
+    /// The sets' watches that have not listed yet; None before they start.
+    unlisted: Option<usize>,
 }
 
 /// The reads of every instance set, by account.
@@ -25,34 +27,38 @@ struct Reads {
 pub struct OrganizationView(RwLock<Reads>);
 
 impl OrganizationView {
-    /// The sets the first list of the sets' watch found: until each has
-    /// tried one read, an account that no read found yet may still be under
-    /// a granted OU, so admission by OU is not yet known.
+    /// How many watches of sets will list (one per watched namespace, or one).
+    pub fn expect_listings(&self, watches: usize) {
+        self.0.write().expect("never poisoned").unlisted.get_or_insert(watches);
+    }
+
+    /// The sets one watch found when it first listed: until each has tried
+    /// one read, an account that no read found yet may still be under a
+    /// granted OU, so admission by OU is not yet known.
     pub fn expect_reads(&self, sets: impl IntoIterator<Item = String>) {
         let mut reads = self.0.write().expect("never poisoned");
-        if reads.unread.is_none() {
-            reads.unread = Some(sets.into_iter().collect());
+        reads.unread.extend(sets);
+        if let Some(unlisted) = reads.unlisted.as_mut() {
+            *unlisted = unlisted.saturating_sub(1);
         }
     }
 
-    /// Whether every set known at start has tried a read.
+    /// Whether every watch of sets has listed and every set it found has tried a read.
     pub fn is_loaded(&self) -> bool {
-        self.0.read().expect("never poisoned").unread.as_ref().is_some_and(HashSet::is_empty)
+        let reads = self.0.read().expect("never poisoned");
+        reads.unlisted == Some(0) && reads.unread.is_empty()
     }
 
-    /// Set `set` tried a read and it failed: what it found before stays.
-    pub fn read_failed(&self, set: &str) {
-        if let Some(unread) = self.0.write().expect("never poisoned").unread.as_mut() {
-            unread.remove(set);
-        }
+    /// Set `set` has no read to offer now (its read failed, or it is
+    /// paused): what it found before stays.
+    pub fn did_not_read(&self, set: &str) {
+        self.0.write().expect("never poisoned").unread.remove(set);
     }
 
     /// Records what `set` read; whether any account's OUs changed.
     pub fn record(&self, set: &str, found: UnitsOfAccounts) -> bool {
         let mut reads = self.0.write().expect("never poisoned");
-        if let Some(unread) = reads.unread.as_mut() {
-            unread.remove(set);
-        }
+        reads.unread.remove(set);
         if reads.by_set.get(set) == Some(&found) {
             return false;
         }
@@ -67,9 +73,7 @@ impl OrganizationView {
     /// `set` is gone; whether it had found any account.
     pub fn forget(&self, set: &str) -> bool {
         let mut reads = self.0.write().expect("never poisoned");
-        if let Some(unread) = reads.unread.as_mut() {
-            unread.remove(set);
-        }
+        reads.unread.remove(set);
         let found = reads.forget_accounts_of(set);
         reads.by_set.remove(set);
         found
@@ -121,15 +125,17 @@ mod tests {
     }
 
     #[test]
-    fn the_view_is_loaded_once_every_set_listed_at_start_has_tried_a_read() {
+    fn the_view_is_loaded_once_every_watch_has_listed_and_every_set_it_found_has_tried_a_read() {
         let view = OrganizationView::default();
-        assert!(!view.is_loaded(), "the sets' watch has not listed");
+        assert!(!view.is_loaded(), "no watch of sets has started");
+        view.expect_listings(2);
         view.expect_reads(["a".to_string(), "b".to_string()]);
         view.record("a", found(&[]));
-        assert!(!view.is_loaded());
-        view.read_failed("b");
-        assert!(view.is_loaded());
+        view.did_not_read("b");
+        assert!(!view.is_loaded(), "the second namespace's watch has not listed");
         view.expect_reads(["c".to_string()]);
-        assert!(view.is_loaded(), "a relist later does not unload the view");
+        assert!(!view.is_loaded(), "c has not tried a read");
+        assert!(!view.forget("c"), "c is gone before it read");
+        assert!(view.is_loaded());
     }
 }

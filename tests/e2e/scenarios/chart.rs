@@ -32,8 +32,11 @@ const EXPORT_OF: &str = "identitycenter.dev/export-of";
 const ALLOWED: &[(&str, &str)] = &[
     ("events.events.k8s.io", "[create patch]"),
     ("configmaps", "[create patch]"),
-    ("identitycenterinstances.identitycenter.dev", "[get list watch patch]"),
+    // Instances, and the children of instance sets (created and deleted by the set).
+    ("identitycenterinstances.identitycenter.dev", "[get list watch patch create delete]"),
     ("identitycenterinstances.identitycenter.dev/status", "[get patch]"),
+    ("identitycenterinstancesets.identitycenter.dev", "[get list watch]"),
+    ("identitycenterinstancesets.identitycenter.dev/status", "[get patch]"),
     // Tenancy, cluster-wide: read the grants and the namespaces' labels, write the grants' status.
     ("identitycenteraccountgrants.identitycenter.dev", "[get list watch]"),
     ("identitycenteraccountgrants.identitycenter.dev/status", "[get patch]"),

@@ -260,7 +260,8 @@ pub async fn a_set_follows_its_ous_as_accounts_join_leave_and_close(plane: &mut 
 pub async fn the_failure_tolerance_stops_a_rollout_and_a_template_change_rolls_out_at_its_pace(
     plane: &mut ControlPlane,
 ) {
-    let failing = json!({"failCreation": [
+    // Every Organizations answer is preceded by an empty page with a NextToken, as AWS may do.
+    let failing = json!({"organizationEmptyPages": true, "failCreation": [
         {"account": member(1), "reason": "No capacity in this account"},
         {"account": member(2), "reason": "No capacity in this account"},
     ]});
@@ -273,9 +274,13 @@ pub async fn the_failure_tolerance_stops_a_rollout_and_a_template_change_rolls_o
     let failed: Vec<&str> = status.failures.iter().map(|f| f.account_id.as_str()).collect();
     assert_eq!(failed, [member(1), member(2)]);
     assert!(set.condition("Stalled").unwrap().message.contains(&member(1)));
+    let at_the_stop = creates_by_account(&stack).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let creates = creates_by_account(&stack).await;
-    assert_eq!(creates.keys().cloned().collect::<Vec<_>>(), [member(1), member(2)], "the rollout stopped: {creates:?}");
+    assert_eq!(creates, at_the_stop, "the rollout stopped: no CreateInstance after the second failure");
+    assert!(creates.contains_key(&member(1)) && creates.contains_key(&member(2)), "{creates:?}");
+    // The two failures, and at most maxConcurrent accounts started while only one had failed.
+    assert!(creates.len() <= 4, "{creates:?}");
 
     // Excluding them is a new spec: the rollout goes on, two at a time.
     let mut spec = set_spec("30s", rollout.clone());
@@ -339,5 +344,82 @@ pub async fn sigkill_mid_rollout_keeps_one_create_instance_per_account(plane: &m
     for n in 1..=20 {
         assert_eq!(stack.instances_of(&member(n)).await.len(), 1, "{}", member(n));
     }
+    stack.shutdown().await;
+}
+
+/// A set whose spec AWS or its children could never accept is refused by
+/// the API server, naming the field; nothing reaches Organizations.
+pub async fn invalid_sets_are_refused_at_admission(plane: &mut ControlPlane) {
+    let stack = Stack::start(plane, "set-admission", &organization(2, json!({}))).await;
+    let ns = stack.namespace.clone();
+    let with = |pointer: &str, value: Value| {
+        let mut spec = set_spec("10m", json!({}));
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        spec.pointer_mut(parent).unwrap_or_else(|| panic!("{parent}"))[key] = value;
+        spec
+    };
+    let cases = [
+        (
+            "rendered name too long",
+            with("/template/name", json!("sandbox-{accountId}-and-more-xyz")),
+            "spec.template.name",
+        ),
+        ("name with a space", with("/template/name", json!("sandbox {accountId}")), "spec.template.name"),
+        ("unknown placeholder", with("/template/name", json!("sandbox-{accountEmail}")), "spec.template.name"),
+        ("tag value with *", with("/template/tags/team", json!("a*b")), "spec.template.tags"),
+        (
+            "export without the account",
+            with("/template", json!({"name": "sandbox-{accountId}", "exportTo": {"configMapName": "sso-ids"}})),
+            "spec.template.exportTo",
+        ),
+        (
+            "role template without the account",
+            with("/accountCredentials/roleArnTemplate", json!("arn:aws:iam::111122223333:role/admin")),
+            "spec.accountCredentials.roleArnTemplate",
+        ),
+        ("no OU", with("/organization/organizationalUnits", json!([])), "spec.organization.organizationalUnits"),
+        (
+            "not an OU",
+            with("/organization/organizationalUnits", json!(["sandboxes"])),
+            "spec.organization.organizationalUnits",
+        ),
+        (
+            "account not 12 digits",
+            with("/organization", json!({"organizationalUnits": [SANDBOXES], "excludeAccounts": ["1234"]})),
+            "spec.organization.excludeAccounts",
+        ),
+        ("no pace", with("/rollout", json!({"maxConcurrent": 0})), "spec.rollout.maxConcurrent"),
+        ("interval in words", with("/readInterval", json!("soon")), "spec.readInterval"),
+        ("unknown removal policy", with("/accountRemovalPolicy", json!("Orphan")), "spec.accountRemovalPolicy"),
+    ];
+    // As `kubectl create` sends it: untyped, so that a value no type could hold reaches the API server.
+    let untyped: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        stack.client.clone(),
+        &ns,
+        &kube::api::ApiResource::erase::<IdentityCenterInstanceSet>(&()),
+    );
+    let create = |name: String, spec: Value| {
+        let object = json!({
+            "apiVersion": "identitycenter.dev/v1alpha1", "kind": "IdentityCenterInstanceSet",
+            "metadata": {"name": name}, "spec": spec,
+        });
+        let api = untyped.clone();
+        async move { api.create(&Default::default(), &serde_json::from_value(object).unwrap()).await }
+    };
+    let mut wrong = Vec::new();
+    for (i, (what, spec, field)) in cases.into_iter().enumerate() {
+        match create(format!("bad-{i}"), spec).await {
+            Err(kube::Error::Api(status)) if status.code == 422 && status.message.contains(field) => {}
+            other => wrong.push(format!("{what}: {other:?}")),
+        }
+    }
+    match create("s".repeat(51), set_spec("10m", json!({}))).await {
+        Err(kube::Error::Api(status)) if status.code == 422 && status.message.contains("at most 50 characters") => {}
+        other => wrong.push(format!("a name too long for its children's: {other:?}")),
+    }
+    assert!(wrong.is_empty(), "not refused with the field named:\n{}", wrong.join("\n"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let reads = stack.calls().await.into_iter().filter(|c| c.service == "organizations").count();
+    assert_eq!(reads, 0, "no refused set reached Organizations");
     stack.shutdown().await;
 }

@@ -65,6 +65,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("sigkill_mid_rollout_keeps_one_create_instance_per_account", |p| {
         Box::pin(instance_sets::sigkill_mid_rollout_keeps_one_create_instance_per_account(p))
     }),
+    ("invalid_sets_are_refused_at_admission", |p| Box::pin(instance_sets::invalid_sets_are_refused_at_admission(p))),
     ("a_tenant_cannot_reach_another_tenants_accounts_through_a_set", |p| {
         Box::pin(instance_set_security::a_tenant_cannot_reach_another_tenants_accounts_through_a_set(p))
     }),

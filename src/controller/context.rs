@@ -8,6 +8,7 @@ use kube::runtime::events::Reporter;
 
 use super::claims::ClaimIndex;
 use super::fairness::FairShare;
+use super::instance_caches::InstanceCaches;
 use super::listing::Listing;
 use super::resync::ResyncSchedule;
 use super::tenancy::{Mode, Tenancy};
@@ -50,6 +51,8 @@ pub struct Context {
     pub tenancy: Arc<Tenancy>,
     /// Each namespace's share of the reconcile slots.
     pub fair_share: FairShare,
+    /// The instance controller's caches, where instance sets find their children.
+    pub instances: InstanceCaches,
     /// Consecutive failed reconciles per object UID, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// The UIDs this process has reconciled since it started: any other is
@@ -83,6 +86,7 @@ impl Context {
             resync,
             tenancy,
             fair_share,
+            instances: InstanceCaches::default(),
             failures: Default::default(),
             acquainted: Default::default(),
         }

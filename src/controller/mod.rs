@@ -15,6 +15,7 @@ mod context;
 pub mod errors;
 mod fairness;
 pub mod instance;
+mod instance_caches;
 pub mod instance_set;
 mod leading;
 mod listing;

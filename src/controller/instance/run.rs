@@ -78,6 +78,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken, leading: Cancel
         let rechecks = tenancy_rechecks(ctx.clone(), reader.clone()).filter(while_leading(&leading));
         let takeover = everything_once_leading(leading.clone(), reader.clone());
         let watched = ctx.clone();
+        ctx.instances.register(&scope, reader.clone());
+        let children_of_sets = ctx.clone();
         let mut index = WatchIndex::new(scope, reader.clone());
         let mut triggers = Triggers::default();
         let stream = watcher(api, watcher::Config::default().any_semantic())
@@ -91,6 +93,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken, leading: Cancel
                 }
             })
             .reflect(writer)
+            .inspect_ok(move |event| children_of_sets.instances.watched(event))
             .try_filter_map(move |event| future::ready(Ok(triggers.event(event))))
             .try_filter(while_leading(&leading));
         Controller::for_stream(stream, reader)

@@ -11,7 +11,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
-use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use super::children::SetWrites;
@@ -40,8 +39,6 @@ const COUNTS_PERIOD: Duration = Duration::from_secs(2);
 /// What the set controller keeps besides the shared context.
 pub struct SetContext {
     pub shared: Arc<Context>,
-    /// The children of every set, from their label-selected watch.
-    pub children: Store<Watched>,
     /// Each set's last read of its OUs, by UID.
     reads: Mutex<HashMap<String, LastRead>>,
     /// When each set's status was last written, by UID.
@@ -49,8 +46,8 @@ pub struct SetContext {
 }
 
 impl SetContext {
-    pub fn new(shared: Arc<Context>, children: Store<Watched>) -> Self {
-        Self { shared, children, reads: Mutex::default(), status_written: Mutex::default() }
+    pub fn new(shared: Arc<Context>) -> Self {
+        Self { shared, reads: Mutex::default(), status_written: Mutex::default() }
     }
 
     /// Everything kept for the set `uid`, which is gone.
@@ -157,7 +154,7 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
         return Ok(Next::after(deferred.map_or(until_read, |d| d.min(until_read))));
     };
 
-    let cached = children_of(set, &ctx.children);
+    let cached = children_of(set, &ctx.shared.instances.in_namespace(&set.namespace().unwrap_or_default()));
     let children: Vec<Child> = cached.values().filter_map(|watched| object(watched)).map(seen).collect();
     hold_in_view(ctx, &uid, &found, &children);
     let accounts: BTreeMap<String, crate::sso::Account> =
@@ -283,7 +280,7 @@ fn listed(ids: &[&String]) -> String {
 /// The set's children in the cache, by name: in its namespace, labelled
 /// with its name and owned by its UID (an object that only claims the
 /// label is not one).
-fn children_of(set: &IdentityCenterInstanceSet, cache: &Store<Watched>) -> Children {
+fn children_of(set: &IdentityCenterInstanceSet, cached: &[Arc<Watched>]) -> Children {
     let (namespace, name, uid) = (set.namespace(), set.name_any(), set.uid());
     let ours = |child: &IdentityCenterInstance| {
         child.namespace() == namespace
@@ -293,8 +290,8 @@ fn children_of(set: &IdentityCenterInstanceSet, cache: &Store<Watched>) -> Child
                 .iter()
                 .any(|owner| Some(&owner.uid) == uid.as_ref() && owner.controller == Some(true))
     };
-    let cached = cache.state().into_iter().filter(|watched| watched.0.as_ref().is_ok_and(ours));
-    cached.map(|watched| (watched.name_any(), watched)).collect()
+    let cached = cached.iter().filter(|watched| watched.0.as_ref().is_ok_and(ours));
+    cached.map(|watched| (watched.name_any(), watched.clone())).collect()
 }
 
 /// A set's children as the cache holds them (shared, not copied), by name.

@@ -1,8 +1,9 @@
-//! Wires the watch of IdentityCenterInstanceSets, and of their children
-//! (IdentityCenterInstances labelled with a set), to `reconcile`: one
+//! Wires the watch of IdentityCenterInstanceSets to `reconcile`: one
 //! controller per watched namespace (or one for all), as the operator's
-//! Roles allow. A child's change reconciles its owner (whose status write
-//! is paced: `reconcile::write_status`). A set deleted (with or without its children first) is
+//! Roles allow. The children are the instance controller's: a set reads
+//! them from its caches and is reconciled when one changes
+//! (`controller::instance_caches`; the set's status write is paced:
+//! `reconcile::write_status`). A set deleted (with or without its children first) is
 //! forgotten from its watch's Delete event: sets carry no finalizer.
 
 use std::sync::Arc;
@@ -17,11 +18,10 @@ use kube::runtime::{WatchStreamExt, watcher};
 use tokio_util::sync::CancellationToken;
 
 use super::reconcile::{SetContext, reconcile};
-use crate::api::{IdentityCenterInstanceSet, IdentityCenterInstanceStatus, SET_LABEL};
+use crate::api::IdentityCenterInstanceSet;
 use crate::controller::leading::{everything_once_leading, while_leading};
 use crate::controller::listing::Watch;
-use crate::controller::watched::keep_what_is_read;
-use crate::controller::{Context, Error, Watched};
+use crate::controller::{Context, Error};
 
 /// Sets reconciled at once: each may write many children.
 const CONCURRENCY: u16 = 4;
@@ -32,22 +32,6 @@ fn error_policy(set: Arc<IdentityCenterInstanceSet>, error: &Error, ctx: Arc<Set
     tracing::warn!(%namespace, %name, %error, attempt, "set reconcile failed; retrying");
     let delay = (5.0 * 2f64.powi(attempt.min(6) as i32)).min(300.0) * (1.0 + rand::random::<f64>());
     Action::requeue(Duration::from_secs_f64(delay))
-}
-
-/// Of a child's status, a set reads its conditions and observedGeneration
-/// only: the rest is dropped before it is cached, as `keep_what_is_read`
-/// drops the metadata no controller reads.
-fn keep_what_a_set_reads(child: &mut Watched) {
-    keep_what_is_read(child);
-    if let Ok(object) = &mut child.0
-        && let Some(status) = object.status.take()
-    {
-        object.status = Some(IdentityCenterInstanceStatus {
-            conditions: status.conditions,
-            observed_generation: status.observed_generation,
-            ..IdentityCenterInstanceStatus::default()
-        });
-    }
 }
 
 /// Runs until `shutdown`; reconciles only once `leading` is cancelled.
@@ -75,19 +59,18 @@ fn on_tenancy_change(
 
 /// The sets of one namespace ("" for all), and their children.
 async fn run_scope(ctx: Arc<Context>, scope: String, shutdown: CancellationToken, leading: CancellationToken) {
-    let (sets_api, children_api): (Api<IdentityCenterInstanceSet>, Api<Watched>) = match scope.as_str() {
-        "" => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-        namespace => (Api::namespaced(ctx.client.clone(), namespace), Api::namespaced(ctx.client.clone(), namespace)),
+    let sets_api: Api<IdentityCenterInstanceSet> = match scope.as_str() {
+        "" => Api::all(ctx.client.clone()),
+        namespace => Api::namespaced(ctx.client.clone(), namespace),
     };
-    let listed = ctx.listing.expect(Watch::Sets(scope));
-    let (children, children_writer) = reflector::store();
-    let children_stream = watcher(children_api, watcher::Config::default().labels(SET_LABEL).any_semantic())
-        .default_backoff()
-        .modify(keep_what_a_set_reads)
-        .reflect(children_writer)
-        .touched_objects()
-        .try_filter(while_leading(&leading));
-    let set_ctx = Arc::new(SetContext::new(ctx.clone(), children));
+    let namespace = scope.clone();
+    let in_scope = move |set: &ObjectRef<IdentityCenterInstanceSet>| {
+        namespace.is_empty() || set.namespace.as_deref() == Some(namespace.as_str())
+    };
+    let children_changed = ctx.instances.owners_changed().filter(move |set| future::ready(in_scope(set)));
+    let children_changed = children_changed.filter(while_leading(&leading));
+    let listed = ctx.listing.expect(Watch::Sets(scope.clone()));
+    let set_ctx = Arc::new(SetContext::new(ctx.clone()));
     let (sets, sets_writer) = reflector::store();
     let watched = set_ctx.clone();
     let sets_stream = watcher(sets_api, watcher::Config::default().any_semantic())
@@ -118,7 +101,7 @@ async fn run_scope(ctx: Arc<Context>, scope: String, shutdown: CancellationToken
     // make one more reconcile after it; its status write is paced instead.
     let config = kube::runtime::controller::Config::default().concurrency(CONCURRENCY);
     Controller::for_stream(sets_stream, sets)
-        .owns_stream(children_stream)
+        .reconcile_on(children_changed)
         .reconcile_on(takeover)
         .reconcile_on(rechecks)
         .with_config(config)

@@ -199,13 +199,19 @@ pub async fn a_set_follows_its_ous_as_accounts_join_leave_and_close(plane: &mut 
     // A new account, moved into the nested OU, gets its instance within a read interval.
     let joined = create_account(&stack, "newcomer").await;
     move_account(&stack, &joined, "r-e2e0", TEAMS).await;
+    let moved = tokio::time::Instant::now();
     eventually("the new account's instance", CONVERGE, || async {
-        let set = sets(&stack, &ns).get("sandboxes").await.ok()?;
-        let ready = set.status.as_ref()?.ready_instances == 21;
-        ready.then_some(())
+        (stack.instances_of(&joined).await.len() == 1).then_some(())
     })
     .await;
-    assert_eq!(stack.instances_of(&joined).await.len(), 1);
+    // The read interval (3 s), the emulator's creation (0.5 s), and slack for a busy machine.
+    let waited = moved.elapsed();
+    assert!(waited < Duration::from_secs(10), "the new account waited {waited:?} for its instance");
+    eventually("the set to count it Ready", CONVERGE, || async {
+        let set = sets(&stack, &ns).get("sandboxes").await.ok()?;
+        (set.status.as_ref()?.ready_instances == 21).then_some(())
+    })
+    .await;
 
     // Moved out, under accountRemovalPolicy Retain (the default): the child goes, the instance stays.
     stack.clear_calls().await;

@@ -70,10 +70,11 @@ pub struct IdentityCenterInstanceSetSpec {
     /// let go as with Retain: nothing can act in it any more.
     #[serde(default)]
     pub account_removal_policy: AccountRemovalPolicy,
-    /// How often the OUs are read again, for example 10m. The annotation
+    /// How often the OUs are read again, for example 10m (at most once a
+    /// week is kept: a longer interval reads weekly). The annotation
     /// identitycenter.dev/reconcile-requested-at asks for a read now.
     #[serde(default = "default_read_interval")]
-    #[schemars(pattern(r"^([0-9]+(s|m|h))+$"))]
+    #[schemars(length(max = 16), pattern(r"^([0-9]+(s|m|h))+$"))]
     pub read_interval: String,
 }
 

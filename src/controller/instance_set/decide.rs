@@ -131,6 +131,20 @@ pub fn membership(spec: &IdentityCenterInstanceSetSpec, accounts: impl IntoItera
     Membership { wanted, kept }
 }
 
+/// The accounts of children that the last read missed, but the read before
+/// it (`before`; None: there was none in this process) did not: a walk of
+/// the OUs takes time, and an account moved between two of them meanwhile
+/// is in neither. Their children stay as they are until a second read
+/// misses them too.
+pub fn unconfirmed_departures(
+    children: &[Child],
+    read: &BTreeMap<String, Account>,
+    before: Option<&std::collections::BTreeSet<String>>,
+) -> Vec<String> {
+    let missed = children.iter().map(|c| &c.account_id).filter(|account| !read.contains_key(*account));
+    missed.filter(|account| before.is_none_or(|before| before.contains(*account))).cloned().collect()
+}
+
 /// Why a child's account left, given the read: absent or excluded is Left.
 fn departure(spec: &IdentityCenterInstanceSetSpec, read: &BTreeMap<String, Account>, account_id: &str) -> Departure {
     read.get(account_id).and_then(|account| standing(spec, account).err()).unwrap_or(Departure::Left)

@@ -28,22 +28,9 @@ pub struct OrganizationRead {
 }
 
 impl OrganizationRead {
-    /// The OUs of each account, for the operator's view of the organization:
-    /// those this read found, and, for an account that left them but still
-    /// has a child of the set, those it was last seen under. A grant by OU
-    /// then keeps admitting that child until it is gone, so that
-    /// accountRemovalPolicy Delete can still delete its instance.
-    pub fn units_held(&self, previously_held: Option<&UnitsOfAccounts>, child_accounts: &[&str]) -> UnitsOfAccounts {
-        let mut held: UnitsOfAccounts =
-            self.accounts.iter().map(|(id, found)| (id.clone(), found.units.clone())).collect();
-        for account in child_accounts {
-            if let Some(units) = previously_held.and_then(|previous| previous.get(*account))
-                && !held.contains_key(*account)
-            {
-                held.insert(account.to_string(), units.clone());
-            }
-        }
-        held
+    /// The OUs of each account, for the operator's view of the organization.
+    pub fn units_of_accounts(&self) -> UnitsOfAccounts {
+        self.accounts.iter().map(|(id, found)| (id.clone(), found.units.clone())).collect()
     }
 }
 
@@ -212,20 +199,6 @@ pub(crate) mod tests {
         asked.sort();
         let each_twice = ["ou-leaf", "ou-leaf", "ou-mid", "ou-mid", "ou-side", "ou-side", "ou-top", "ou-top"];
         assert_eq!(asked, each_twice, "accounts and child OUs, once per OU");
-    }
-
-    #[tokio::test]
-    async fn an_account_that_left_stays_under_its_units_while_it_has_a_child() {
-        let before = read_organization(&tree(), &Principal::Operator, &source(&["ou-top"], true)).await.unwrap();
-        let held_before = before.units_held(None, &[]);
-        let mut after = before.clone();
-        after.accounts.remove("333333333333");
-        after.accounts.remove("444444444444");
-        let held = after.units_held(Some(&held_before), &["111111111111", "333333333333"]);
-        let accounts: Vec<&str> =
-            held.keys().map(String::as_str).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        assert_eq!(accounts, ["111111111111", "222222222222", "333333333333"], "444 has no child any more");
-        assert_eq!(held["333333333333"], ["ou-top", "ou-mid", "ou-leaf"]);
     }
 
     #[tokio::test]

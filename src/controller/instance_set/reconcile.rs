@@ -2,7 +2,7 @@
 //! its OUs when one is due, then its children written at the rollout's
 //! pace, and its status.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,6 @@ use crate::api::{
 };
 use crate::controller::conditions::{Outcome, READY, STALLED, next_conditions, transition_event};
 use crate::controller::errors::{Classified, Retry, backoff_delay};
-use crate::controller::tenancy::organization::UnitsOfAccounts;
 use crate::controller::tenancy::{Decision, LIST_WAIT, REFUSED_RECHECK};
 use crate::controller::{Context, Error, Next, Watched};
 use crate::sso::{Principal, Requester, RoleRef};
@@ -50,8 +49,9 @@ impl SetContext {
         Self { shared, reads: Mutex::default(), status_written: Mutex::default() }
     }
 
-    /// Everything kept for the set `uid`, which is gone.
+    /// Everything kept for the set `uid`, which is gone (or paused, or refused).
     pub(super) fn forget(&self, uid: &str) {
+        self.shared.forget(uid);
         self.reads.lock().expect("never poisoned").remove(uid);
         self.status_written.lock().expect("never poisoned").remove(uid);
         if self.shared.tenancy.organization().forget(uid) {
@@ -74,16 +74,38 @@ struct LastRead {
     failures_in_row: u32,
     /// When the next read is due.
     next_read: Instant,
-    /// What the view of the organization holds for this set (`OrganizationRead::units_held`).
-    held: Option<UnitsOfAccounts>,
+    /// The accounts of the successful read before `found`: an account
+    /// missing from one read is let go only once the read before it missed
+    /// it too (an account moved between two OUs during a walk is in neither).
+    before: Option<Arc<BTreeSet<String>>>,
+    /// The identitycenter.dev/reconcile-requested-at value the last read served.
+    served_request: Option<String>,
 }
 
+/// The longest read interval: a longer one is read at this pace (and a
+/// huge one cannot overflow the clock).
+const LONGEST_READ_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
+
 fn read_interval(set: &IdentityCenterInstanceSet) -> Duration {
-    humantime::parse_duration(&set.spec.read_interval).unwrap_or(Duration::from_secs(600)).max(Duration::from_secs(1))
+    let interval = humantime::parse_duration(&set.spec.read_interval).unwrap_or(Duration::from_secs(600));
+    interval.clamp(Duration::from_secs(1), LONGEST_READ_INTERVAL)
 }
 
 pub async fn reconcile(set: Arc<IdentityCenterInstanceSet>, ctx: Arc<SetContext>) -> Result<Action, Error> {
-    reconcile_set(&set, &ctx).await.map(Action::from)
+    let next = reconcile_set(&set, &ctx).await?;
+    ctx.shared.record_success(&set.uid().unwrap_or_default());
+    Ok(Action::from(next))
+}
+
+impl SetContext {
+    /// The sets of one watch that its relist no longer shows are gone: a
+    /// watch that was down meanwhile saw no Delete event for them.
+    pub(super) fn forget_all_but(&self, present: &[String]) {
+        let known: Vec<String> = self.reads.lock().expect("never poisoned").keys().cloned().collect();
+        for uid in known.iter().filter(|uid| !present.contains(uid)) {
+            self.forget(uid);
+        }
+    }
 }
 
 async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Result<Next, Error> {
@@ -97,7 +119,8 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
     let recorder = Recorder::new(ctx.shared.client.clone(), ctx.shared.reporter.clone());
     let writes = SetWrites::new(ctx.shared.client.clone(), recorder, set.clone(), hash.clone());
     if set.annotations().get(PAUSED).is_some_and(|v| v == "true") {
-        ctx.shared.tenancy.organization().did_not_read(&uid);
+        // A paused set's last read ages: no grant by OU goes on using it.
+        ctx.forget(&uid);
         let message = format!("{PAUSED} is \"true\": the set neither reads AWS Organizations nor writes its children");
         write_outcome(set, &writes, Outcome::Paused { message }).await?;
         return Ok(Next::on_change());
@@ -128,19 +151,17 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
     let requested = set.annotations().get(RECONCILE_REQUESTED_AT).cloned();
     let handled = set.status.as_ref().and_then(|s| s.last_handled_reconcile_at.clone());
     let last = ctx.reads.lock().expect("never poisoned").get(&uid).cloned();
+    // A request the status already shows, or a read of this process served, is not asked again.
+    let asked = |last: &LastRead| requested.is_some() && requested != handled && requested != last.served_request;
     let due = match &last {
         None => true,
-        Some(last) => {
-            last.source != set.spec.organization
-                || Instant::now() >= last.next_read
-                || (requested.is_some() && requested != handled)
-        }
+        Some(last) => last.source != set.spec.organization || Instant::now() >= last.next_read || asked(last),
     };
     let last = match (due, last) {
         (false, Some(last)) => last,
-        (_, previous) => read(set, ctx, &principal, previous, &writes).await,
+        (_, previous) => read(set, ctx, &principal, previous, requested.clone(), &writes).await,
     };
-    let handled_request = requested.filter(|_| due);
+    let handled_request = last.served_request.clone().filter(|served| Some(served) != handled.as_ref());
 
     let Some(found) = last.found.clone() else {
         let report = Report {
@@ -156,10 +177,10 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
 
     let cached = children_of(set, &ctx.shared.instances.in_namespace(&set.namespace().unwrap_or_default()));
     let children: Vec<Child> = cached.values().filter_map(|watched| object(watched)).map(seen).collect();
-    hold_in_view(ctx, &uid, &found, &children);
     let accounts: BTreeMap<String, crate::sso::Account> =
         found.accounts.iter().map(|(id, f)| (id.clone(), f.account.clone())).collect();
-    let membership = decide::membership(&set.spec, accounts.values().cloned());
+    let mut membership = decide::membership(&set.spec, accounts.values().cloned());
+    membership.kept.extend(decide::unconfirmed_departures(&children, &accounts, last.before.as_deref()));
     let wanted: Vec<Wanted> = membership
         .wanted
         .into_iter()
@@ -193,6 +214,7 @@ async fn read(
     ctx: &SetContext,
     principal: &Principal,
     previous: Option<LastRead>,
+    request: Option<String>,
     writes: &SetWrites,
 ) -> LastRead {
     let uid = set.uid().unwrap_or_default();
@@ -202,8 +224,12 @@ async fn read(
     let same_source = previous.as_ref().is_some_and(|p| p.source == source);
     let last = match result {
         Ok(read) => {
+            if view.record(&uid, read.units_of_accounts()) {
+                ctx.shared.tenancy.organization_changed();
+            }
             let before = previous.as_ref().filter(|_| same_source).and_then(|p| p.found.clone());
             announce_membership(before.as_deref(), &read, writes).await;
+            let before = before.map(|read| Arc::new(read.accounts.keys().cloned().collect()));
             LastRead {
                 found: Some(Arc::new(read)),
                 found_at: Some(Time(Timestamp::now())),
@@ -211,45 +237,36 @@ async fn read(
                 failure: None,
                 failures_in_row: 0,
                 next_read: Instant::now() + read_interval(set),
-                held: previous.and_then(|p| p.held),
+                before,
+                served_request: request,
             }
         }
         Err(error) => {
-            view.did_not_read(&uid);
             let classified = classify_read(&error);
+            // Refused by Organizations: what this set read before can no
+            // longer be vouched for, and no grant by OU may go on using it.
+            // A transient failure keeps it until the next read.
+            match classified.retry {
+                Retry::Never if view.forget(&uid) => ctx.shared.tenancy.organization_changed(),
+                _ => view.did_not_read(&uid),
+            }
             tracing::warn!(set = %set.name_any(), %error, "reading the set's OUs failed");
             let failures_in_row = previous.as_ref().map_or(0, |p| p.failures_in_row) + 1;
             let wait = match classified.retry {
                 Retry::Never => read_interval(set),
                 retry => backoff_delay(retry, failures_in_row - 1, rand::random::<f64>()).unwrap_or(read_interval(set)),
             };
-            let (found, found_at, held) = match previous.filter(|_| same_source) {
-                Some(previous) => (previous.found, previous.found_at, previous.held),
+            let (found, found_at, before) = match previous.filter(|_| same_source) {
+                Some(previous) => (previous.found, previous.found_at, previous.before),
                 None => (None, None, None),
             };
             let next_read = Instant::now() + wait;
-            LastRead { found, found_at, source, failure: Some(classified), failures_in_row, next_read, held }
+            let failure = Some(classified);
+            LastRead { found, found_at, source, failure, failures_in_row, next_read, before, served_request: request }
         }
     };
     ctx.reads.lock().expect("never poisoned").insert(uid, last.clone());
     last
-}
-
-/// Brings the operator's view of the organization in step with the set's
-/// last read and its children, for the grants that admit accounts by OU.
-fn hold_in_view(ctx: &SetContext, uid: &str, found: &OrganizationRead, children: &[Child]) {
-    let mut reads = ctx.reads.lock().expect("never poisoned");
-    let Some(last) = reads.get_mut(uid) else { return };
-    let child_accounts: Vec<&str> = children.iter().map(|c| c.account_id.as_str()).collect();
-    let held = found.units_held(last.held.as_ref(), &child_accounts);
-    if last.held.as_ref() == Some(&held) {
-        return;
-    }
-    last.held = Some(held.clone());
-    drop(reads);
-    if ctx.shared.tenancy.organization().record(uid, held) {
-        ctx.shared.tenancy.organization_changed();
-    }
 }
 
 /// Events for the accounts that joined and left the OUs between two reads
@@ -304,7 +321,10 @@ fn object(watched: &Watched) -> Option<&IdentityCenterInstance> {
 
 /// What the plan needs of a cached child.
 fn seen(child: &IdentityCenterInstance) -> Child {
-    let condition = |type_| child.condition(type_).filter(|c| c.status == "True");
+    // A condition for an older spec says nothing of the current one (a child just rewritten).
+    let condition = |type_| {
+        child.condition(type_).filter(|c| c.status == "True" && c.observed_generation == child.metadata.generation)
+    };
     let current = child.status.as_ref().and_then(|s| s.observed_generation) == child.metadata.generation;
     let health = match (condition(STALLED), condition(READY)) {
         (Some(stalled), _) => Health::Failed { reason: stalled.reason.clone(), message: stalled.message.clone() },

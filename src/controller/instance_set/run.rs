@@ -81,11 +81,14 @@ async fn run_scope(ctx: Arc<Context>, scope: String, shutdown: CancellationToken
             let sets = sets.clone();
             let mut first_listing = true;
             move |event| match event {
-                watcher::Event::InitDone if std::mem::take(&mut first_listing) => {
+                watcher::Event::InitDone => {
                     let uids: Vec<String> = sets.state().iter().filter_map(|s| s.uid()).collect();
-                    watched.shared.tenancy.organization().expect_reads(uids);
-                    watched.shared.tenancy.organization_changed();
-                    listed.listed();
+                    watched.forget_all_but(&uids);
+                    if std::mem::take(&mut first_listing) {
+                        watched.shared.tenancy.organization().expect_reads(uids);
+                        watched.shared.tenancy.organization_changed();
+                        listed.listed();
+                    }
                 }
                 watcher::Event::Delete(set) => watched.forget(&set.uid().unwrap_or_default()),
                 _ => {}

@@ -249,3 +249,18 @@ fn a_set_is_complete_when_every_account_has_a_ready_child_of_the_current_templat
     let leaving = plan(&spec, &wanted(&["1"]), &[], &read(&all[..1]), &[child("1").ready(), child("2").ready()], HASH);
     assert!(!leaving.tally.complete(leaving.is_empty()), "a child still to let go");
 }
+
+#[test]
+fn an_account_missing_from_one_read_is_let_go_only_once_the_read_before_missed_it_too() {
+    let children = [child("1"), child("2"), child("3")];
+    let now = read(&[account("1")]);
+    let before = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<std::collections::BTreeSet<_>>();
+    let cases = [
+        ("the first read of this process", None, vec!["2", "3"]),
+        ("2 was in the read before, 3 was not", Some(before(&["1", "2"])), vec!["2"]),
+        ("both missed twice", Some(before(&["1"])), vec![]),
+    ];
+    for (what, before, want) in cases {
+        assert_eq!(unconfirmed_departures(&children, &now, before.as_ref()), ids(&want), "{what}");
+    }
+}

@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 
 use super::children::SetWrites;
@@ -175,7 +176,7 @@ async fn reconcile_set(set: &IdentityCenterInstanceSet, ctx: &SetContext) -> Res
         return Ok(Next::after(deferred.map_or(until_read, |d| d.min(until_read))));
     };
 
-    let cached = children_of(set, &ctx.shared.instances.in_namespace(&set.namespace().unwrap_or_default()));
+    let cached = children_of(set, &ctx.shared.instances.children_of(&ObjectRef::from_obj(set)));
     let children: Vec<Child> = cached.values().filter_map(|watched| object(watched)).map(seen).collect();
     let accounts: BTreeMap<String, crate::sso::Account> =
         found.accounts.iter().map(|(id, f)| (id.clone(), f.account.clone())).collect();
@@ -483,4 +484,45 @@ async fn write_outcome(set: &IdentityCenterInstanceSet, writes: &SetWrites, outc
         writes.write_status(&status).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+    use super::*;
+    use crate::api::IdentityCenterInstanceStatus;
+    use crate::fixtures::time;
+
+    /// A child at generation 2 whose status says `type_` True for `observed`.
+    fn child_with(type_: &str, observed: i64) -> IdentityCenterInstance {
+        let condition = Condition {
+            type_: type_.into(),
+            status: "True".into(),
+            reason: "CreateFailed".into(),
+            message: "m".into(),
+            observed_generation: Some(observed),
+            last_transition_time: time("2026-12-07T10:00:00Z"),
+        };
+        let status = IdentityCenterInstanceStatus {
+            observed_generation: Some(observed),
+            conditions: vec![condition],
+            ..IdentityCenterInstanceStatus::default()
+        };
+        IdentityCenterInstance::test().generation(2).with_status(status)
+    }
+
+    #[test]
+    fn a_childs_conditions_count_only_for_its_current_spec() {
+        let failed = Health::Failed { reason: "CreateFailed".into(), message: "m".into() };
+        let cases = [
+            ("Stalled for this spec", child_with("Stalled", 2), failed),
+            ("Stalled for the spec before a rewrite", child_with("Stalled", 1), Health::Progressing),
+            ("Ready for this spec", child_with("Ready", 2), Health::Ready),
+            ("Ready for the spec before", child_with("Ready", 1), Health::Progressing),
+        ];
+        for (what, child, want) in cases {
+            assert_eq!(seen(&child).health, want, "{what}");
+        }
+    }
 }
